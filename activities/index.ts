@@ -1,0 +1,84 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { z } from 'zod';
+import { ErrorCode } from '../contracts/errors';
+import { PlanActionSchema, type PlanRequest, type PlanResult, type ToolCallRequest, type ToolCallResult } from '../contracts/run';
+import type { ModelProvider } from './model/provider';
+import type { ToolRegistry } from './tools/registry';
+
+export interface ActivityDeps {
+  providers: ModelProvider[];
+  tools: ToolRegistry;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+/** Builds the activities with their dependencies; the worker registers what this returns. */
+export function createActivities({ providers, tools }: ActivityDeps) {
+  const byName = new Map(providers.map((p) => [p.name, p]));
+
+  return {
+    /** Plan: asks the agent's model for the next action and validates it before the workflow sees it. */
+    async plan(req: PlanRequest): Promise<PlanResult> {
+      const log = Context.current().log;
+      const providerName = req.agent.definition.model.provider;
+      const provider = byName.get(providerName);
+      if (!provider) {
+        throw ApplicationFailure.create({
+          type: ErrorCode.ProviderUnavailable,
+          message: `model provider "${providerName}" is not configured on this worker (have: ${[...byName.keys()].join(', ')})`,
+          nonRetryable: true,
+        });
+      }
+      const result = await provider.plan(req, Context.current().cancellationSignal);
+      const action = PlanActionSchema.safeParse(result.action);
+      if (!action.success) {
+        throw ApplicationFailure.create({
+          type: ErrorCode.InvalidModelOutput,
+          message: `model ${result.model} returned an invalid action: ${describeIssues(action.error)}`,
+          nonRetryable: true,
+        });
+      }
+      log.info('plan decided', { run_id: req.run_id, step: req.step, action: action.data.type, model: result.model });
+      return { ...result, action: action.data };
+    },
+
+    /** ToolCall: validates the arguments, runs the tool, validates what it returned. */
+    async callTool(req: ToolCallRequest): Promise<ToolCallResult> {
+      const ctx = Context.current();
+      const tool = tools.get(req.tool);
+      if (!tool) {
+        throw ApplicationFailure.create({ type: ErrorCode.ToolNotFound, message: `unknown tool "${req.tool}"`, nonRetryable: true });
+      }
+      const args = tool.input.safeParse(req.args);
+      if (!args.success) {
+        throw ApplicationFailure.create({
+          type: ErrorCode.ToolInputInvalid,
+          message: `arguments for ${req.tool} are invalid: ${describeIssues(args.error)}`,
+          nonRetryable: true,
+        });
+      }
+      const started = Date.now();
+      const { output, evidence = [] } = await tool.execute(args.data, {
+        run_id: req.run_id,
+        step: req.step,
+        signal: ctx.cancellationSignal,
+      });
+      const checked = tool.output.safeParse(output);
+      if (!checked.success) {
+        throw ApplicationFailure.create({
+          type: ErrorCode.ToolOutputInvalid,
+          message: `${req.tool} returned output that fails its schema: ${describeIssues(checked.error)}`,
+          nonRetryable: true,
+        });
+      }
+      ctx.log.info('tool called', { run_id: req.run_id, step: req.step, tool: req.tool, latency_ms: Date.now() - started });
+      return { output: checked.data, evidence };
+    },
+  };
+}
+
+/** The activity interface the workflow proxies (types only). */
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,34 @@
+import type { z } from 'zod';
+import type { Evidence } from '../../contracts/run';
+
+/** Data classification labels, lowest to highest. */
+export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
+export type Classification = (typeof CLASSIFICATIONS)[number];
+
+export interface ToolContext {
+  run_id: string;
+  step: number;
+  signal: AbortSignal;
+}
+
+/**
+ * A tool the platform can call: schemas for what goes in and out, its side-effect class, the highest
+ * data classification it may receive, and its timeout and retry settings. Usable without an LLM:
+ * `execute` is a plain async function.
+ */
+export interface ToolDefinition<I = unknown, O = unknown> {
+  name: string;
+  description: string;
+  input: z.ZodType<I>;
+  output: z.ZodType<O>;
+  side_effect: 'read' | 'write';
+  max_classification: Classification;
+  timeout_ms: number;
+  max_attempts: number;
+  execute(args: I, ctx: ToolContext): Promise<{ output: O; evidence?: Evidence[] }>;
+}
+
+/** Erases a definition's type parameters for the registry; callers validate with its schemas. */
+export function defineTool<I, O>(tool: ToolDefinition<I, O>): ToolDefinition {
+  return tool;
+}

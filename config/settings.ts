@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** The project root: the folder holding package.json, temporal-dev.yaml and agents/. */
+export const PROJECT_ROOT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
+
+const SearchAttributeTypeSchema = z.enum(['Keyword', 'Text', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList']);
+export type SearchAttributeType = z.infer<typeof SearchAttributeTypeSchema>;
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const DevFileSchema = z
+  .object({
+    server: z
+      .object({
+        ip: z.string().min(1),
+        port,
+        ui_port: port,
+        namespace: z.string().min(1),
+        db_file: z.string().min(1),
+        log_file: z.string().min(1),
+      })
+      .strict(),
+    search_attributes: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), SearchAttributeTypeSchema),
+    task_queue: z.string().min(1),
+    gateway: z.object({ host: z.string().min(1), port }).strict(),
+  })
+  .strict();
+
+const LogLevelSchema = z.enum(['error', 'warn', 'info', 'debug']);
+
+/** Everything the processes of the platform are configured with, validated once at start-up. */
+export interface Settings {
+  devServer: {
+    ip: string;
+    port: number;
+    uiPort: number;
+    namespace: string;
+    dbFile: string;
+    logFile: string;
+  };
+  searchAttributes: Record<string, SearchAttributeType>;
+  taskQueue: string;
+  gateway: { host: string; port: number; publicUrl: string };
+  /** Where operators open a run in the Temporal Web UI; absent when unknown (outside dev, unless set). */
+  temporalUiUrl: string | undefined;
+  agentsDir: string;
+  docsDir: string;
+  log: { level: z.infer<typeof LogLevelSchema>; format: 'json' | 'pretty' };
+}
+
+/** A configuration problem, reported with the setting that caused it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function pick<T>(env: Env, name: string, schema: z.ZodType<T>, fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: ${parsed.error.issues[0]?.message ?? 'bad value'}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Reads temporal-dev.yaml and applies environment overrides. Fails fast with a message naming the
+ * file or variable at fault.
+ */
+export function loadSettings(env: Env = process.env, file = path.join(PROJECT_ROOT, 'temporal-dev.yaml')): Settings {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const parsed = DevFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${file}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const f = parsed.data;
+  const fromRoot = (p: string) => path.resolve(PROJECT_ROOT, p);
+  const text = z.string().min(1);
+
+  const gatewayHost = pick(env, 'GATEWAY_HOST', text, f.gateway.host);
+  const gatewayPort = pick(env, 'GATEWAY_PORT', port, f.gateway.port);
+  return {
+    devServer: {
+      ip: pick(env, 'TEMPORAL_DEV_IP', text, f.server.ip),
+      port: pick(env, 'TEMPORAL_DEV_PORT', port, f.server.port),
+      uiPort: pick(env, 'TEMPORAL_DEV_UI_PORT', port, f.server.ui_port),
+      namespace: pick(env, 'TEMPORAL_DEV_NAMESPACE', text, f.server.namespace),
+      dbFile: fromRoot(pick(env, 'TEMPORAL_DEV_DB_FILE', text, f.server.db_file)),
+      logFile: fromRoot(pick(env, 'TEMPORAL_DEV_LOG_FILE', text, f.server.log_file)),
+    },
+    searchAttributes: f.search_attributes,
+    taskQueue: pick(env, 'TEMPORAL_TASK_QUEUE', text, f.task_queue),
+    gateway: {
+      host: gatewayHost,
+      port: gatewayPort,
+      publicUrl: pick(env, 'GATEWAY_PUBLIC_URL', z.url(), `http://${gatewayHost}:${gatewayPort}`),
+    },
+    temporalUiUrl: pick<string | undefined>(env, 'TEMPORAL_UI_URL', z.url(), undefined),
+    agentsDir: fromRoot(pick(env, 'AGENTS_DIR', text, 'agents')),
+    docsDir: fromRoot(pick(env, 'DOCS_DIR', text, 'docs')),
+    log: {
+      level: pick(env, 'LOG_LEVEL', LogLevelSchema, 'info'),
+      format: pick(env, 'LOG_FORMAT', z.enum(['json', 'pretty']), 'json'),
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * Failure types the platform raises as `ApplicationFailure.create({ type })`. Tests and callers match
+ * on these, never on messages. Types listed in NON_RETRYABLE are failures a retry cannot fix.
+ */
+export enum ErrorCode {
+  /** The model returned something that is not a valid plan action. */
+  InvalidModelOutput = 'InvalidModelOutput',
+  /** The model provider named by the agent is not configured on this worker. */
+  ProviderUnavailable = 'ProviderUnavailable',
+  /** A tool name the worker does not know. */
+  ToolNotFound = 'ToolNotFound',
+  /** The agent asked for a tool outside its allowlist. */
+  ToolNotAllowed = 'ToolNotAllowed',
+  /** Tool arguments failed the tool's input schema. */
+  ToolInputInvalid = 'ToolInputInvalid',
+  /** A tool returned data that fails its own output schema. */
+  ToolOutputInvalid = 'ToolOutputInvalid',
+  /** A per-run budget (steps, tokens, cost, time) ran out. */
+  BudgetExceeded = 'BudgetExceeded',
+  /** The run failed; details carry the partial output. */
+  RunFailed = 'RunFailed',
+}
+
+/** Error types a retry cannot fix; activity retry policies list them as non-retryable. */
+export const NON_RETRYABLE: readonly ErrorCode[] = [
+  ErrorCode.InvalidModelOutput,
+  ErrorCode.ProviderUnavailable,
+  ErrorCode.ToolNotFound,
+  ErrorCode.ToolNotAllowed,
+  ErrorCode.ToolInputInvalid,
+  ErrorCode.ToolOutputInvalid,
+  ErrorCode.BudgetExceeded,
+];

@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import type { ResolvedAgent } from './agent';
+
+/** Per-run limits the caller may set; the agent's budgets apply where these are absent. */
+export const ConstraintsSchema = z
+  .object({
+    timeout_seconds: z
+      .number()
+      .int()
+      .positive()
+      .max(7 * 24 * 3600)
+      .optional(),
+    max_steps: z.number().int().positive().max(1000).optional(),
+    max_tokens: z.number().int().positive().optional(),
+    max_cost_usd: z.number().positive().optional(),
+    /** Resources the run may touch (interpreted by policies). */
+    scope: z.array(z.string().min(1).max(200)).max(100).optional(),
+  })
+  .strict();
+export type Constraints = z.infer<typeof ConstraintsSchema>;
+
+/** Agent reference: `name` (latest version) or `name@version`. */
+export const AgentRefSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,62}(@[0-9A-Za-z.+-]{1,64})?$/, 'must be an agent name, optionally with @version, e.g. docs-researcher@1.0.0');
+
+/** The body of `POST /v1/runs`. */
+export const RunRequestSchema = z
+  .object({
+    agent: AgentRefSchema,
+    task: z.string().trim().min(1, 'must not be empty').max(20_000),
+    context: z.record(z.string(), z.unknown()).default({}),
+    constraints: ConstraintsSchema.default({}),
+    /** A JSON Schema the final result must satisfy. */
+    output_spec: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type RunRequest = z.infer<typeof RunRequestSchema>;
+
+/** Who asked for the run; comes from the credential, never from the body. */
+export interface Initiator {
+  subject: string;
+  tenant: string;
+}
+
+/** The one input object of the agentRun workflow (continue-as-new carries it forward). */
+export interface AgentRunInput {
+  agent: ResolvedAgent;
+  task: string;
+  context: Record<string, unknown>;
+  constraints: Constraints;
+  output_spec?: Record<string, unknown>;
+  initiator: Initiator;
+  /** ISO time the gateway accepted the request. */
+  requested_at: string;
+}
+
+export type StepType = 'Plan' | 'ToolCall' | 'Validate' | 'Decide' | 'HumanApproval' | 'RetryFallback' | 'Complete' | 'Fail';
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out';
+
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+}
+
+/** One numbered step of a run, as recorded by the workflow. */
+export interface Step {
+  index: number;
+  type: StepType;
+  /** Workflow time, ISO. */
+  started_at: string;
+  ended_at?: string;
+  input_summary: string;
+  output_summary?: string;
+  error?: { type: string; message: string };
+  usage?: Usage;
+  /** Why the run moved to this step. */
+  reason: string;
+}
+
+export interface Evidence {
+  /** Where it came from, e.g. docs/architecture.md#L12. */
+  source: string;
+  excerpt: string;
+}
+
+export interface ActionTaken {
+  step: number;
+  tool: string;
+  side_effect: 'read' | 'write';
+  args: Record<string, unknown>;
+}
+
+/** What the `state` query returns while a run is going and after it ends. */
+export interface RunState {
+  status: RunStatus;
+  current: StepType;
+  agent: { name: string; version: string };
+  steps: Step[];
+  usage: Usage;
+}
+
+/** The agent contract's output. */
+export interface AgentRunOutput {
+  status: RunStatus;
+  result: unknown;
+  evidence: Evidence[];
+  actions_taken: ActionTaken[];
+  warnings: string[];
+  usage: Usage;
+  steps: Step[];
+  error?: { type: string; message: string };
+}
+
+/** A tool request or a final answer: the only things a model may return. */
+export const PlanActionSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('tool_call'),
+      tool: z.string().min(1),
+      args: z.record(z.string(), z.unknown()),
+      reason: z.string().default(''),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('final'),
+      result: z.unknown(),
+      reason: z.string().default(''),
+    })
+    .strict(),
+]);
+export type PlanAction = z.infer<typeof PlanActionSchema>;
+
+/** What a tool call produced, as the planner sees it on the next Plan step. */
+export interface Observation {
+  step: number;
+  tool: string;
+  args: Record<string, unknown>;
+  output: unknown;
+  evidence: Evidence[];
+}
+
+export interface PlanRequest {
+  run_id: string;
+  step: number;
+  agent: ResolvedAgent;
+  task: string;
+  context: Record<string, unknown>;
+  observations: Observation[];
+}
+
+export interface PlanResult {
+  action: PlanAction;
+  model: string;
+  usage: Usage;
+}
+
+export interface ToolCallRequest {
+  run_id: string;
+  step: number;
+  tool: string;
+  args: Record<string, unknown>;
+}
+
+export interface ToolCallResult {
+  output: unknown;
+  evidence: Evidence[];
+}

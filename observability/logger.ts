@@ -1,0 +1,85 @@
+import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
+import winston from 'winston';
+
+export type Logger = winston.Logger;
+
+export interface LoggerOptions {
+  level: 'error' | 'warn' | 'info' | 'debug';
+  format: 'json' | 'pretty';
+  /** Added to every line, e.g. { service: 'gateway' }. */
+  defaults?: Record<string, unknown>;
+  /** Where lines go; defaults to stdout. Tests pass a stream to read them back. */
+  stream?: NodeJS.WritableStream;
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
+
+const pretty = winston.format.printf(({ level, message, timestamp, service, run_id, ...rest }) => {
+  const extras = Object.entries(rest)
+    .filter(([k]) => typeof k === 'string')
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  const run = run_id ? ` run_id=${str(run_id)}` : '';
+  return `${str(timestamp).slice(11, 23)} ${str(service).padEnd(8)} ${level.padEnd(5)} ${str(message)}${run}${extras ? ' ' + extras : ''}`;
+});
+
+/** The one logger of a process: JSON lines (or a readable line for a terminal in dev). */
+export function createLogger(options: LoggerOptions): Logger {
+  return winston.createLogger({
+    level: options.level,
+    defaultMeta: options.defaults,
+    format: winston.format.combine(
+      winston.format.errors({ stack: false }),
+      winston.format.timestamp(),
+      options.format === 'pretty' ? pretty : winston.format.json(),
+    ),
+    transports: [options.stream ? new winston.transports.Stream({ stream: options.stream }) : new winston.transports.Console()],
+  });
+}
+
+const LEVELS: Record<LogLevel, 'error' | 'warn' | 'info' | 'debug'> = {
+  TRACE: 'debug',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+/**
+ * Renames the SDK's metadata to the platform's: a run's id is its workflow id, so workflow and
+ * activity lines get `run_id`; Temporal's own run id (one per continue-as-new) is `temporal_run_id`.
+ */
+export function toPlatformMeta(meta: LogMetadata = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(meta)) {
+    if (key === 'workflowId') out.run_id ??= value;
+    else if (key === 'runId' || key === 'workflowRunId') out.temporal_run_id = value;
+    else if (key === 'taskToken') continue;
+    else out[key] = value;
+  }
+  return out;
+}
+
+/** Adapts the winston logger to the Temporal SDK's Logger, so SDK, workflow and activity logs share it. */
+export class TemporalLoggerAdapter implements TemporalLogger {
+  constructor(private readonly logger: Logger) {}
+
+  log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    this.logger.log(LEVELS[level], message, { source: 'temporal', ...toPlatformMeta(meta) });
+  }
+  trace(message: string, meta?: LogMetadata): void {
+    this.log('TRACE', message, meta);
+  }
+  debug(message: string, meta?: LogMetadata): void {
+    this.log('DEBUG', message, meta);
+  }
+  info(message: string, meta?: LogMetadata): void {
+    this.log('INFO', message, meta);
+  }
+  warn(message: string, meta?: LogMetadata): void {
+    this.log('WARN', message, meta);
+  }
+  error(message: string, meta?: LogMetadata): void {
+    this.log('ERROR', message, meta);
+  }
+}

@@ -1,0 +1,102 @@
+// `npm run dev`: the whole platform on one machine. Starts (or reuses) a Temporal dev server with its
+// Web UI, registers the search attributes, then runs the worker and the gateway in this process.
+import { loadSettings, PROJECT_ROOT } from '../config/settings';
+import { cliVersion, resolveTemporalCli } from '../temporal/cli';
+import { startDevServer } from '../temporal/dev-server';
+import { installTemporalRuntime } from '../worker/worker';
+import { processLogger, startGateway, startWorker } from './runtime';
+import path from 'node:path';
+
+async function main(): Promise<void> {
+  // A terminal gets readable lines; piped output (and LOG_FORMAT=json) gets JSON.
+  if (!process.env.LOG_FORMAT && process.stdout.isTTY) process.env.LOG_FORMAT = 'pretty';
+  const settings = loadSettings();
+  const logger = processLogger(settings, 'dev');
+  installTemporalRuntime(processLogger(settings, 'worker'));
+
+  const cli = resolveTemporalCli({ onProgress: (m) => logger.info(m) });
+  const version = cliVersion(cli.path);
+  logger.info('temporal cli', { path: cli.path, source: cli.source, version });
+
+  const d = settings.devServer;
+  const server = await startDevServer({
+    cliPath: cli.path,
+    ip: d.ip,
+    port: d.port,
+    uiPort: d.uiPort,
+    namespace: d.namespace,
+    dbFile: d.dbFile,
+    logFile: d.logFile,
+    searchAttributes: settings.searchAttributes,
+  });
+  const uiUrl = settings.temporalUiUrl ?? server.uiUrl;
+  logger.info(server.reused ? 'reusing the Temporal server already listening' : 'temporal dev server started', {
+    address: server.address,
+    ui: uiUrl,
+    db_file: server.reused ? undefined : path.relative(PROJECT_ROOT, d.dbFile),
+    log_file: server.reused ? undefined : path.relative(PROJECT_ROOT, d.logFile),
+  });
+
+  const target = { address: server.address, namespace: server.namespace, connectionOptions: { address: server.address } };
+  let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+  let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+  try {
+    worker = await startWorker(settings, target);
+    gateway = await startGateway(settings, target, processLogger(settings, 'gateway'), uiUrl);
+  } catch (err) {
+    await worker?.connection.close();
+    await server.stop();
+    throw err;
+  }
+  const running = worker.worker.run();
+
+  const base = settings.gateway.publicUrl;
+  const body = JSON.stringify({ agent: 'docs-researcher', task: 'How do I cancel a run?' });
+  process.stdout.write(
+    [
+      '',
+      'Agent control plane (dev) is up.',
+      `  Gateway       ${base}`,
+      `  Temporal UI   ${uiUrl ?? '(none)'}`,
+      `  Temporal      ${server.address}, namespace ${server.namespace} (${server.reused ? 'reused' : 'started here, persisted to ' + path.relative(PROJECT_ROOT, d.dbFile)})`,
+      `  Task queue    ${settings.taskQueue}`,
+      `  Temporal CLI  ${version} [${cli.source}]`,
+      '',
+      'Dispatch the example agent:',
+      `  curl -s -X POST ${base}/v1/runs -H 'Content-Type: application/json' -d '${body}'`,
+      'Then read the run (status, steps, output) with the run_id it returned:',
+      `  curl -s ${base}/v1/runs/RUN_ID`,
+      '',
+      'Ctrl-C stops everything started here.',
+      '',
+    ].join('\n'),
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    await gateway?.close();
+    // The SDK runtime has already begun the worker's shutdown on this signal; wait for it to finish.
+    if (worker?.worker.getState() === 'RUNNING') worker.worker.shutdown();
+    await running;
+    await worker?.connection.close();
+    await server.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      stop(signal).catch((err: unknown) => {
+        logger.error('shutdown failed', { error: String(err) });
+        process.exit(1);
+      });
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`npm run dev failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

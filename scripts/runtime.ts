@@ -1,0 +1,69 @@
+import { createServer } from 'node:http';
+import { Connection, Client } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { NativeConnection } from '@temporalio/worker';
+import { ScriptedPlanner } from '../activities/model/scripted';
+import { createToolRegistry } from '../activities/tools';
+import { AgentRegistry } from '../agents/registry';
+import type { Settings } from '../config/settings';
+import { createLogger, type Logger } from '../observability/logger';
+import { createWorker } from '../worker/worker';
+import { createApp } from '../gateway/app';
+
+/** Where a process connects: Temporal's own env conventions outside dev, the dev server in dev. */
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+  connectionOptions: Parameters<typeof Connection.connect>[0];
+}
+
+/** Reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* (and the CLI's config file). */
+export function temporalFromEnvironment(): TemporalTarget {
+  const { connectionOptions, namespace } = loadClientConnectConfig();
+  const address = connectionOptions.address ?? 'localhost:7233';
+  return { address, namespace: namespace ?? 'default', connectionOptions: { ...connectionOptions, address } };
+}
+
+/** The process logger: JSON, or pretty lines for a terminal when LOG_FORMAT is unset in dev. */
+export function processLogger(settings: Settings, service: string): Logger {
+  return createLogger({ level: settings.log.level, format: settings.log.format, defaults: { service } });
+}
+
+/** Loads tools and agents, failing start-up with a message naming the bad agent file. */
+export function loadCatalog(settings: Settings) {
+  const tools = createToolRegistry(settings);
+  const agents = AgentRegistry.load(settings.agentsDir, tools);
+  return { tools, agents };
+}
+
+/** Connects and builds a worker for the task queue; run it with `worker.run()`. */
+export async function startWorker(settings: Settings, target: TemporalTarget) {
+  const { tools } = loadCatalog(settings);
+  const connection = await NativeConnection.connect(target.connectionOptions as Parameters<typeof NativeConnection.connect>[0]);
+  const worker = await createWorker({
+    connection,
+    namespace: target.namespace,
+    taskQueue: settings.taskQueue,
+    providers: [new ScriptedPlanner()],
+    tools,
+  });
+  return { worker, connection };
+}
+
+/** Connects a client and starts the gateway listening; `close()` stops accepting and drains. */
+export async function startGateway(settings: Settings, target: TemporalTarget, logger: Logger, temporalUiUrl?: string) {
+  const { agents } = loadCatalog(settings);
+  const connection = await Connection.connect(target.connectionOptions);
+  const client = new Client({ connection, namespace: target.namespace });
+  const app = createApp({ client, agents, taskQueue: settings.taskQueue, logger, temporalUiUrl });
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.gateway.port, settings.gateway.host, () => resolve());
+  });
+  const close = async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await connection.close();
+  };
+  return { server, close };
+}

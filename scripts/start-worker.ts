@@ -1,0 +1,22 @@
+// Production entry point of a worker: connects with Temporal's environment conventions, starts no server.
+import { loadSettings } from '../config/settings';
+import { installTemporalRuntime } from '../worker/worker';
+import { processLogger, startWorker, temporalFromEnvironment } from './runtime';
+
+async function main(): Promise<void> {
+  const settings = loadSettings();
+  const logger = processLogger(settings, 'worker');
+  installTemporalRuntime(logger);
+  const target = temporalFromEnvironment();
+  const { worker, connection } = await startWorker(settings, target);
+  logger.info('worker polling', { address: target.address, namespace: target.namespace, task_queue: settings.taskQueue });
+  // The SDK runtime shuts the worker down on SIGINT/SIGTERM; run() resolves once in-flight tasks finish.
+  await worker.run();
+  await connection.close();
+  logger.info('worker stopped');
+}
+
+main().catch((err: unknown) => {
+  console.error(`worker failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

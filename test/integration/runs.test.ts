@@ -1,0 +1,268 @@
+import { randomUUID } from 'node:crypto';
+import { ScriptedPlanner } from '../../activities/model/scripted';
+import { createToolRegistry } from '../../activities/tools';
+import { AgentRegistry } from '../../agents/registry';
+import { loadSettings } from '../../config/settings';
+import { AgentDefinitionSchema } from '../../contracts/agent';
+import { ErrorCode } from '../../contracts/errors';
+import { capturingLogger, eventually, http, startPlatform, uniqueQueue, waitForRun, type TestPlatform } from '../support/platform';
+
+const logs = capturingLogger('test');
+let platform: TestPlatform;
+
+beforeAll(async () => {
+  // The SDK runtime is process-wide: installing the capturing logger first lets the test read the
+  // lines the worker, the workflow (through sinks) and the activities write.
+  platform = await startPlatform({ logger: logs.logger });
+});
+afterAll(async () => {
+  await platform.stop();
+});
+
+async function dispatch(body: unknown) {
+  return http(platform.baseUrl, 'POST', '/v1/runs', body);
+}
+
+describe('a run of the example agent, end to end', () => {
+  let runId: string;
+  let run: Record<string, unknown>;
+
+  beforeAll(async () => {
+    const res = await dispatch({ agent: 'docs-researcher', task: 'How do I cancel a run?' });
+    expect(res.status).toBe(202);
+    runId = res.body.run_id as string;
+    expect(res.headers.get('location')).toBe(`/v1/runs/${runId}`);
+    expect(res.body.links).toMatchObject({ self: `/v1/runs/${runId}`, temporal_ui: expect.stringContaining(`/workflows/${runId}`) });
+    run = await waitForRun(platform.baseUrl, runId);
+  });
+
+  test('completes with the agent-contract output, grounded in the docs', () => {
+    expect(run.status).toBe('completed');
+    expect(run.agent).toEqual({ name: 'docs-researcher', version: '1.0.0' });
+    const output = run.output as Record<string, unknown>;
+    expect(Object.keys(output).sort()).toEqual(['actions_taken', 'evidence', 'result', 'warnings']);
+    const evidence = output.evidence as { source: string; excerpt: string }[];
+    expect(evidence.length).toBeGreaterThan(0);
+    for (const e of evidence) expect(e.source).toMatch(/^docs\/.+\.md#L\d+$/);
+    expect(evidence.map((e) => e.excerpt.toLowerCase()).join(' ')).toContain('cancel');
+    expect(output.actions_taken).toEqual([
+      { step: 2, tool: 'docs_search', side_effect: 'read', args: { query: 'How do I cancel a run?', limit: 3 } },
+    ]);
+    expect(output.result).toMatchObject({ summary: expect.stringContaining('How do I cancel a run?'), findings: evidence });
+  });
+
+  test('records numbered steps: Plan, ToolCall, Plan, Complete', () => {
+    const steps = run.steps as { index: number; type: string; reason: string; ended_at?: string }[];
+    expect(steps.map((s) => [s.index, s.type])).toEqual([
+      [1, 'Plan'],
+      [2, 'ToolCall'],
+      [3, 'Plan'],
+      [4, 'Complete'],
+    ]);
+    for (const s of steps) {
+      expect(s.reason).toBeTruthy();
+      expect(s.ended_at).toBeTruthy();
+    }
+    expect((run.usage as { input_tokens: number }).input_tokens).toBeGreaterThan(0);
+  });
+
+  test('is findable in Temporal visibility by agent name, version and state', async () => {
+    const query = `AgentName = "docs-researcher" AND AgentVersion = "1.0.0" AND RunState = "Complete" AND WorkflowId = "${runId}"`;
+    const found = await eventually(async () => {
+      for await (const wf of platform.client.workflow.list({ query })) return wf;
+      return undefined;
+    });
+    expect(found.workflowId).toBe(runId);
+    expect(found.type).toBe('agentRun');
+    expect(found.status.name).toBe('COMPLETED');
+  });
+
+  test('every log line about the run carries its run_id', async () => {
+    const expected = ['run started', 'run completed', 'plan decided', 'tool called', 'run dispatched'];
+    // workflow (through the SDK sinks, which forward with a short buffer), both activities, and the gateway
+    const mine = await eventually(
+      async () => {
+        const lines = logs.lines().filter((l) => l.run_id === runId);
+        return expected.every((m) => lines.some((l) => l.message === m)) ? lines : undefined;
+      },
+      5000,
+      `log lines ${expected.join(', ')} with run_id ${runId}`,
+    );
+    const workflowLine = mine.find((l) => l.message === 'run completed')!;
+    expect(workflowLine).toMatchObject({ sdkComponent: 'workflow', level: 'info' });
+    // SDK lines that name this workflow must use run_id, never a bare workflowId.
+    expect(logs.lines().filter((l) => l.workflowId === runId)).toEqual([]);
+  });
+});
+
+describe('bad input to POST /v1/runs gets problem+json and starts nothing', () => {
+  let quiet: TestPlatform;
+  beforeAll(async () => {
+    quiet = await startPlatform({ taskQueue: uniqueQueue('bad-input') });
+  });
+  afterAll(async () => {
+    await quiet.stop();
+  });
+
+  interface BadCase {
+    name: string;
+    send: () => Promise<Awaited<ReturnType<typeof http>>>;
+    status: number;
+    type: string;
+    path?: string;
+  }
+  const post = (body: unknown, headers?: Record<string, string>) => http(quiet.baseUrl, 'POST', '/v1/runs', body, headers);
+  const cases: BadCase[] = [
+    { name: 'malformed JSON', send: () => post('{"agent": "docs-researcher", "task": '), status: 400, type: 'malformed-json' },
+    { name: 'a missing task', send: () => post({ agent: 'docs-researcher' }), status: 400, type: 'validation-error', path: 'task' },
+    {
+      name: 'an empty task',
+      send: () => post({ agent: 'docs-researcher', task: '   ' }),
+      status: 400,
+      type: 'validation-error',
+      path: 'task',
+    },
+    {
+      name: 'a wrong type deep in the body',
+      send: () => post({ agent: 'docs-researcher', task: 'x', constraints: { max_steps: 'ten' } }),
+      status: 400,
+      type: 'validation-error',
+      path: 'constraints.max_steps',
+    },
+    {
+      name: 'an unknown field',
+      send: () => post({ agent: 'docs-researcher', task: 'x', tenant: 'other' }),
+      status: 400,
+      type: 'validation-error',
+      path: '(body)',
+    },
+    { name: 'an unknown agent', send: () => post({ agent: 'no-such-agent', task: 'x' }), status: 404, type: 'unknown-agent' },
+    { name: 'an unknown version', send: () => post({ agent: 'docs-researcher@9.9.9', task: 'x' }), status: 404, type: 'unknown-agent' },
+    {
+      name: 'a wrong content type',
+      send: () => post('agent=docs-researcher&task=x', { 'content-type': 'application/x-www-form-urlencoded' }),
+      status: 415,
+      type: 'unsupported-media-type',
+    },
+    {
+      name: 'no content type',
+      send: async () => {
+        const r = await fetch(`${quiet.baseUrl}/v1/runs`, { method: 'POST', body: new Blob(['{"agent":"docs-researcher","task":"x"}']) });
+        return { status: r.status, headers: r.headers, body: (await r.json()) as Record<string, unknown> };
+      },
+      status: 415,
+      type: 'unsupported-media-type',
+    },
+    {
+      name: 'an oversized body',
+      send: () => post({ agent: 'docs-researcher', task: 'x', context: { blob: 'y'.repeat(300_000) } }),
+      status: 413,
+      type: 'payload-too-large',
+    },
+  ];
+
+  test.each(cases)('$name', async ({ send, status, type, path }) => {
+    const res = await send();
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.body.type).toBe(`urn:agent-control-plane:problem:${type}`);
+    expect(res.body).toMatchObject({ status, title: expect.any(String), detail: expect.any(String) });
+    expect(res.headers.get('x-request-id')).toBe(res.body.request_id);
+    if (path) expect((res.body.errors as { path: string }[]).map((e) => e.path)).toContain(path);
+    if (type === 'unknown-agent') expect(res.body.available).toContain('docs-researcher@1.0.0');
+  });
+
+  test('no workflow was started by any of them', async () => {
+    // A sentinel run on the same queue: once visibility shows it, it would also show anything the
+    // bad requests had started.
+    const ok = await http(quiet.baseUrl, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'sentinel' });
+    expect(ok.status).toBe(202);
+    const ids = await eventually(async () => {
+      const seen: string[] = [];
+      for await (const wf of quiet.client.workflow.list({ query: `TaskQueue = "${quiet.taskQueue}"` })) seen.push(wf.workflowId);
+      return seen.includes(ok.body.run_id as string) ? seen : undefined;
+    });
+    expect(ids).toEqual([ok.body.run_id]);
+  });
+});
+
+describe('reading runs', () => {
+  test('an unknown run id is a 404 problem', async () => {
+    const res = await http(platform.baseUrl, 'GET', `/v1/runs/run-${randomUUID()}`);
+    expect(res.status).toBe(404);
+    expect(res.body.type).toBe('urn:agent-control-plane:problem:run-not-found');
+  });
+
+  test('an id with path tricks is a 404, not an error', async () => {
+    const res = await http(platform.baseUrl, 'GET', '/v1/runs/..%2F..%2Fetc%2Fpasswd');
+    expect(res.status).toBe(404);
+  });
+
+  test('GET /v1/agents lists the example agent with its owner and tools', async () => {
+    const res = await http(platform.baseUrl, 'GET', '/v1/agents');
+    expect(res.status).toBe(200);
+    expect(res.body.agents).toContainEqual(
+      expect.objectContaining({
+        name: 'docs-researcher',
+        latest: '1.0.0',
+        versions: ['1.0.0'],
+        owner: 'platform-team',
+        tools: ['docs_search'],
+      }),
+    );
+  });
+});
+
+describe('durability and failure', () => {
+  test('a run dispatched while no worker polls waits, shows as running, and completes once one starts', async () => {
+    const late = await startPlatform({ withWorker: false });
+    try {
+      const res = await http(late.baseUrl, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'What is the task queue?' });
+      expect(res.status).toBe(202);
+      const runId = res.body.run_id as string;
+      const pending = await http(late.baseUrl, 'GET', `/v1/runs/${runId}`);
+      expect(pending.body.status).toBe('running');
+      await late.startWorker();
+      const run = await waitForRun(late.baseUrl, runId);
+      expect(run.status).toBe('completed');
+    } finally {
+      await late.stop();
+    }
+  });
+
+  test('a run that exceeds max_steps fails with budget_exceeded and keeps its partial steps', async () => {
+    const res = await dispatch({ agent: 'docs-researcher', task: 'How are runs recorded?', constraints: { max_steps: 2 } });
+    const run = await waitForRun(platform.baseUrl, res.body.run_id as string);
+    expect(run.status).toBe('failed');
+    expect(run.error).toEqual({ type: ErrorCode.BudgetExceeded, message: 'budget_exceeded: max_steps' });
+    expect((run.steps as { type: string }[]).map((s) => s.type)).toEqual(['Plan', 'ToolCall', 'Fail']);
+    expect((run.output as { actions_taken: unknown[] }).actions_taken).toHaveLength(1);
+  });
+
+  test('a tool call with arguments its schema rejects fails the run, naming the tool and field', async () => {
+    const settings = loadSettings({});
+    const tools = createToolRegistry(settings);
+    const broken = AgentDefinitionSchema.parse({
+      name: 'broken-args',
+      version: '0.1.0',
+      owner: 'tests',
+      description: 'asks docs_search for a limit it does not allow',
+      model: { provider: 'scripted', name: 'broken' },
+      instructions: 'none',
+      tools: ['docs_search'],
+      script: { steps: [{ tool: 'docs_search', args: { query: 'x', limit: 99 } }], finish: { summary: 'never' } },
+    });
+    const own = await startPlatform({ agents: new AgentRegistry([broken], tools), tools, providers: [new ScriptedPlanner()] });
+    try {
+      const res = await http(own.baseUrl, 'POST', '/v1/runs', { agent: 'broken-args', task: 'anything' });
+      const run = await waitForRun(own.baseUrl, res.body.run_id as string);
+      expect(run.status).toBe('failed');
+      expect(run.error).toMatchObject({ type: ErrorCode.ToolInputInvalid, message: expect.stringMatching(/docs_search.*limit/) });
+      const steps = run.steps as { type: string; error?: { type: string } }[];
+      expect(steps.map((s) => s.type)).toEqual(['Plan', 'ToolCall', 'Fail']);
+      expect(steps[1]!.error?.type).toBe(ErrorCode.ToolInputInvalid);
+    } finally {
+      await own.stop();
+    }
+  });
+});

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { PassThrough } from 'node:stream';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { ScriptedPlanner } from '../../activities/model/scripted';
+import { createToolRegistry } from '../../activities/tools';
+import type { ModelProvider } from '../../activities/model/provider';
+import type { ToolRegistry } from '../../activities/tools/registry';
+import { AgentRegistry } from '../../agents/registry';
+import { loadSettings } from '../../config/settings';
+import { createApp } from '../../gateway/app';
+import { createLogger, type Logger } from '../../observability/logger';
+import { createWorker, installTemporalRuntime } from '../../worker/worker';
+
+/** The test run's dev server, started once by global-setup. */
+export function testTemporal(): { address: string; namespace: string } {
+  const address = process.env.TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('TEST_TEMPORAL_ADDRESS is unset: run the tests through jest (global-setup starts the server)');
+  return { address, namespace: process.env.TEST_TEMPORAL_NAMESPACE ?? 'default' };
+}
+
+/** A task queue no other test uses. */
+export function uniqueQueue(prefix = 'test'): string {
+  return `${prefix}-${randomUUID()}`;
+}
+
+/** Log lines captured from a logger, parsed from its JSON output. */
+export interface CapturedLogs {
+  logger: Logger;
+  lines: () => Record<string, unknown>[];
+}
+
+/** A JSON logger whose lines the test can read back. */
+export function capturingLogger(service: string): CapturedLogs {
+  const stream = new PassThrough();
+  const lines: Record<string, unknown>[] = [];
+  stream.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  return { logger: createLogger({ level: 'debug', format: 'json', defaults: { service }, stream }), lines: () => lines };
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+  });
+  return bundle;
+}
+
+export interface PlatformOptions {
+  taskQueue?: string;
+  agents?: AgentRegistry;
+  tools?: ToolRegistry;
+  providers?: ModelProvider[];
+  /** Start without a worker (to show runs wait for one). */
+  withWorker?: boolean;
+  logger?: Logger;
+}
+
+/** A real worker and the real gateway (listening on a free port) against the test dev server. */
+export interface TestPlatform {
+  baseUrl: string;
+  client: Client;
+  taskQueue: string;
+  agents: AgentRegistry;
+  startWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts a platform for one test file or test: its own task queue, worker and gateway. */
+export async function startPlatform(options: PlatformOptions = {}): Promise<TestPlatform> {
+  const { address, namespace } = testTemporal();
+  const settings = loadSettings({});
+  const tools = options.tools ?? createToolRegistry(settings);
+  const agents = options.agents ?? AgentRegistry.load(settings.agentsDir, tools);
+  const taskQueue = options.taskQueue ?? uniqueQueue();
+  const logger = options.logger ?? createLogger({ level: 'error', format: 'json' });
+  installTemporalRuntime(logger);
+
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace });
+  const app = createApp({ client, agents, taskQueue, logger, temporalUiUrl: 'http://127.0.0.1:8233' });
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let nativeConnection: NativeConnection | undefined;
+  const startWorker = async () => {
+    nativeConnection = await NativeConnection.connect({ address });
+    worker = await createWorker({
+      connection: nativeConnection,
+      namespace,
+      taskQueue,
+      providers: options.providers ?? [new ScriptedPlanner()],
+      tools,
+      workflowBundle: await workflowBundle(),
+    });
+    running = worker.run();
+  };
+  if (options.withWorker !== false) await startWorker();
+
+  return {
+    baseUrl,
+    client,
+    taskQueue,
+    agents,
+    startWorker,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await nativeConnection?.close();
+      await connection.close();
+    },
+  };
+}
+
+/** Polls fn until it returns a value (not undefined) or the timeout passes. */
+export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+/** JSON over real HTTP. */
+export async function http(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(baseUrl + path, init);
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** Polls GET /v1/runs/{id} until the run is no longer running. */
+export async function waitForRun(baseUrl: string, runId: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  return eventually(
+    async () => {
+      const res = await http(baseUrl, 'GET', `/v1/runs/${runId}`);
+      return res.body.status !== 'running' ? res.body : undefined;
+    },
+    timeoutMs,
+    `run ${runId} to finish`,
+  );
+}

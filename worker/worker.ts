@@ -1,0 +1,34 @@
+import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities';
+import { TemporalLoggerAdapter, type Logger } from '../observability/logger';
+
+/**
+ * Routes the Temporal SDK's logs (worker, workflow through sinks, activities, and core) to the
+ * platform logger. Must run before the first connection or worker is created; later calls are no-ops.
+ */
+export function installTemporalRuntime(logger: Logger): void {
+  if (Runtime._instance !== undefined) return;
+  Runtime.install({
+    logger: new TemporalLoggerAdapter(logger),
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } },
+  });
+}
+
+export interface WorkerDeps extends ActivityDeps {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  /** A prebuilt bundle (tests build one and share it); by default the worker bundles workflows/. */
+  workflowBundle?: WorkflowBundleOption;
+}
+
+/** Creates the worker that runs the agentRun workflow and the plan and tool activities. */
+export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: deps.taskQueue,
+    activities: createActivities(deps),
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+  });
+}
