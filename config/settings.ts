@@ -9,7 +9,9 @@ export const PROJECT_ROOT = path.resolve(__dirname, path.basename(path.dirname(_
 const SearchAttributeTypeSchema = z.enum(['Keyword', 'Text', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList']);
 export type SearchAttributeType = z.infer<typeof SearchAttributeTypeSchema>;
 
-const port = z.coerce.number().int().min(0).max(65535);
+/** A TCP port: a number in the YAML file; digits only in an environment variable ('', ' ', true, 0x10 are not ports). */
+const port = z.number().int().min(0).max(65535);
+const envPort = z.string().regex(/^\d+$/, 'must be a port number').transform(Number).pipe(port);
 
 const DevFileSchema = z
   .object({
@@ -89,12 +91,12 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
   const text = z.string().min(1);
 
   const gatewayHost = pick(env, 'GATEWAY_HOST', text, f.gateway.host);
-  const gatewayPort = pick(env, 'GATEWAY_PORT', port, f.gateway.port);
+  const gatewayPort = pick(env, 'GATEWAY_PORT', envPort, f.gateway.port);
   return {
     devServer: {
       ip: pick(env, 'TEMPORAL_DEV_IP', text, f.server.ip),
-      port: pick(env, 'TEMPORAL_DEV_PORT', port, f.server.port),
-      uiPort: pick(env, 'TEMPORAL_DEV_UI_PORT', port, f.server.ui_port),
+      port: pick(env, 'TEMPORAL_DEV_PORT', envPort, f.server.port),
+      uiPort: pick(env, 'TEMPORAL_DEV_UI_PORT', envPort, f.server.ui_port),
       namespace: pick(env, 'TEMPORAL_DEV_NAMESPACE', text, f.server.namespace),
       dbFile: fromRoot(pick(env, 'TEMPORAL_DEV_DB_FILE', text, f.server.db_file)),
       logFile: fromRoot(pick(env, 'TEMPORAL_DEV_LOG_FILE', text, f.server.log_file)),

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const running = worker.worker.run();
 
   const base = settings.gateway.publicUrl;
-  const body = JSON.stringify({ agent: 'docs-researcher', task: 'How do I cancel a run?' });
+  const body = JSON.stringify({ agent: 'docs-researcher', task: 'How do I dispatch a run?' });
   process.stdout.write(
     [
       '',

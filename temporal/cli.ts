@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/settings';
 
@@ -36,6 +36,8 @@ interface ResolveOptions {
 
 function isExecutable(file: string): boolean {
   try {
+    // X_OK alone also holds for folders, which cannot be run.
+    if (!statSync(file).isFile()) return false;
     accessSync(file, constants.X_OK);
     return true;
   } catch {

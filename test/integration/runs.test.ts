@@ -28,7 +28,7 @@ describe('a run of the example agent, end to end', () => {
   let run: Record<string, unknown>;
 
   beforeAll(async () => {
-    const res = await dispatch({ agent: 'docs-researcher', task: 'How do I cancel a run?' });
+    const res = await dispatch({ agent: 'docs-researcher', task: 'How do I dispatch a run?' });
     expect(res.status).toBe(202);
     runId = res.body.run_id as string;
     expect(res.headers.get('location')).toBe(`/v1/runs/${runId}`);
@@ -44,11 +44,11 @@ describe('a run of the example agent, end to end', () => {
     const evidence = output.evidence as { source: string; excerpt: string }[];
     expect(evidence.length).toBeGreaterThan(0);
     for (const e of evidence) expect(e.source).toMatch(/^docs\/.+\.md#L\d+$/);
-    expect(evidence.map((e) => e.excerpt.toLowerCase()).join(' ')).toContain('cancel');
+    expect(evidence.map((e) => e.excerpt.toLowerCase()).join(' ')).toContain('dispatch');
     expect(output.actions_taken).toEqual([
-      { step: 2, tool: 'docs_search', side_effect: 'read', args: { query: 'How do I cancel a run?', limit: 3 } },
+      { step: 2, tool: 'docs_search', side_effect: 'read', args: { query: 'How do I dispatch a run?', limit: 3 } },
     ]);
-    expect(output.result).toMatchObject({ summary: expect.stringContaining('How do I cancel a run?'), findings: evidence });
+    expect(output.result).toMatchObject({ summary: expect.stringContaining('How do I dispatch a run?'), findings: evidence });
   });
 
   test('records numbered steps: Plan, ToolCall, Plan, Complete', () => {

@@ -1,0 +1,79 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../config/settings';
+import { freePort, isListening } from '../../temporal/dev-server';
+import { http, testTemporal, uniqueQueue, waitForRun } from '../support/platform';
+
+// `npm run dev` as a newcomer uses it: build, start, print a curl, serve it, stop on Ctrl-C. It points
+// at the test run's dev server (the "reuse a server already listening" path), so the suite still
+// starts Temporal once; persistence across restarts is the --db-filename flag, tested in the unit tests.
+jest.setTimeout(180_000);
+
+let child: ChildProcess | undefined;
+let tmp: string;
+afterAll(() => {
+  if (child?.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test('npm run dev serves the printed curl and Ctrl-C stops what it started', async () => {
+  const { address } = testTemporal();
+  const [ip, port] = address.split(':') as [string, string];
+  const gatewayPort = await freePort();
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'acp-dev-'));
+  const proc = spawn('npm', ['run', 'dev'], {
+    cwd: PROJECT_ROOT,
+    detached: true, // its own process group, so the test can send SIGINT to all of it like a terminal's Ctrl-C
+    env: {
+      ...process.env,
+      TEMPORAL_DEV_IP: ip,
+      TEMPORAL_DEV_PORT: port,
+      TEMPORAL_DEV_DB_FILE: path.join(tmp, 'dev.sqlite'),
+      TEMPORAL_DEV_LOG_FILE: path.join(tmp, 'dev.log'),
+      TEMPORAL_TASK_QUEUE: uniqueQueue('dev'),
+      GATEWAY_PORT: String(gatewayPort),
+      LOG_FORMAT: 'json',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child = proc;
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+
+  const banner = await new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (out.includes('Ctrl-C stops everything')) {
+        clearInterval(timer);
+        resolve(out);
+      } else if (proc.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`npm run dev exited early:\n${out}`));
+      }
+    }, 200);
+  });
+  expect(banner).toContain(`Gateway       http://127.0.0.1:${gatewayPort}`);
+  expect(banner).toMatch(/Temporal CLI +temporal version \d+\.\d+\.\d+/);
+  expect(banner).toContain('(reused)');
+
+  const curl = banner.split('\n').find((l) => l.trim().startsWith('curl -s -X POST'));
+  expect(curl).toBeDefined();
+  const dispatched = JSON.parse(execFileSync('bash', ['-c', curl!.trim()], { encoding: 'utf8' })) as { run_id: string };
+  expect(dispatched.run_id).toMatch(/^run-/);
+
+  const base = `http://127.0.0.1:${gatewayPort}`;
+  const run = await waitForRun(base, dispatched.run_id);
+  expect(run.status).toBe('completed');
+  expect((run.output as { evidence: unknown[] }).evidence.length).toBeGreaterThan(0);
+  expect((await http(base, 'GET', '/healthz')).body).toEqual({ status: 'ok' });
+
+  process.kill(-proc.pid!, 'SIGINT');
+  await exited;
+  expect(out).toContain('"message":"stopped"');
+  expect(await isListening('127.0.0.1', gatewayPort)).toBe(false);
+  // It reused the suite's server, so it must have left it running.
+  expect(await isListening(ip, Number(port))).toBe(true);
+});
