@@ -35,7 +35,7 @@ export function compareSemver(a: string, b: string): number {
   if (x.pre === y.pre) return 0;
   if (x.pre === undefined) return 1;
   if (y.pre === undefined) return -1;
-  return x.pre.localeCompare(y.pre);
+  return x.pre.localeCompare(y.pre, 'en', { numeric: true });
 }
 
 /** The agents this deployment can run, loaded from agents/<name>/agent.yaml (and agent@<version>.yaml). */
@@ -80,6 +80,10 @@ export class AgentRegistry {
         if (!parsed.success) {
           const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
           throw new AgentDefinitionError(`${full}: invalid agent definition: ${issues}`);
+        }
+        const fileVersion = /^agent@(.+)\.ya?ml$/.exec(file)?.[1];
+        if (fileVersion !== undefined && fileVersion !== parsed.data.version) {
+          throw new AgentDefinitionError(`${full}: version "${parsed.data.version}" does not match its file name (${file})`);
         }
         if (parsed.data.name !== entry.name) {
           throw new AgentDefinitionError(`${full}: name "${parsed.data.name}" does not match its folder "${entry.name}"`);

@@ -40,8 +40,11 @@ export function passages(file: string, markdown: string): Passage[] {
     if (text) out.push({ file, line: start + 1, heading, text });
     buf = [];
   };
+  let fenced = false;
   markdown.split('\n').forEach((line, i) => {
-    const h = /^#{1,6}\s+(.*)$/.exec(line);
+    // Inside a fenced code block, `# ...` is code (a shell comment), not a heading.
+    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+    const h = fenced ? null : /^#{1,6}\s+(.*)$/.exec(line);
     if (h) {
       flush();
       heading = h[1]!.trim();

@@ -7,7 +7,11 @@ import { PROJECT_ROOT } from '../../config/settings';
 // process (its config is an ES module, which Jest's sandbox cannot import).
 async function restrictedImports(code: string, file: string): Promise<string[]> {
   const eslint = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'eslint');
-  const res = spawnSync(eslint, ['--stdin', '--stdin-filename', file, '--format', 'json'], { cwd: PROJECT_ROOT, input: code, encoding: 'utf8' });
+  const res = spawnSync(eslint, ['--stdin', '--stdin-filename', file, '--format', 'json'], {
+    cwd: PROJECT_ROOT,
+    input: code,
+    encoding: 'utf8',
+  });
   const results = JSON.parse(res.stdout) as { messages: { ruleId: string | null; message: string }[] }[];
   return (results[0]?.messages ?? []).filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => m.message);
 }
@@ -29,6 +33,7 @@ test('workflows/ rejects Node built-ins in both spellings and activity values, b
 });
 
 test('the same imports are fine outside workflows/', async () => {
-  const code = "import { readFileSync } from 'node:fs';\nimport { createActivities } from '../activities';\nexport const r = [readFileSync, createActivities];\n";
+  const code =
+    "import { readFileSync } from 'node:fs';\nimport { createActivities } from '../activities';\nexport const r = [readFileSync, createActivities];\n";
   expect(await restrictedImports(code, 'gateway/app.ts')).toEqual([]);
 });

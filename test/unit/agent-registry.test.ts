@@ -1,0 +1,163 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { createToolRegistry } from '../../activities/tools';
+import { AgentDefinitionError, AgentRegistry, compareSemver, UnknownAgentError } from '../../agents/registry';
+import { PROJECT_ROOT } from '../../config/settings';
+
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected an error, got none');
+}
+
+let tmp: string;
+beforeEach(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'acp-agents-'));
+});
+afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+const tools = () => createToolRegistry({ docsDir: path.join(tmp, 'docs') });
+
+describe('the real agents/ folder', () => {
+  const registry = AgentRegistry.load(path.join(PROJECT_ROOT, 'agents'), createToolRegistry({ docsDir: path.join(PROJECT_ROOT, 'docs') }));
+
+  test('resolves docs-researcher by name and by name@version, with its tools resolved', () => {
+    const latest = registry.resolve('docs-researcher');
+    expect(latest.definition.name).toBe('docs-researcher');
+    expect(registry.resolve('docs-researcher@1.0.0')).toBe(latest);
+    expect(latest.tools.docs_search).toMatchObject({ name: 'docs_search', side_effect: 'read' });
+  });
+
+  test.each(['no-such-agent', 'docs-researcher@9.9.9'])('%s is an UnknownAgentError listing what is available', (ref) => {
+    const err = thrown(() => registry.resolve(ref));
+    expect(err).toBeInstanceOf(UnknownAgentError);
+    expect((err as UnknownAgentError).ref).toBe(ref);
+    expect((err as UnknownAgentError).available).toContain('docs-researcher@1.0.0');
+    expect(err.message).toContain('docs-researcher@1.0.0');
+  });
+});
+
+/** A valid agent definition; override fields per test. */
+function definition(name: string, version: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name,
+    version,
+    owner: 'team',
+    description: `${name} ${version}`,
+    model: { provider: 'scripted', name: 'script' },
+    instructions: 'Do the thing.',
+    tools: ['docs_search'],
+    script: { steps: [{ tool: 'docs_search', args: { query: '{{task}}' } }], finish: { summary: 'done' } },
+    ...extra,
+  };
+}
+
+/** Writes agents/<folder>/<file> under the temp dir and returns its path. */
+function write(folder: string, file: string, content: Record<string, unknown> | string): string {
+  const full = path.join(tmp, 'agents', folder, file);
+  mkdirSync(path.dirname(full), { recursive: true });
+  writeFileSync(full, typeof content === 'string' ? content : stringify(content));
+  return full;
+}
+const load = () => AgentRegistry.load(path.join(tmp, 'agents'), tools());
+
+describe('AgentRegistry.load on a temp agents folder', () => {
+  test('several versions: the name resolves to the highest version, list() shows versions newest first', () => {
+    write('helper', 'agent.yaml', definition('helper', '1.0.0'));
+    write('helper', 'agent@1.9.0.yaml', definition('helper', '1.9.0'));
+    write('helper', 'agent@1.10.0.yaml', definition('helper', '1.10.0'));
+    write('helper', 'notes.yaml', 'not: an agent');
+    write('helper', 'agent.yaml.bak', 'garbage: [');
+    const registry = load();
+    expect(registry.resolve('helper').definition.version).toBe('1.10.0');
+    expect(registry.resolve('helper@1.9.0').definition.description).toBe('helper 1.9.0');
+    expect(registry.list()).toEqual([
+      {
+        name: 'helper',
+        latest: '1.10.0',
+        versions: ['1.10.0', '1.9.0', '1.0.0'],
+        owner: 'team',
+        description: 'helper 1.10.0',
+        tools: ['docs_search'],
+      },
+    ]);
+    expect(registry.refs()).toEqual(['helper@1.10.0', 'helper@1.9.0', 'helper@1.0.0']);
+  });
+
+  test('an agent using an unknown tool is an error naming the agent and the tool', () => {
+    write('helper', 'agent.yaml', definition('helper', '1.0.0', { tools: ['docs_search', 'shell_exec'] }));
+    const err = thrown(load);
+    expect(err).toBeInstanceOf(AgentDefinitionError);
+    expect(err.message).toContain('helper@1.0.0');
+    expect(err.message).toContain('shell_exec');
+  });
+
+  test.each([
+    ['invalid YAML', 'name: [unclosed\n', 'not valid YAML'],
+    ['a bad version string', definition('helper', '1.0'), 'version: must be a semantic version'],
+    ['an unknown key', definition('helper', '1.0.0', { colour: 'blue' }), 'colour'],
+    ['a script step using a tool not in its tools', definition('helper', '1.0.0', { tools: [] }), 'script.steps.0.tool'],
+    ['a missing owner', { ...definition('helper', '1.0.0'), owner: undefined }, 'owner'],
+  ])('%s is an AgentDefinitionError naming the file and the field', (_what, content, field) => {
+    const file = write('helper', 'agent.yaml', content);
+    const err = thrown(load);
+    expect(err).toBeInstanceOf(AgentDefinitionError);
+    expect(err.message).toContain(file);
+    expect(err.message).toContain(field);
+  });
+
+  test('a name that does not match its folder is an error', () => {
+    const file = write('helper', 'agent.yaml', definition('other', '1.0.0'));
+    const err = thrown(load);
+    expect(err).toBeInstanceOf(AgentDefinitionError);
+    expect(err.message).toContain(file);
+    expect(err.message).toContain('"other"');
+  });
+
+  test('the same version defined twice is an error', () => {
+    write('helper', 'agent.yaml', definition('helper', '1.0.0'));
+    write('helper', 'agent@1.0.0.yaml', definition('helper', '1.0.0'));
+    const err = thrown(load);
+    expect(err).toBeInstanceOf(AgentDefinitionError);
+    expect(err.message).toContain('helper@1.0.0 is defined twice');
+  });
+
+  test('a missing agents folder is an error naming it', () => {
+    expect(() => AgentRegistry.load(path.join(tmp, 'nope'), tools())).toThrow(`agents folder ${path.join(tmp, 'nope')} does not exist`);
+  });
+});
+
+describe('compareSemver', () => {
+  test.each([
+    ['1.10.0', '1.9.0'],
+    ['2.0.0', '1.99.99'],
+    ['1.0.0', '1.0.0-rc.1'],
+    ['1.0.0-rc.2', '1.0.0-rc.1'],
+  ])('%s > %s', (a, b) => {
+    expect(compareSemver(a, b)).toBeGreaterThan(0);
+    expect(compareSemver(b, a)).toBeLessThan(0);
+  });
+
+  test('equal versions compare as 0', () => {
+    expect(compareSemver('1.2.3', '1.2.3')).toBe(0);
+    expect(compareSemver('1.2.3-rc.1', '1.2.3-rc.1')).toBe(0);
+  });
+});
+
+describe('review follow-ups', () => {
+  test('pre-release numbers compare numerically', () => {
+    expect(compareSemver('1.0.0-rc.10', '1.0.0-rc.9')).toBeGreaterThan(0);
+  });
+});
+
+test('a versioned file whose version differs from its name is refused', () => {
+  write('pinned', 'agent@1.0.0.yaml', definition('pinned', '1.0.1'));
+  const err = thrown(load);
+  expect(err).toBeInstanceOf(AgentDefinitionError);
+  expect(err.message).toContain('agent@1.0.0.yaml');
+});
