@@ -14,7 +14,14 @@ jest.setTimeout(180_000);
 let child: ChildProcess | undefined;
 let tmp: string;
 afterAll(() => {
-  if (child?.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+  // Only if the test failed before its Ctrl-C: kill what is left of the process group.
+  if (child?.pid && child.exitCode === null && child.signalCode === null) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -40,9 +47,10 @@ test('npm run dev serves the printed curl and Ctrl-C stops what it started', asy
   });
   child = proc;
   let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  // 'close' waits for every process holding the output pipes (npm and the dev process under it).
+  const exited = new Promise<void>((resolve) => proc.once('close', () => resolve()));
 
   const banner = await new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
