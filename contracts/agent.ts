@@ -41,6 +41,22 @@ export const BudgetsSchema = z
   })
   .strict();
 
+/** Which model plans an agent's steps. */
+export const ModelSettingsSchema = z
+  .object({
+    /**
+     * `scripted` is the deterministic, offline planner; `openai` is any vendor speaking the OpenAI
+     * chat-completions protocol (endpoint and key come from the worker's environment).
+     */
+    provider: z.enum(['scripted', 'openai']),
+    name: z.string().min(1),
+    temperature: z.number().min(0).max(2).optional(),
+    /** USD per 1,000 input and output tokens, for cost accounting and budgets. */
+    pricing: z.object({ input_per_1k: z.number().min(0), output_per_1k: z.number().min(0) }).strict().optional(),
+  })
+  .strict();
+export type ModelSettings = z.infer<typeof ModelSettingsSchema>;
+
 /** An agent definition as written in agents/<name>/agent.yaml. */
 export const AgentDefinitionSchema = z
   .object({
@@ -48,14 +64,7 @@ export const AgentDefinitionSchema = z
     version: SemverSchema,
     owner: z.string().min(1),
     description: z.string().min(1),
-    model: z
-      .object({
-        /** `scripted` is the deterministic, offline planner; vendor providers plug in beside it. */
-        provider: z.enum(['scripted']),
-        name: z.string().min(1),
-        temperature: z.number().min(0).max(2).optional(),
-      })
-      .strict(),
+    model: ModelSettingsSchema,
     instructions: z.string().min(1),
     tools: z.array(NameSchema).default([]),
     budgets: BudgetsSchema.default({ max_steps: 20, timeout_seconds: 600 }),

@@ -17,6 +17,20 @@ export enum ErrorCode {
   ToolOutputInvalid = 'ToolOutputInvalid',
   /** A per-run budget (steps, tokens, cost, time) ran out. */
   BudgetExceeded = 'BudgetExceeded',
+  /** The model vendor could not be reached or answered 429/5xx; retrying may help. */
+  ModelUnavailable = 'ModelUnavailable',
+  /** The model vendor refused the credentials (401/403). */
+  ModelAuthFailed = 'ModelAuthFailed',
+  /** The model vendor refused the request as malformed (other 4xx). */
+  ModelRequestInvalid = 'ModelRequestInvalid',
+  /** A tool's backend failed in a way a retry may fix. */
+  ToolUnavailable = 'ToolUnavailable',
+  /** The final result does not satisfy the caller's output_spec. */
+  OutputSpecViolation = 'OutputSpecViolation',
+  /** An approver rejected the action (or its deadline passed with reject as the default). */
+  ApprovalRejected = 'ApprovalRejected',
+  /** The run was cancelled through the API. */
+  Cancelled = 'Cancelled',
   /** The run failed; details carry the partial output. */
   RunFailed = 'RunFailed',
 }
@@ -30,4 +44,7 @@ export const NON_RETRYABLE: readonly ErrorCode[] = [
   ErrorCode.ToolInputInvalid,
   ErrorCode.ToolOutputInvalid,
   ErrorCode.BudgetExceeded,
+  ErrorCode.ModelAuthFailed,
+  ErrorCode.ModelRequestInvalid,
+  ErrorCode.OutputSpecViolation,
 ];
