@@ -11,6 +11,21 @@ export interface ActivityDeps {
   tools: ToolRegistry;
 }
 
+/**
+ * Heartbeats while `work` runs: cancellation reaches an activity only through a heartbeat, and a
+ * worker that died is noticed within the heartbeat timeout instead of the whole start-to-close timeout.
+ */
+async function heartbeating<T>(work: () => Promise<T>, everyMs = 1000): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), everyMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 }
@@ -32,7 +47,7 @@ export function createActivities({ providers, tools }: ActivityDeps) {
           nonRetryable: true,
         });
       }
-      const result = await provider.plan(req, Context.current().cancellationSignal);
+      const result = await heartbeating(() => provider.plan(req, Context.current().cancellationSignal));
       const action = PlanActionSchema.safeParse(result.action);
       if (!action.success) {
         throw ApplicationFailure.create({
@@ -61,11 +76,15 @@ export function createActivities({ providers, tools }: ActivityDeps) {
         });
       }
       const started = Date.now();
-      const { output, evidence = [] } = await tool.execute(args.data, {
-        run_id: req.run_id,
-        step: req.step,
-        signal: ctx.cancellationSignal,
-      });
+      let result: Awaited<ReturnType<typeof tool.execute>>;
+      try {
+        result = await heartbeating(() => tool.execute(args.data, { run_id: req.run_id, step: req.step, signal: ctx.cancellationSignal }));
+      } catch (err) {
+        // Report a cancellation as one (the signal's reason is the SDK's CancelledFailure), whatever the tool threw.
+        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
+        throw err;
+      }
+      const { output, evidence = [] } = result;
       const checked = tool.output.safeParse(output);
       if (!checked.success) {
         throw ApplicationFailure.create({

@@ -50,7 +50,11 @@ export interface Settings {
   temporalUiUrl: string | undefined;
   agentsDir: string;
   docsDir: string;
+  /** The local ticket store's JSON Lines file (a stand-in for a ticketing system; `ticket_create`). */
+  ticketsFile: string;
   log: { level: z.infer<typeof LogLevelSchema>; format: 'json' | 'pretty' };
+  /** An OpenAI-compatible model vendor, for agents with `model.provider: openai`; unset means none. */
+  openai: { baseUrl: string | undefined; apiKey: string | undefined };
 }
 
 /** A configuration problem, reported with the setting that caused it. */
@@ -111,6 +115,11 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
     temporalUiUrl: pick<string | undefined>(env, 'TEMPORAL_UI_URL', z.url(), undefined),
     agentsDir: fromRoot(pick(env, 'AGENTS_DIR', text, 'agents')),
     docsDir: fromRoot(pick(env, 'DOCS_DIR', text, 'docs')),
+    ticketsFile: fromRoot(pick(env, 'TICKETS_FILE', text, '.data/tickets.jsonl')),
+    openai: {
+      baseUrl: pick<string | undefined>(env, 'OPENAI_BASE_URL', z.url(), undefined),
+      apiKey: pick<string | undefined>(env, 'OPENAI_API_KEY', text, undefined),
+    },
     log: {
       level: pick(env, 'LOG_LEVEL', LogLevelSchema, 'info'),
       format: pick(env, 'LOG_FORMAT', z.enum(['json', 'pretty']), 'json'),

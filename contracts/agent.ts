@@ -38,6 +38,8 @@ export const BudgetsSchema = z
       .positive()
       .max(7 * 24 * 3600)
       .default(600),
+    /** Steps one Temporal run records before the run continues-as-new (keeps histories small). */
+    steps_per_history: z.number().int().min(2).max(10_000).default(200),
   })
   .strict();
 
@@ -52,10 +54,59 @@ export const ModelSettingsSchema = z
     name: z.string().min(1),
     temperature: z.number().min(0).max(2).optional(),
     /** USD per 1,000 input and output tokens, for cost accounting and budgets. */
-    pricing: z.object({ input_per_1k: z.number().min(0), output_per_1k: z.number().min(0) }).strict().optional(),
+    pricing: z
+      .object({ input_per_1k: z.number().min(0), output_per_1k: z.number().min(0) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ModelSettings = z.infer<typeof ModelSettingsSchema>;
+
+/** Who may decide: any listed role, or any listed subject. */
+export const ApproverSetSchema = z
+  .object({
+    roles: z.array(z.string().min(1)).default([]),
+    subjects: z.array(z.string().min(1)).default([]),
+  })
+  .strict()
+  .refine((a) => a.roles.length + a.subjects.length > 0, 'name at least one role or subject');
+export type ApproverSet = z.infer<typeof ApproverSetSchema>;
+
+/** A tool call that must wait for people before it runs. */
+export const ApprovalRuleSchema = z
+  .object({
+    tool: NameSchema,
+    reason: z.string().min(1),
+    approvers: ApproverSetSchema,
+    /** How many distinct approvers must approve (a single reject vetoes). */
+    quorum: z.number().int().min(1).max(10).default(1),
+    timeout_seconds: z
+      .number()
+      .int()
+      .positive()
+      .max(30 * 24 * 3600)
+      .default(3600),
+    /** At the deadline: reject the call, or hand it to `escalate_to` for one more period. */
+    on_timeout: z.enum(['reject', 'escalate']).default('reject'),
+    escalate_to: ApproverSetSchema.optional(),
+  })
+  .strict()
+  .refine((r) => r.on_timeout !== 'escalate' || r.escalate_to, {
+    message: 'on_timeout: escalate needs escalate_to',
+    path: ['escalate_to'],
+  });
+export type ApprovalRule = z.infer<typeof ApprovalRuleSchema>;
+
+/** What the run does when the model or a tool keeps failing after its retries. */
+export const FallbackSchema = z
+  .object({
+    /** Another model to plan with (once) when the primary model fails. */
+    model: ModelSettingsSchema.optional(),
+    /** People who decide (retry or give up) when the fallback failed too. */
+    escalate_to: ApproverSetSchema.optional(),
+    escalation_timeout_seconds: z.number().int().positive().default(3600),
+  })
+  .strict();
 
 /** An agent definition as written in agents/<name>/agent.yaml. */
 export const AgentDefinitionSchema = z
@@ -67,13 +118,27 @@ export const AgentDefinitionSchema = z
     model: ModelSettingsSchema,
     instructions: z.string().min(1),
     tools: z.array(NameSchema).default([]),
-    budgets: BudgetsSchema.default({ max_steps: 20, timeout_seconds: 600 }),
+    budgets: BudgetsSchema.default({ max_steps: 20, timeout_seconds: 600, steps_per_history: 200 }),
+    /** Attempts per model call before the fallback takes over. */
+    model_max_attempts: z.number().int().min(1).max(10).default(3),
+    /** Times the model may repair a final answer that violates the caller's output_spec. */
+    max_repairs: z.number().int().min(0).max(5).default(1),
+    approvals: z.array(ApprovalRuleSchema).default([]),
+    fallback: FallbackSchema.optional(),
     script: ScriptSchema.optional(),
   })
   .strict()
   .superRefine((def, ctx) => {
     if (def.model.provider === 'scripted' && !def.script) {
       ctx.addIssue({ code: 'custom', path: ['script'], message: 'the scripted provider needs a script' });
+    }
+    if (def.fallback?.model?.provider === 'scripted' && !def.script) {
+      ctx.addIssue({ code: 'custom', path: ['fallback', 'model'], message: 'a scripted fallback needs a script' });
+    }
+    for (const [i, rule] of def.approvals.entries()) {
+      if (!def.tools.includes(rule.tool)) {
+        ctx.addIssue({ code: 'custom', path: ['approvals', i, 'tool'], message: `"${rule.tool}" is not in the agent's tools` });
+      }
     }
     for (const [i, step] of (def.script?.steps ?? []).entries()) {
       if (!def.tools.includes(step.tool)) {

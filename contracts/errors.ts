@@ -48,3 +48,24 @@ export const NON_RETRYABLE: readonly ErrorCode[] = [
   ErrorCode.ModelRequestInvalid,
   ErrorCode.OutputSpecViolation,
 ];
+
+/**
+ * Why an approval or takeover update was refused by its validator. The run is untouched; the gateway
+ * turns each into a definite HTTP answer for the approver.
+ */
+export enum DecisionError {
+  /** The run has no approval with that id (404). */
+  ApprovalNotFound = 'ApprovalNotFound',
+  /** The approval was already decided or expired (409). */
+  ApprovalNotPending = 'ApprovalNotPending',
+  /** The decision was made on other arguments than the pending call's (409). */
+  ArgsHashMismatch = 'ArgsHashMismatch',
+  /** The caller is not among the approvers, or lacks an operator role for a takeover (403). */
+  ApproverNotAllowed = 'ApproverNotAllowed',
+  /** The approver already voted on this approval (409). */
+  DuplicateVote = 'DuplicateVote',
+  /** Edited arguments where none are allowed (400). */
+  InvalidEdit = 'InvalidEdit',
+  /** The run has ended or is ending (409). */
+  RunNotActive = 'RunNotActive',
+}

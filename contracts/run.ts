@@ -43,6 +43,19 @@ export interface Initiator {
   tenant: string;
 }
 
+/** What a run carries into its next Temporal run when it continues-as-new. */
+export interface RunCarry {
+  steps: Step[];
+  usage: Usage;
+  observations: Observation[];
+  actions: ActionTaken[];
+  warnings: string[];
+  repairs: number;
+  fallback_used: boolean;
+  /** How many times this run has continued-as-new. */
+  generation: number;
+}
+
 /** The one input object of the agentRun workflow (continue-as-new carries it forward). */
 export interface AgentRunInput {
   agent: ResolvedAgent;
@@ -53,6 +66,8 @@ export interface AgentRunInput {
   initiator: Initiator;
   /** ISO time the gateway accepted the request. */
   requested_at: string;
+  /** Set only by continue-as-new. */
+  carry?: RunCarry;
 }
 
 export type StepType = 'Plan' | 'ToolCall' | 'Validate' | 'Decide' | 'HumanApproval' | 'RetryFallback' | 'Complete' | 'Fail';
@@ -92,6 +107,90 @@ export interface ActionTaken {
   args: Record<string, unknown>;
 }
 
+/** A principal as the workflow sees it: who, and with which roles. */
+export interface Actor {
+  subject: string;
+  roles: string[];
+}
+
+export interface ApprovalDecision {
+  approver: string;
+  decision: 'approve' | 'reject';
+  comment?: string;
+  /** Workflow time, ISO. */
+  at: string;
+  /** Set when the approver approved with edited arguments. */
+  edited_args?: Record<string, unknown>;
+  /** The edit, field by field. */
+  diff?: { path: string; before: unknown; after: unknown }[];
+}
+
+/**
+ * A first-class approval: bound to one exact tool call (tool + hash of its canonical arguments), or
+ * an escalation of a failing run, with who may decide, a quorum, a deadline and what the deadline does.
+ */
+export interface Approval {
+  id: string;
+  kind: 'tool_call' | 'escalation';
+  step: number;
+  tool?: string;
+  args?: Record<string, unknown>;
+  args_hash?: string;
+  reason: string;
+  approvers: { roles: string[]; subjects: string[] };
+  quorum: number;
+  /** Workflow time, ISO. */
+  deadline: string;
+  on_timeout: 'reject' | 'escalate';
+  escalate_to?: { roles: string[]; subjects: string[] };
+  status: 'pending' | 'approved' | 'rejected' | 'expired';
+  decisions: ApprovalDecision[];
+  escalations: number;
+}
+
+/** The body an approver sends; the gateway adds who they are. */
+export const ApprovalDecisionRequestSchema = z
+  .object({
+    decision: z.enum(['approve', 'reject']),
+    /** The hash shown with the approval: proves the approver saw these exact arguments. */
+    args_hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64-hex-digit args_hash of the pending approval'),
+    comment: z.string().max(2000).optional(),
+    /** Approve with these arguments instead (only with decision approve, only for tool calls). */
+    edited_args: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .refine((d) => d.decision === 'approve' || d.edited_args === undefined, {
+    message: 'edited_args only go with approve',
+    path: ['edited_args'],
+  });
+export type ApprovalDecisionRequest = z.infer<typeof ApprovalDecisionRequestSchema>;
+
+/** The approval update's argument: the decision plus the approver, from the credential. */
+export interface ApprovalUpdateInput extends ApprovalDecisionRequest {
+  approval_id: string;
+  approver: Actor;
+}
+
+export interface ApprovalUpdateResult {
+  approval_id: string;
+  status: Approval['status'];
+  approvals: number;
+  quorum: number;
+}
+
+/** The body of a manual takeover. */
+export const TakeoverRequestSchema = z
+  .object({
+    result: z.unknown().refine((v) => v !== undefined, 'is required'),
+    reason: z.string().trim().min(1).max(2000),
+  })
+  .strict();
+export type TakeoverRequest = z.infer<typeof TakeoverRequestSchema>;
+
+export interface TakeoverUpdateInput extends TakeoverRequest {
+  operator: Actor;
+}
+
 /** What the `state` query returns while a run is going and after it ends. */
 export interface RunState {
   status: RunStatus;
@@ -99,6 +198,9 @@ export interface RunState {
   agent: { name: string; version: string };
   steps: Step[];
   usage: Usage;
+  approvals: Approval[];
+  /** The output so far (complete once the run has ended). */
+  output: Pick<AgentRunOutput, 'result' | 'evidence' | 'actions_taken' | 'warnings'> & { completed_by?: 'agent' | 'human' };
 }
 
 /** The agent contract's output. */
@@ -111,6 +213,8 @@ export interface AgentRunOutput {
   usage: Usage;
   steps: Step[];
   error?: { type: string; message: string };
+  /** `human` when an operator completed the run by manual takeover. */
+  completed_by?: 'agent' | 'human';
 }
 
 /** A tool request or a final answer: the only things a model may return. */

@@ -10,4 +10,6 @@ export const RunSearchAttributes = {
   tenant: defineSearchAttributeKey('Tenant', SearchAttributeType.KEYWORD),
   initiator: defineSearchAttributeKey('Initiator', SearchAttributeType.KEYWORD),
   runState: defineSearchAttributeKey('RunState', SearchAttributeType.KEYWORD),
+  /** `role:<r>` and `subject:<s>` entries of whoever may decide a pending approval; empty otherwise. */
+  pendingApprovers: defineSearchAttributeKey('PendingApprovers', SearchAttributeType.KEYWORD_LIST),
 } as const;

@@ -1,12 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type Response } from 'express';
 import { ApplicationFailure } from '@temporalio/common';
-import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
 import { AgentRegistry, UnknownAgentError } from '../agents/registry';
-import { RunRequestSchema, type AgentRunInput, type AgentRunOutput, type Initiator, type RunState, type RunStatus } from '../contracts/run';
+import type { ToolRegistry } from '../activities/tools/registry';
+import { DecisionError } from '../contracts/errors';
+import {
+  ApprovalDecisionRequestSchema,
+  RunRequestSchema,
+  TakeoverRequestSchema,
+  type AgentRunInput,
+  type AgentRunOutput,
+  type RunState,
+  type RunStatus,
+} from '../contracts/run';
 import { RunSearchAttributes } from '../contracts/search-attributes';
 import type { Logger } from '../observability/logger';
-import { agentRun, stateQuery } from '../workflows';
+import { agentRun, approvalUpdate, stateQuery, takeoverUpdate } from '../workflows';
+import { devHeaderPrincipal, type Principal, type PrincipalResolver } from './principal';
 import { HttpProblem, notFoundHandler, problemHandler, requireJson, validationProblem } from './problem';
 
 export interface GatewayDeps {
@@ -22,19 +39,31 @@ export interface GatewayDeps {
   bodyLimit?: string;
   /** How long GET /v1/runs/{id} waits for a running run's state query. */
   queryTimeoutMs?: number;
+  /** The tools, to check an approver's edited arguments before they reach a run. */
+  tools: ToolRegistry;
+  /** Who is calling; defaults to the dev header stand-in until real authentication (#4). */
+  principal?: PrincipalResolver;
+}
+
+function principal(res: Response): Principal {
+  return res.locals.principal as Principal;
 }
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-/**
- * The caller of a request. Authentication lands with the gateway-security issue (#4); until then every
- * request is the anonymous principal of the default tenant, and that is what runs record as initiator.
- */
-function principalOf(_req: Request): Initiator {
-  void _req;
-  return { subject: 'anonymous', tenant: 'default' };
-}
+/** The HTTP status for each reason a decision or takeover is refused. */
+const DECISION_STATUS: Record<DecisionError, number> = {
+  [DecisionError.ApprovalNotFound]: 404,
+  [DecisionError.ApprovalNotPending]: 409,
+  [DecisionError.ArgsHashMismatch]: 409,
+  [DecisionError.ApproverNotAllowed]: 403,
+  [DecisionError.DuplicateVote]: 409,
+  [DecisionError.InvalidEdit]: 400,
+  [DecisionError.RunNotActive]: 409,
+};
+
+const kebab = (s: string) => s.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
 
 const STATUS: Record<string, RunStatus> = {
   RUNNING: 'running',
@@ -48,8 +77,9 @@ const STATUS: Record<string, RunStatus> = {
 
 /** Builds the gateway's Express app. It does not listen; the entry point (or a test) does. */
 export function createApp(deps: GatewayDeps): Express {
-  const { client, agents, taskQueue, logger } = deps;
+  const { client, agents, tools, taskQueue, logger } = deps;
   const newRunId = deps.newRunId ?? (() => `run-${randomUUID()}`);
+  const resolvePrincipal = deps.principal ?? devHeaderPrincipal;
   const namespace = client.options.namespace;
   const uiLink = (runId: string) =>
     deps.temporalUiUrl
@@ -64,6 +94,7 @@ export function createApp(deps: GatewayDeps): Express {
     const incoming = req.get('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
+    res.locals.principal = resolvePrincipal(req);
     res.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
@@ -74,7 +105,7 @@ export function createApp(deps: GatewayDeps): Express {
         status: res.statusCode,
         latency_ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
         run_id: res.locals.runId as string | undefined,
-        principal: principalOf(req).subject,
+        principal: (res.locals.principal as Principal | undefined)?.subject,
       });
     });
     next();
@@ -103,7 +134,7 @@ export function createApp(deps: GatewayDeps): Express {
       }
       throw err;
     }
-    const initiator = principalOf(req);
+    const initiator = principal(res);
     const runId = newRunId();
     const def = agent.definition;
     const input: AgentRunInput = {
@@ -148,19 +179,43 @@ export function createApp(deps: GatewayDeps): Express {
       });
   });
 
-  app.get('/v1/runs/:id', async (req, res) => {
-    const runId = req.params.id;
-    if (!RUN_ID.test(runId)) throw new HttpProblem(404, 'run-not-found', 'Run not found', `No run with id ${JSON.stringify(runId)}.`);
+  const notFound = (runId: string) => new HttpProblem(404, 'run-not-found', 'Run not found', `No run with id ${JSON.stringify(runId)}.`);
+
+  /** Describes a run the caller may see; another tenant's run is a 404, exactly like a missing one. */
+  const visibleRun = async (runId: string, res: Response) => {
+    if (!RUN_ID.test(runId)) throw notFound(runId);
     res.locals.runId = runId;
     const handle = client.workflow.getHandle(runId);
     let desc: WorkflowExecutionDescription;
     try {
       desc = await handle.describe();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new HttpProblem(404, 'run-not-found', 'Run not found', `No run with id ${runId}.`);
+      if (err instanceof WorkflowNotFoundError) throw notFound(runId);
       throw err;
     }
-    if (desc.type !== agentRun.name) throw new HttpProblem(404, 'run-not-found', 'Run not found', `No run with id ${runId}.`);
+    if (desc.type !== agentRun.name || desc.typedSearchAttributes.get(RunSearchAttributes.tenant) !== principal(res).tenant)
+      throw notFound(runId);
+    return { handle, desc };
+  };
+
+  const queryState = (handle: ReturnType<Client['workflow']['getHandle']>): Promise<RunState> =>
+    client.withDeadline(Date.now() + (deps.queryTimeoutMs ?? 5000), () => handle.query(stateQuery));
+
+  /** Turns a refused update (validator) or an update on a closed run into a definite HTTP answer. */
+  const updateProblem = (err: unknown, runId: string): HttpProblem | undefined => {
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+      const status = DECISION_STATUS[err.cause.type as DecisionError];
+      if (status) return new HttpProblem(status, kebab(err.cause.type!), err.cause.type!, err.cause.message);
+    }
+    if (err instanceof WorkflowNotFoundError) {
+      return new HttpProblem(409, 'run-not-active', 'Run not active', `Run ${runId} has ended; it takes no more decisions.`);
+    }
+    return undefined;
+  };
+
+  app.get('/v1/runs/:id', async (req, res) => {
+    const runId = String(req.params.id);
+    const { handle, desc } = await visibleRun(runId, res);
     const status = STATUS[desc.status.name] ?? 'running';
     const base = {
       run_id: runId,
@@ -170,23 +225,44 @@ export function createApp(deps: GatewayDeps): Express {
       },
       status,
       state: desc.typedSearchAttributes.get(RunSearchAttributes.runState),
+      initiator: desc.typedSearchAttributes.get(RunSearchAttributes.initiator),
       started_at: desc.startTime.toISOString(),
       closed_at: desc.closeTime?.toISOString(),
       links: { self: `/v1/runs/${runId}`, ...(uiLink(runId) ? { temporal_ui: uiLink(runId) } : {}) },
     };
 
-    if (desc.status.name === 'RUNNING') {
+    if (desc.status.name === 'RUNNING' || desc.status.name === 'CANCELLED') {
       // Until a worker has completed the first workflow task (history beyond Started and
       // WorkflowTaskScheduled) there is no state to query, and a query would wait for a worker.
-      if (Number(desc.historyLength) <= 2) {
-        res.json({ ...base, steps: [], warnings: ['waiting for a worker to pick up the run; is a worker polling the task queue?'] });
+      if (desc.status.name === 'RUNNING' && Number(desc.historyLength) <= 2) {
+        res.json({
+          ...base,
+          steps: [],
+          approvals: [],
+          warnings: ['waiting for a worker to pick up the run; is a worker polling the task queue?'],
+        });
         return;
       }
       try {
-        const state: RunState = await client.withDeadline(Date.now() + (deps.queryTimeoutMs ?? 5000), () => handle.query(stateQuery));
-        res.json({ ...base, state: state.current, steps: state.steps, usage: state.usage });
+        const state = await queryState(handle);
+        const closed = desc.status.name === 'CANCELLED';
+        res.json({
+          ...base,
+          state: state.current,
+          steps: state.steps,
+          usage: state.usage,
+          approvals: state.approvals,
+          ...(closed
+            ? { output: state.output, error: { type: 'Cancelled', message: 'cancelled through the API' } }
+            : { partial_output: state.output }),
+        });
       } catch {
-        res.json({ ...base, steps: [], warnings: ['no worker answered the state query yet; is a worker polling the task queue?'] });
+        res.json({
+          ...base,
+          steps: [],
+          approvals: [],
+          warnings: ['no worker answered the state query; is a worker polling the task queue?'],
+        });
       }
       return;
     }
@@ -208,9 +284,118 @@ export function createApp(deps: GatewayDeps): Express {
       ...base,
       steps: out?.steps ?? [],
       usage: out?.usage,
-      output: out ? { result: out.result, evidence: out.evidence, actions_taken: out.actions_taken, warnings: out.warnings } : undefined,
+      output: out
+        ? {
+            result: out.result,
+            evidence: out.evidence,
+            actions_taken: out.actions_taken,
+            warnings: out.warnings,
+            completed_by: out.completed_by,
+          }
+        : undefined,
       error: error ?? out?.error,
     });
+  });
+
+  app.post('/v1/runs/:id/cancel', async (req, res) => {
+    const { handle, desc } = await visibleRun(String(req.params.id), res);
+    if (desc.status.name !== 'RUNNING') {
+      throw new HttpProblem(
+        409,
+        'run-not-active',
+        'Run not active',
+        `Run ${String(req.params.id)} is already ${STATUS[desc.status.name] ?? desc.status.name}.`,
+      );
+    }
+    await handle.cancel();
+    logger.info('run cancel requested', { run_id: String(req.params.id), by: principal(res).subject });
+    res.status(202).json({ run_id: String(req.params.id), status: 'cancelling', links: { self: `/v1/runs/${String(req.params.id)}` } });
+  });
+
+  app.post('/v1/runs/:id/takeover', requireJson, json, async (req, res) => {
+    const parsed = TakeoverRequestSchema.safeParse(req.body);
+    if (!parsed.success) throw validationProblem(parsed.error);
+    const { handle } = await visibleRun(String(req.params.id), res);
+    const who = principal(res);
+    try {
+      const output = await handle.executeUpdate(takeoverUpdate, {
+        args: [{ ...parsed.data, operator: { subject: who.subject, roles: who.roles } }],
+      });
+      logger.info('run taken over', { run_id: String(req.params.id), by: who.subject });
+      res.json({ run_id: String(req.params.id), status: 'completed', output });
+    } catch (err) {
+      throw updateProblem(err, String(req.params.id)) ?? err;
+    }
+  });
+
+  app.get('/v1/approvals', async (_req, res) => {
+    const who = principal(res);
+    const keys = [...who.roles.map((r) => `role:${r}`), `subject:${who.subject}`];
+    const query = `PendingApprovers IN (${keys.map((k) => JSON.stringify(k)).join(', ')}) AND Tenant = ${JSON.stringify(who.tenant)} AND ExecutionStatus = "Running"`;
+    const pending: Record<string, unknown>[] = [];
+    let seen = 0;
+    for await (const wf of client.workflow.list({ query, pageSize: 50 })) {
+      if (++seen > 100) break;
+      let state: RunState;
+      try {
+        state = await queryState(client.workflow.getHandle(wf.workflowId));
+      } catch {
+        continue; // closed or unreachable since the listing; it will not take a decision anyway
+      }
+      for (const a of state.approvals) {
+        const allowed = a.escalations > 0 && a.escalate_to ? a.escalate_to : a.approvers;
+        const may = allowed.subjects.includes(who.subject) || who.roles.some((r) => allowed.roles.includes(r));
+        const voted = a.decisions.some((d) => d.approver === who.subject && !d.edited_args && d.decision === 'approve');
+        if (a.status === 'pending' && may && !voted) {
+          pending.push({
+            run_id: wf.workflowId,
+            agent: state.agent,
+            ...a,
+            links: { decide: `/v1/runs/${wf.workflowId}/approvals/${a.id}` },
+          });
+        }
+      }
+    }
+    res.json({ approvals: pending });
+  });
+
+  app.post('/v1/runs/:id/approvals/:approvalId', requireJson, json, async (req, res) => {
+    const parsed = ApprovalDecisionRequestSchema.safeParse(req.body);
+    if (!parsed.success) throw validationProblem(parsed.error);
+    const { handle } = await visibleRun(String(req.params.id), res);
+    const who = principal(res);
+    if (parsed.data.edited_args) {
+      // Edited arguments must be valid for the tool before they reach the run.
+      const state = await queryState(handle);
+      const approval = state.approvals.find((a) => a.id === String(req.params.approvalId));
+      const tool = approval?.tool ? tools.get(approval.tool) : undefined;
+      if (tool) {
+        const checked = tool.input.safeParse(parsed.data.edited_args);
+        if (!checked.success) {
+          const problem = validationProblem(checked.error);
+          throw new HttpProblem(400, 'validation-error', `edited_args are invalid for ${tool.name}`, problem.detail, {
+            errors: (problem.extensions.errors as { path: string; message: string }[]).map((e) => ({
+              ...e,
+              path: `edited_args.${e.path}`,
+            })),
+          });
+        }
+      }
+    }
+    try {
+      const result = await handle.executeUpdate(approvalUpdate, {
+        args: [{ ...parsed.data, approval_id: String(req.params.approvalId), approver: { subject: who.subject, roles: who.roles } }],
+      });
+      logger.info('approval decision', {
+        run_id: String(req.params.id),
+        approval_id: String(req.params.approvalId),
+        by: who.subject,
+        decision: parsed.data.decision,
+      });
+      res.json({ run_id: String(req.params.id), ...result });
+    } catch (err) {
+      throw updateProblem(err, String(req.params.id)) ?? err;
+    }
   });
 
   app.use(notFoundHandler);

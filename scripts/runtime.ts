@@ -2,6 +2,8 @@ import { createServer } from 'node:http';
 import { Connection, Client } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
+import { OpenAICompatibleProvider } from '../activities/model/openai-compatible';
+import type { ModelProvider } from '../activities/model/provider';
 import { ScriptedPlanner } from '../activities/model/scripted';
 import { createToolRegistry } from '../activities/tools';
 import { AgentRegistry } from '../agents/registry';
@@ -36,6 +38,14 @@ export function loadCatalog(settings: Settings) {
   return { tools, agents };
 }
 
+/** The model providers this worker offers: the scripted planner always, an OpenAI-compatible vendor when configured. */
+export function modelProviders(settings: Settings): ModelProvider[] {
+  const providers: ModelProvider[] = [new ScriptedPlanner()];
+  if (settings.openai.baseUrl)
+    providers.push(new OpenAICompatibleProvider({ baseUrl: settings.openai.baseUrl, apiKey: settings.openai.apiKey }));
+  return providers;
+}
+
 /** Connects and builds a worker for the task queue; run it with `worker.run()`. */
 export async function startWorker(settings: Settings, target: TemporalTarget) {
   const { tools } = loadCatalog(settings);
@@ -52,10 +62,10 @@ export async function startWorker(settings: Settings, target: TemporalTarget) {
 
 /** Connects a client and starts the gateway listening; `close()` stops accepting and drains. */
 export async function startGateway(settings: Settings, target: TemporalTarget, logger: Logger, temporalUiUrl?: string) {
-  const { agents } = loadCatalog(settings);
+  const { agents, tools } = loadCatalog(settings);
   const connection = await Connection.connect(target.connectionOptions);
   const client = new Client({ connection, namespace: target.namespace });
-  const app = createApp({ client, agents, taskQueue: settings.taskQueue, logger, temporalUiUrl });
+  const app = createApp({ client, agents, tools, taskQueue: settings.taskQueue, logger, temporalUiUrl });
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,31 +1,56 @@
 import {
-  ActivityFailure,
+  ActivityCancellationType,
   ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
   defineQuery,
+  defineUpdate,
+  isCancellation,
   log,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { ErrorCode, NON_RETRYABLE } from '../contracts/errors';
-import type { ActionTaken, AgentRunInput, AgentRunOutput, Observation, RunState, Step, StepType, Usage } from '../contracts/run';
+import type { ApprovalRule, ModelSettings, ToolSpec } from '../contracts/agent';
+import { DecisionError, ErrorCode, NON_RETRYABLE } from '../contracts/errors';
+import type {
+  ActionTaken,
+  Actor,
+  AgentRunInput,
+  AgentRunOutput,
+  Approval,
+  ApprovalUpdateInput,
+  ApprovalUpdateResult,
+  Observation,
+  PlanResult,
+  RunState,
+  Step,
+  StepType,
+  TakeoverUpdateInput,
+  Usage,
+} from '../contracts/run';
 import { RunSearchAttributes } from '../contracts/search-attributes';
+import { argsHash, diffArgs } from './canonical';
+import { checkOutputSpec } from './output-spec';
+import { isTerminal, transition, type RunEvent } from './state-machine';
 
-/** The run's current state, steps and usage; answered while running and after the run ends. */
+/** The run's current state, steps, usage, approvals and output so far; answered while running and after. */
 export const stateQuery = defineQuery<RunState>('state');
+/** An approver's decision on a pending approval; the validator rejects bad decisions without touching the run. */
+export const approvalUpdate = defineUpdate<ApprovalUpdateResult, [ApprovalUpdateInput]>('decideApproval');
+/** An operator completes the run by hand; the result is marked as human-provided. */
+export const takeoverUpdate = defineUpdate<RunState['output'], [TakeoverUpdateInput]>('takeover');
 
-const planner = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [...NON_RETRYABLE],
-  },
-});
+/** Roles that may take over any run by hand (the manual path that always exists). */
+export const OPERATOR_ROLES: readonly string[] = ['operator', 'admin'];
+/** Steps recorded in one Temporal run before continuing-as-new, unless the agent sets its own. */
+const DEFAULT_STEPS_PER_HISTORY = 200;
 
 function summarize(value: unknown, max = 200): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined');
@@ -33,41 +58,163 @@ function summarize(value: unknown, max = 200): string {
 }
 
 function failureOf(err: unknown): { type: string; message: string } {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
+  let cause: unknown = err;
+  while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
   if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'ApplicationFailure', message: cause.message };
   return { type: (cause as Error)?.name ?? 'Error', message: (cause as Error)?.message ?? String(cause) };
 }
 
+function mayDecide(actor: Actor, set: { roles: string[]; subjects: string[] }): boolean {
+  return set.subjects.includes(actor.subject) || actor.roles.some((r) => set.roles.includes(r));
+}
+
+function decisionError(type: DecisionError, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
 /**
- * One agent run. Loops Plan → ToolCall until the model returns a final answer, recording every step,
- * and checking the run's budgets (steps, tokens, cost, time) before each one. All effects happen in
- * activities; this code only decides.
+ * One agent run: a loop that interprets the transition table in ./state-machine. Each step handler
+ * does its work (activities for anything with effects) and reports an event; the table says which
+ * step comes next. Budgets are checked before every step; cancellation, the deadline and a manual
+ * takeover interrupt whatever step is running.
  */
 export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
   const runId = workflowInfo().workflowId;
   const def = input.agent.definition;
+  const carry = input.carry;
   const limits = {
     max_steps: input.constraints.max_steps ?? def.budgets.max_steps,
     max_tokens: input.constraints.max_tokens ?? def.budgets.max_tokens,
     max_cost_usd: input.constraints.max_cost_usd ?? def.budgets.max_cost_usd,
     timeout_seconds: input.constraints.timeout_seconds ?? def.budgets.timeout_seconds,
   };
-  const deadline = Date.parse(input.requested_at) + limits.timeout_seconds * 1000;
-  const usage: Usage = { input_tokens: 0, output_tokens: 0, cost_usd: 0 };
-  const state: RunState = { status: 'running', current: 'Plan', agent: { name: def.name, version: def.version }, steps: [], usage };
-  const observations: Observation[] = [];
-  const actions: ActionTaken[] = [];
-  setHandler(stateQuery, () => state);
-
-  const output = (extra: Partial<AgentRunOutput> = {}): AgentRunOutput => ({
-    status: state.status,
-    result: null,
-    evidence: observations.flatMap((o) => o.evidence),
-    actions_taken: actions,
-    warnings: [],
+  const usage: Usage = carry?.usage ?? { input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+  const observations: Observation[] = carry?.observations ?? [];
+  const actions: ActionTaken[] = carry?.actions ?? [];
+  const warnings: string[] = carry?.warnings ?? [];
+  const state: RunState = {
+    status: 'running',
+    current: 'Plan',
+    agent: { name: def.name, version: def.version },
+    steps: carry?.steps ?? [],
     usage,
-    steps: state.steps,
-    ...extra,
+    approvals: [],
+    output: { result: null, evidence: [], actions_taken: actions, warnings },
+  };
+  let repairs = carry?.repairs ?? 0;
+  let fallbackUsed = carry?.fallback_used ?? false;
+  const stepsAtStart = state.steps.length;
+
+  // What the previous step handed to the next one.
+  let toolRequest: { tool: string; args: Record<string, unknown>; reason: string } | undefined;
+  let approvedHash: string | undefined;
+  let finalResult: unknown;
+  let lastFailure: { type: string; message: string; from: 'model' | 'tool' | 'output' } | undefined;
+  let approvalFor: { kind: 'tool_call'; rule: ApprovalRule } | { kind: 'escalation' } | undefined;
+  let lastApprovalOutcome: { kind: Approval['kind']; approved: boolean } | undefined;
+  let endError: { type: string; message: string } | undefined;
+  let completedBy: 'agent' | 'human' = 'agent';
+
+  // Interrupts: the first one wins and cancels the step in flight.
+  let interrupt: { event: Extract<RunEvent, 'cancelled' | 'budget_exceeded' | 'taken_over'>; detail: string } | undefined;
+  let stepScope: CancellationScope | undefined;
+  let takeover: TakeoverUpdateInput | undefined;
+  const interruptWith = (event: NonNullable<typeof interrupt>['event'], detail: string) => {
+    interrupt ??= { event, detail };
+    stepScope?.cancel();
+  };
+
+  setHandler(stateQuery, () => state);
+  setHandler(
+    approvalUpdate,
+    (u: ApprovalUpdateInput) => {
+      const approval = state.approvals.find((a) => a.id === u.approval_id)!;
+      const vote = { approver: u.approver.subject, decision: u.decision, comment: u.comment, at: new Date().toISOString() };
+      if (u.decision === 'reject') {
+        approval.decisions.push(vote);
+        approval.status = 'rejected';
+      } else if (u.edited_args) {
+        const diff = diffArgs(approval.args, u.edited_args);
+        approval.decisions.push({ ...vote, edited_args: u.edited_args, diff });
+        approval.args = u.edited_args;
+        approval.args_hash = argsHash(approval.tool!, u.edited_args);
+      } else {
+        approval.decisions.push(vote);
+      }
+      const approvals = currentApprovers(approval).size;
+      if (approval.status === 'pending' && approvals >= approval.quorum) approval.status = 'approved';
+      log.info('approval decided', { run_id: runId, approval_id: approval.id, approver: u.approver.subject, decision: u.decision });
+      return { approval_id: approval.id, status: approval.status, approvals, quorum: approval.quorum };
+    },
+    {
+      validator: (u: ApprovalUpdateInput) => {
+        const approval = state.approvals.find((a) => a.id === u.approval_id);
+        if (!approval) throw decisionError(DecisionError.ApprovalNotFound, `run ${runId} has no approval ${u.approval_id}`);
+        if (approval.status !== 'pending')
+          throw decisionError(DecisionError.ApprovalNotPending, `approval ${u.approval_id} is already ${approval.status}`);
+        const allowed = approval.escalations > 0 && approval.escalate_to ? approval.escalate_to : approval.approvers;
+        if (!mayDecide(u.approver, allowed)) {
+          throw decisionError(DecisionError.ApproverNotAllowed, `${u.approver.subject} may not decide approval ${u.approval_id}`);
+        }
+        if (approval.args_hash !== undefined && u.args_hash !== approval.args_hash) {
+          throw decisionError(
+            DecisionError.ArgsHashMismatch,
+            `args_hash does not match the pending call (it is ${approval.args_hash}); reload the approval`,
+          );
+        }
+        if (currentApprovers(approval).has(u.approver.subject)) {
+          throw decisionError(DecisionError.DuplicateVote, `${u.approver.subject} has already approved ${u.approval_id}`);
+        }
+        if (u.edited_args && approval.kind !== 'tool_call') {
+          throw decisionError(DecisionError.InvalidEdit, 'only tool-call approvals take edited arguments');
+        }
+      },
+    },
+  );
+  setHandler(
+    takeoverUpdate,
+    async (u: TakeoverUpdateInput) => {
+      takeover = u;
+      interruptWith('taken_over', `${u.operator.subject}: ${u.reason}`);
+      await condition(() => isTerminal(state.current));
+      return state.output;
+    },
+    {
+      validator: (u: TakeoverUpdateInput) => {
+        if (!u.operator.roles.some((r) => OPERATOR_ROLES.includes(r))) {
+          throw decisionError(DecisionError.ApproverNotAllowed, `taking over a run needs one of the roles ${OPERATOR_ROLES.join(', ')}`);
+        }
+        if (state.status !== 'running' || interrupt) throw decisionError(DecisionError.RunNotActive, `run ${runId} is no longer running`);
+      },
+    },
+  );
+
+  // The run's deadline is a workflow timer: it interrupts whatever is in flight, approvals included.
+  const deadlineMs = Date.parse(input.requested_at) + limits.timeout_seconds * 1000 - Date.now();
+  void sleep(Math.max(deadlineMs, 1)).then(
+    () => interruptWith('budget_exceeded', 'timeout_seconds'),
+    () => undefined, // the run ended or was cancelled first
+  );
+
+  const planOptions = (model: ModelSettings) => ({
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '30 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: def.model_max_attempts,
+      nonRetryableErrorTypes: [...NON_RETRYABLE],
+    },
+    summary: `plan with ${model.provider}/${model.name}`,
+  });
+  const toolOptions = (spec: ToolSpec) => ({
+    startToCloseTimeout: spec.timeout_ms,
+    heartbeatTimeout: Math.max(2000, Math.min(spec.timeout_ms, 10_000)),
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: spec.max_attempts, nonRetryableErrorTypes: [...NON_RETRYABLE] },
+    summary: `${spec.side_effect} tool ${spec.name}`,
   });
 
   const enter = (type: StepType, reason: string, inputSummary: string): Step => {
@@ -77,97 +224,385 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     upsertSearchAttributes([{ key: RunSearchAttributes.runState, value: type }]);
     return step;
   };
-
-  const fail = (type: string, message: string, reason: string): never => {
-    const step = enter('Fail', reason, message);
-    step.ended_at = step.started_at;
-    step.error = { type, message };
-    state.status = 'failed';
-    log.warn('run failed', { run_id: runId, error_type: type, error: message });
-    throw ApplicationFailure.create({ type, message, nonRetryable: true, details: [output({ error: { type, message } })] });
+  const finish = (step: Step, outputSummary?: string, error?: { type: string; message: string }) => {
+    step.ended_at = new Date().toISOString();
+    if (outputSummary !== undefined) step.output_summary = outputSummary;
+    if (error) step.error = error;
   };
-
-  const checkBudgets = (): void => {
-    const exceeded =
-      state.steps.length >= limits.max_steps
-        ? 'max_steps'
-        : limits.max_tokens !== undefined && usage.input_tokens + usage.output_tokens > limits.max_tokens
-          ? 'max_tokens'
-          : limits.max_cost_usd !== undefined && usage.cost_usd > limits.max_cost_usd
-            ? 'max_cost_usd'
-            : Date.now() > deadline
-              ? 'timeout_seconds'
-              : undefined;
-    if (exceeded) fail(ErrorCode.BudgetExceeded, `budget_exceeded: ${exceeded}`, `limit ${exceeded} reached`);
-  };
-
-  log.info('run started', { run_id: runId, agent: def.name, agent_version: def.version });
-  let reason = 'run started';
-  for (;;) {
-    checkBudgets();
-    const planStep = enter('Plan', reason, summarize(input.task));
-    let plan;
+  /** Runs a step's work in its own cancellation scope, so an interrupt cancels just that work. */
+  let stepWasCancelled = false;
+  const inStep = async <T>(work: () => Promise<T>): Promise<T> => {
+    const scope = new CancellationScope();
+    stepScope = scope;
+    stepWasCancelled = false;
     try {
-      plan = await planner.plan({
-        run_id: runId,
-        step: planStep.index,
-        agent: input.agent,
-        task: input.task,
-        context: input.context,
-        observations,
-      });
-    } catch (err) {
-      planStep.ended_at = new Date().toISOString();
-      planStep.error = failureOf(err);
-      return fail(planStep.error.type, planStep.error.message, 'the model call failed');
+      return await scope.run(work);
+    } finally {
+      // A tool may fail with its own error when cancelled; what counts is that the scope was cancelled.
+      stepWasCancelled = scope.consideredCancelled;
+      stepScope = undefined;
     }
-    planStep.ended_at = new Date().toISOString();
-    planStep.usage = plan.usage;
-    planStep.output_summary = summarize(plan.action);
-    usage.input_tokens += plan.usage.input_tokens;
-    usage.output_tokens += plan.usage.output_tokens;
-    usage.cost_usd += plan.usage.cost_usd;
+  };
+  const interrupted = (err: unknown): boolean => {
+    if (!isCancellation(err) && !stepWasCancelled) return false;
+    // A cancellation nobody asked for inside the workflow is the caller's cancel request.
+    interrupt ??= { event: 'cancelled', detail: 'cancelled through the API' };
+    return true;
+  };
+  const exceededBudget = (): string | undefined =>
+    state.steps.length >= limits.max_steps
+      ? 'max_steps'
+      : limits.max_tokens !== undefined && usage.input_tokens + usage.output_tokens > limits.max_tokens
+        ? 'max_tokens'
+        : limits.max_cost_usd !== undefined && usage.cost_usd > limits.max_cost_usd
+          ? 'max_cost_usd'
+          : undefined;
 
-    const action = plan.action;
-    if (action.type === 'final') {
-      const done = enter('Complete', action.reason || 'the model returned a final answer', summarize(action.result));
-      done.ended_at = done.started_at;
-      state.status = 'completed';
-      log.info('run completed', { run_id: runId, steps: state.steps.length });
-      return output({ result: action.result });
-    }
+  // ---- step handlers: each records its step and returns the event that ends it ----
 
-    if (!def.tools.includes(action.tool)) {
-      fail(
-        ErrorCode.ToolNotAllowed,
-        `tool "${action.tool}" is not in ${def.name}@${def.version}'s tools (${def.tools.join(', ') || 'none'})`,
-        'tool outside allowlist',
+  const plan = async (reason: string): Promise<RunEvent> => {
+    const model = fallbackUsed && def.fallback?.model ? def.fallback.model : def.model;
+    const step = enter('Plan', reason, summarize(input.task));
+    const agent = model === def.model ? input.agent : { ...input.agent, definition: { ...def, model } };
+    let result: PlanResult;
+    try {
+      result = await inStep(() =>
+        proxyActivities<Activities>(planOptions(model)).plan({
+          run_id: runId,
+          step: step.index,
+          agent,
+          task: input.task,
+          context: input.context,
+          observations,
+        }),
       );
-    }
-    const spec = input.agent.tools[action.tool];
-    if (!spec) return fail(ErrorCode.ToolNotFound, `tool "${action.tool}" was not resolved for this run`, 'tool not resolved');
-    checkBudgets();
-    const toolStep = enter('ToolCall', action.reason || 'the model asked for a tool', `${action.tool} ${summarize(action.args)}`);
-    const tools = proxyActivities<Activities>({
-      startToCloseTimeout: spec.timeout_ms,
-      retry: {
-        initialInterval: '1s',
-        backoffCoefficient: 2,
-        maximumAttempts: spec.max_attempts,
-        nonRetryableErrorTypes: [...NON_RETRYABLE],
-      },
-    });
-    try {
-      const result = await tools.callTool({ run_id: runId, step: toolStep.index, tool: action.tool, args: action.args });
-      toolStep.ended_at = new Date().toISOString();
-      toolStep.output_summary = summarize(result.output);
-      observations.push({ step: toolStep.index, tool: action.tool, args: action.args, output: result.output, evidence: result.evidence });
-      actions.push({ step: toolStep.index, tool: action.tool, side_effect: spec.side_effect, args: action.args });
     } catch (err) {
-      toolStep.ended_at = new Date().toISOString();
-      toolStep.error = failureOf(err);
-      return fail(toolStep.error.type, toolStep.error.message, `tool ${action.tool} failed`);
+      if (interrupted(err)) {
+        finish(step, 'interrupted');
+        return interrupt!.event;
+      }
+      lastFailure = { ...failureOf(err), from: 'model' };
+      finish(step, undefined, lastFailure);
+      return 'model_failed';
     }
-    reason = `observed the result of ${action.tool}`;
+    step.usage = result.usage;
+    usage.input_tokens += result.usage.input_tokens;
+    usage.output_tokens += result.usage.output_tokens;
+    usage.cost_usd += result.usage.cost_usd;
+    finish(step, summarize(result.action));
+    if (result.action.type === 'final') {
+      finalResult = result.action.result;
+      return 'final_proposed';
+    }
+    toolRequest = { tool: result.action.tool, args: result.action.args, reason: result.action.reason };
+    approvedHash = undefined;
+    return 'tool_requested';
+  };
+
+  const toolCall = async (reason: string): Promise<RunEvent> => {
+    const req = toolRequest!;
+    const step = enter('ToolCall', reason, `${req.tool} ${summarize(req.args)}`);
+    const spec = input.agent.tools[req.tool];
+    if (!def.tools.includes(req.tool) || !spec) {
+      endError = {
+        type: ErrorCode.ToolNotAllowed,
+        message: `tool "${req.tool}" is not in ${def.name}@${def.version}'s tools (${def.tools.join(', ') || 'none'})`,
+      };
+      finish(step, 'denied', endError);
+      return 'tool_denied';
+    }
+    const hash = argsHash(req.tool, req.args);
+    const rule = def.approvals.find((r) => r.tool === req.tool);
+    if (rule && approvedHash !== hash) {
+      approvalFor = { kind: 'tool_call', rule };
+      finish(step, `needs approval: ${rule.reason}`);
+      return 'approval_required';
+    }
+    try {
+      const result = await inStep(() =>
+        proxyActivities<Activities>(toolOptions(spec)).callTool({ run_id: runId, step: step.index, tool: req.tool, args: req.args }),
+      );
+      observations.push({ step: step.index, tool: req.tool, args: req.args, output: result.output, evidence: result.evidence });
+      actions.push({ step: step.index, tool: req.tool, side_effect: spec.side_effect, args: req.args });
+      state.output.evidence = observations.flatMap((o) => o.evidence);
+      finish(step, summarize(result.output));
+      return 'tool_succeeded';
+    } catch (err) {
+      if (interrupted(err)) {
+        // The tool acknowledged the cancellation (we wait for it), so no effect of it is left unlisted.
+        finish(step, 'interrupted');
+        return interrupt!.event;
+      }
+      lastFailure = { ...failureOf(err), from: 'tool' };
+      finish(step, undefined, lastFailure);
+      return 'tool_failed';
+    }
+  };
+
+  const humanApproval = async (reason: string): Promise<RunEvent> => {
+    const what = approvalFor!;
+    const step = enter(
+      'HumanApproval',
+      reason,
+      what.kind === 'tool_call' ? `${toolRequest!.tool} ${summarize(toolRequest!.args)}` : `escalation: ${lastFailure?.message ?? ''}`,
+    );
+    const timeoutS = what.kind === 'tool_call' ? what.rule.timeout_seconds : (def.fallback?.escalation_timeout_seconds ?? 3600);
+    const approval: Approval = {
+      id: `apr-${step.index}`,
+      kind: what.kind,
+      step: step.index,
+      reason:
+        what.kind === 'tool_call'
+          ? what.rule.reason
+          : `the run keeps failing: ${lastFailure?.type ?? 'error'}: ${lastFailure?.message ?? ''}`,
+      approvers: what.kind === 'tool_call' ? what.rule.approvers : def.fallback!.escalate_to!,
+      quorum: what.kind === 'tool_call' ? what.rule.quorum : 1,
+      deadline: new Date(Date.now() + timeoutS * 1000).toISOString(),
+      on_timeout: what.kind === 'tool_call' ? what.rule.on_timeout : 'reject',
+      ...(what.kind === 'tool_call' && what.rule.escalate_to ? { escalate_to: what.rule.escalate_to } : {}),
+      status: 'pending',
+      decisions: [],
+      escalations: 0,
+      ...(what.kind === 'tool_call'
+        ? { tool: toolRequest!.tool, args: toolRequest!.args, args_hash: argsHash(toolRequest!.tool, toolRequest!.args) }
+        : {}),
+    };
+    if (approval.kind === 'escalation') approval.args_hash = escalationHash(approval);
+    state.approvals.push(approval);
+    const markPending = (set: { roles: string[]; subjects: string[] } | undefined) =>
+      upsertSearchAttributes([
+        {
+          key: RunSearchAttributes.pendingApprovers,
+          value: set ? [...set.roles.map((r) => `role:${r}`), ...set.subjects.map((s) => `subject:${s}`)] : null,
+        },
+      ]);
+    markPending(approval.approvers);
+    log.info('approval requested', { run_id: runId, approval_id: approval.id, kind: approval.kind });
+
+    try {
+      let decided = await inStep(() => condition(() => approval.status !== 'pending', timeoutS * 1000));
+      if (!decided && approval.on_timeout === 'escalate' && approval.escalate_to) {
+        approval.escalations += 1;
+        approval.deadline = new Date(Date.now() + timeoutS * 1000).toISOString();
+        markPending(approval.escalate_to);
+        log.info('approval escalated', { run_id: runId, approval_id: approval.id });
+        decided = await inStep(() => condition(() => approval.status !== 'pending', timeoutS * 1000));
+      }
+      if (!decided) approval.status = 'expired';
+    } catch (err) {
+      markPending(undefined);
+      if (interrupted(err)) {
+        finish(step, 'interrupted');
+        return interrupt!.event;
+      }
+      throw err;
+    }
+    markPending(undefined);
+    const approved = approval.status === 'approved';
+    lastApprovalOutcome = { kind: approval.kind, approved };
+    finish(
+      step,
+      `${approval.status}${approval.decisions.length ? ' by ' + approval.decisions.map((d) => `${d.approver}:${d.decision}`).join(', ') : ''}`,
+    );
+    if (approval.kind === 'escalation') return approved ? 'retry' : 'rejected';
+    if (approved) {
+      toolRequest = { ...toolRequest!, args: approval.args! };
+      approvedHash = approval.args_hash;
+      return 'approved';
+    }
+    const who = approval.decisions.find((d) => d.decision === 'reject');
+    const why = who ? `rejected by ${who.approver}${who.comment ? `: ${who.comment}` : ''}` : 'no decision before the deadline';
+    warnings.push(`${toolRequest!.tool} was not run: ${why}`);
+    observations.push({
+      step: step.index,
+      tool: toolRequest!.tool,
+      args: toolRequest!.args,
+      output: { not_run: true, reason: why },
+      evidence: [],
+    });
+    return 'rejected';
+  };
+
+  const validate = (reason: string): RunEvent => {
+    if (finalResult === undefined) {
+      const step = enter('Validate', reason, 'tool output');
+      // The tool activity already checked the output against the tool's own schema.
+      finish(step, 'tool output matches its schema');
+      return 'output_valid';
+    }
+    const step = enter('Validate', reason, summarize(finalResult));
+    const violations = input.output_spec ? checkOutputSpec(input.output_spec, finalResult) : [];
+    if (violations.length === 0) {
+      finish(step, input.output_spec ? 'result matches output_spec' : 'no output_spec');
+      return 'final_valid';
+    }
+    const message = `result violates output_spec: ${violations.map((v) => `${v.path}: ${v.message}`).join('; ')}`;
+    finish(step, undefined, { type: ErrorCode.OutputSpecViolation, message });
+    if (repairs < def.max_repairs) {
+      repairs += 1;
+      observations.push({
+        step: step.index,
+        tool: 'output_spec',
+        args: {},
+        output: { rejected_result: finalResult, violations },
+        evidence: [],
+      });
+      finalResult = undefined;
+      return 'final_invalid_repairable';
+    }
+    endError = { type: ErrorCode.OutputSpecViolation, message };
+    return 'final_invalid';
+  };
+
+  const decide = (reason: string): RunEvent => {
+    const step = enter(
+      'Decide',
+      reason,
+      lastApprovalOutcome && !lastApprovalOutcome.approved ? 'after a rejection' : 'after a tool result',
+    );
+    if (lastApprovalOutcome?.kind === 'escalation' && !lastApprovalOutcome.approved) {
+      endError = { type: lastFailure?.type ?? ErrorCode.RunFailed, message: `gave up after escalation: ${lastFailure?.message ?? ''}` };
+      finish(step, 'give up');
+      return 'give_up';
+    }
+    lastApprovalOutcome = undefined;
+    finish(step, 'continue with the model');
+    return 'continue';
+  };
+
+  const retryFallback = (reason: string): RunEvent => {
+    const step = enter('RetryFallback', reason, lastFailure ? `${lastFailure.type}: ${lastFailure.message}` : 'human asked to retry');
+    if (lastApprovalOutcome?.kind === 'escalation' && lastApprovalOutcome.approved) {
+      lastApprovalOutcome = undefined;
+      finish(step, 'retry, as the escalation approver decided');
+      return 'retry';
+    }
+    if (lastFailure?.from === 'model' && def.fallback?.model && !fallbackUsed) {
+      fallbackUsed = true;
+      warnings.push(
+        `model ${def.model.provider}/${def.model.name} failed (${lastFailure.type}); fell back to ${def.fallback.model.provider}/${def.fallback.model.name}`,
+      );
+      finish(step, `fall back to ${def.fallback.model.provider}/${def.fallback.model.name}`);
+      return 'fallback';
+    }
+    if (def.fallback?.escalate_to && lastFailure?.from !== 'output') {
+      approvalFor = { kind: 'escalation' };
+      finish(step, 'escalate to a human');
+      return 'escalate';
+    }
+    endError = { type: lastFailure?.type ?? ErrorCode.RunFailed, message: lastFailure?.message ?? 'the run failed' };
+    finish(step, 'give up');
+    return 'give_up';
+  };
+
+  // ---- the interpreter ----
+
+  log.info('run started', { run_id: runId, agent: def.name, agent_version: def.version, generation: carry?.generation ?? 0 });
+  let current: StepType = 'Plan';
+  let reason = carry ? 'continued as new' : 'run started';
+  while (!isTerminal(current)) {
+    let event: RunEvent | undefined;
+    const over = interrupt ? undefined : exceededBudget();
+    if (over) interrupt = { event: 'budget_exceeded', detail: over };
+    if (interrupt) {
+      event = interrupt.event;
+    } else {
+      // Keep each Temporal run's history small: at a Plan boundary, carry the state into a fresh run.
+      const longHistory = state.steps.length - stepsAtStart >= (def.budgets.steps_per_history ?? DEFAULT_STEPS_PER_HISTORY);
+      if (current === 'Plan' && (longHistory || workflowInfo().continueAsNewSuggested)) {
+        await condition(allHandlersFinished);
+        log.info('continuing as new', { run_id: runId, steps: state.steps.length });
+        return await continueAsNew<typeof agentRun>({
+          ...input,
+          carry: {
+            steps: state.steps,
+            usage,
+            observations,
+            actions,
+            warnings,
+            repairs,
+            fallback_used: fallbackUsed,
+            generation: (carry?.generation ?? 0) + 1,
+          },
+        });
+      }
+      switch (current) {
+        case 'Plan':
+          event = await plan(reason);
+          break;
+        case 'ToolCall':
+          event = await toolCall(reason);
+          break;
+        case 'HumanApproval':
+          event = await humanApproval(reason);
+          break;
+        case 'Validate':
+          event = validate(reason);
+          break;
+        case 'Decide':
+          event = decide(reason);
+          break;
+        case 'RetryFallback':
+          event = retryFallback(reason);
+          break;
+      }
+    }
+    if (event === undefined) throw new Error(`no handler for step ${current}`);
+    const next = transition(current, event);
+    reason = interrupt && event === interrupt.event ? `${event}: ${interrupt.detail}` : event;
+    current = next;
   }
+
+  // ---- the end: Complete or Fail ----
+  state.output.evidence = observations.flatMap((o) => o.evidence);
+  if (current === 'Complete') {
+    if (interrupt?.event === 'taken_over' && takeover) {
+      completedBy = 'human';
+      warnings.push(`completed by hand by ${takeover.operator.subject}: ${takeover.reason}`);
+      state.output.result = takeover.result;
+    } else {
+      state.output.result = finalResult;
+    }
+    const step = enter('Complete', reason, summarize(state.output.result));
+    finish(step, completedBy === 'human' ? 'result provided by a human' : 'result from the agent');
+    state.output.completed_by = completedBy;
+    state.status = 'completed';
+    state.current = 'Complete';
+    log.info('run completed', { run_id: runId, steps: state.steps.length, completed_by: completedBy });
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+    return { status: 'completed', ...state.output, usage, steps: state.steps, completed_by: completedBy };
+  }
+
+  const cancelled = interrupt?.event === 'cancelled';
+  const error =
+    interrupt?.event === 'budget_exceeded'
+      ? { type: ErrorCode.BudgetExceeded, message: `budget_exceeded: ${interrupt.detail}` }
+      : cancelled
+        ? { type: ErrorCode.Cancelled, message: interrupt!.detail }
+        : (endError ?? { type: ErrorCode.RunFailed, message: 'the run failed' });
+  const step = enter('Fail', reason, error.message);
+  finish(step, undefined, error);
+  state.status = cancelled ? 'cancelled' : 'failed';
+  log.warn(cancelled ? 'run cancelled' : 'run failed', { run_id: runId, error_type: error.type, error: error.message });
+  await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+  const output: AgentRunOutput = { status: state.status, ...state.output, usage, steps: state.steps, error };
+  // A cancelled run ends as Cancelled in Temporal; its steps and actions stay readable through the state query.
+  if (cancelled) throw new CancelledFailure(error.message);
+  throw ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: true, details: [output] });
+
+  /** The set of subjects whose approve votes count toward the quorum (votes since the last edit). */
+  function currentApprovers(approval: Approval): Set<string> {
+    const since = approval.decisions.map((d) => Boolean(d.edited_args)).lastIndexOf(true);
+    return new Set(
+      approval.decisions
+        .slice(Math.max(since, 0))
+        .filter((d) => d.decision === 'approve')
+        .map((d) => d.approver),
+    );
+  }
+}
+
+/** Escalations bind to the failure they escalate, so a decision cannot land on a later escalation. */
+function escalationHash(approval: Approval): string {
+  return argsHash(`escalation:${approval.id}`, { reason: approval.reason });
 }

@@ -1,2 +1,2 @@
 // The worker bundles this file: every workflow the platform runs is re-exported here.
-export { agentRun, stateQuery } from './agent-run';
+export { agentRun, approvalUpdate, OPERATOR_ROLES, stateQuery, takeoverUpdate } from './agent-run';

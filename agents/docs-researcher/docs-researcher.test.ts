@@ -1,11 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ScriptedPlanner } from '../../activities/model/scripted';
 import { createDocsSearchTool } from '../../activities/tools/docs-search';
 import { ToolRegistry } from '../../activities/tools/registry';
 import { PROJECT_ROOT } from '../../config/settings';
+import { AgentDefinitionSchema } from '../../contracts/agent';
 import { PlanActionSchema, type Evidence, type Observation } from '../../contracts/run';
+import { parse as parseYaml } from 'yaml';
 import { AgentRegistry } from '../registry';
 
 // The agent's own eval, without Temporal: the planner/tool loop the workflow runs, over a docs folder
@@ -40,7 +42,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** Runs the agent to its final answer the way the agentRun workflow does: plan, call the tool, repeat. */
 async function runAgent(task: string) {
   const tools = new ToolRegistry([createDocsSearchTool(path.join(root, 'docs'), root)]);
-  const agent = AgentRegistry.load(path.join(PROJECT_ROOT, 'agents'), tools).resolve('docs-researcher');
+  const definition = AgentDefinitionSchema.parse(
+    parseYaml(readFileSync(path.join(PROJECT_ROOT, 'agents', 'docs-researcher', 'agent.yaml'), 'utf8')),
+  );
+  const agent = new AgentRegistry([definition], tools).resolve('docs-researcher');
   const planner = new ScriptedPlanner();
   const observations: Observation[] = [];
   const calls: { tool: string; args: Record<string, unknown> }[] = [];

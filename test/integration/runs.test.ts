@@ -40,7 +40,8 @@ describe('a run of the example agent, end to end', () => {
     expect(run.status).toBe('completed');
     expect(run.agent).toEqual({ name: 'docs-researcher', version: '1.0.0' });
     const output = run.output as Record<string, unknown>;
-    expect(Object.keys(output).sort()).toEqual(['actions_taken', 'evidence', 'result', 'warnings']);
+    expect(Object.keys(output).sort()).toEqual(['actions_taken', 'completed_by', 'evidence', 'result', 'warnings']);
+    expect(output.completed_by).toBe('agent');
     const evidence = output.evidence as { source: string; excerpt: string }[];
     expect(evidence.length).toBeGreaterThan(0);
     for (const e of evidence) expect(e.source).toMatch(/^docs\/.+\.md#L\d+$/);
@@ -51,13 +52,16 @@ describe('a run of the example agent, end to end', () => {
     expect(output.result).toMatchObject({ summary: expect.stringContaining('How do I dispatch a run?'), findings: evidence });
   });
 
-  test('records numbered steps: Plan, ToolCall, Plan, Complete', () => {
+  test('records numbered steps through the state machine', () => {
     const steps = run.steps as { index: number; type: string; reason: string; ended_at?: string }[];
     expect(steps.map((s) => [s.index, s.type])).toEqual([
       [1, 'Plan'],
       [2, 'ToolCall'],
-      [3, 'Plan'],
-      [4, 'Complete'],
+      [3, 'Validate'],
+      [4, 'Decide'],
+      [5, 'Plan'],
+      [6, 'Validate'],
+      [7, 'Complete'],
     ]);
     for (const s of steps) {
       expect(s.reason).toBeTruthy();
@@ -259,7 +263,7 @@ describe('durability and failure', () => {
       expect(run.status).toBe('failed');
       expect(run.error).toMatchObject({ type: ErrorCode.ToolInputInvalid, message: expect.stringMatching(/docs_search.*limit/) });
       const steps = run.steps as { type: string; error?: { type: string } }[];
-      expect(steps.map((s) => s.type)).toEqual(['Plan', 'ToolCall', 'Fail']);
+      expect(steps.map((s) => s.type)).toEqual(['Plan', 'ToolCall', 'RetryFallback', 'Fail']);
       expect(steps[1]!.error?.type).toBe(ErrorCode.ToolInputInvalid);
     } finally {
       await own.stop();

@@ -84,7 +84,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
 
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace });
-  const app = createApp({ client, agents, taskQueue, logger, temporalUiUrl: 'http://127.0.0.1:8233' });
+  const app = createApp({ client, agents, tools, taskQueue, logger, temporalUiUrl: 'http://127.0.0.1:8233' });
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -21,10 +21,17 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
-const tools = () => createToolRegistry({ docsDir: path.join(tmp, 'docs') });
+const tools = () => createToolRegistry({ docsDir: path.join(tmp, 'docs'), ticketsFile: path.join(tmp, 'tickets.jsonl') });
 
 describe('the real agents/ folder', () => {
-  const registry = AgentRegistry.load(path.join(PROJECT_ROOT, 'agents'), createToolRegistry({ docsDir: path.join(PROJECT_ROOT, 'docs') }));
+  // No agent here writes a ticket, and the store touches its file only on use: a path is enough.
+  const registry = AgentRegistry.load(
+    path.join(PROJECT_ROOT, 'agents'),
+    createToolRegistry({
+      docsDir: path.join(PROJECT_ROOT, 'docs'),
+      ticketsFile: path.join(os.tmpdir(), 'acp-agents-unused-tickets.jsonl'),
+    }),
+  );
 
   test('resolves docs-researcher by name and by name@version, with its tools resolved', () => {
     const latest = registry.resolve('docs-researcher');

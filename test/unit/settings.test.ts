@@ -26,13 +26,14 @@ describe('loadSettings defaults (the real temporal-dev.yaml)', () => {
     expect(s.temporalUiUrl).toBeUndefined();
   });
 
-  test('the five search attributes, all Keyword', () => {
+  test('the platform search attributes with their types', () => {
     expect(s.searchAttributes).toEqual({
       AgentName: 'Keyword',
       AgentVersion: 'Keyword',
       Tenant: 'Keyword',
       Initiator: 'Keyword',
       RunState: 'Keyword',
+      PendingApprovers: 'KeywordList',
     });
   });
 
