@@ -3,13 +3,23 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import { ErrorCode } from '../contracts/errors';
 import { PlanActionSchema, type PlanRequest, type PlanResult, type ToolCallRequest, type ToolCallResult } from '../contracts/run';
+import type { FileBlobStore } from './blob-store';
 import type { ModelProvider } from './model/provider';
 import type { ToolRegistry } from './tools/registry';
 
 export interface ActivityDeps {
   providers: ModelProvider[];
   tools: ToolRegistry;
+  /** Where tool outputs too large for workflow history go. */
+  blobs: FileBlobStore;
+  /** Tool outputs whose JSON is larger than this stay out of history (default 32 KiB). */
+  maxInlineOutputBytes?: number;
 }
+
+/** The default limit on a tool output kept in workflow history, in bytes of JSON. */
+export const MAX_INLINE_OUTPUT_BYTES = 32 * 1024;
+const MAX_EVIDENCE = 20;
+const MAX_EXCERPT = 500;
 
 /**
  * Heartbeats while `work` runs: cancellation reaches an activity only through a heartbeat, and a
@@ -31,7 +41,7 @@ function describeIssues(error: z.ZodError): string {
 }
 
 /** Builds the activities with their dependencies; the worker registers what this returns. */
-export function createActivities({ providers, tools }: ActivityDeps) {
+export function createActivities({ providers, tools, blobs, maxInlineOutputBytes = MAX_INLINE_OUTPUT_BYTES }: ActivityDeps) {
   const byName = new Map(providers.map((p) => [p.name, p]));
 
   return {
@@ -56,7 +66,14 @@ export function createActivities({ providers, tools }: ActivityDeps) {
           nonRetryable: true,
         });
       }
-      log.info('plan decided', { run_id: req.run_id, step: req.step, action: action.data.type, model: result.model });
+      log.info('plan decided', {
+        run_id: req.run_id,
+        agent: req.agent.definition.name,
+        agent_version: req.agent.definition.version,
+        step: req.step,
+        action: action.data.type,
+        model: result.model,
+      });
       return { ...result, action: action.data };
     },
 
@@ -93,8 +110,24 @@ export function createActivities({ providers, tools }: ActivityDeps) {
           nonRetryable: true,
         });
       }
-      ctx.log.info('tool called', { run_id: req.run_id, step: req.step, tool: req.tool, latency_ms: Date.now() - started });
-      return { output: checked.data, evidence };
+      ctx.log.info('tool called', {
+        run_id: req.run_id,
+        agent: req.agent.name,
+        agent_version: req.agent.version,
+        step: req.step,
+        tool: req.tool,
+        latency_ms: Date.now() - started,
+      });
+      // Large outputs stay out of history: the run keeps a summary and a reference to the full output.
+      const json = JSON.stringify(checked.data);
+      const bytes = Buffer.byteLength(json);
+      const kept = evidence.slice(0, MAX_EVIDENCE).map((e) => ({ source: e.source, excerpt: e.excerpt.slice(0, MAX_EXCERPT) }));
+      if (bytes > maxInlineOutputBytes) {
+        const ref = await blobs.put(json);
+        ctx.log.info('tool output stored out of history', { run_id: req.run_id, tool: req.tool, bytes, ref });
+        return { output: { truncated: true, ref, bytes, preview: json.slice(0, 2000) }, evidence: kept };
+      }
+      return { output: checked.data, evidence: kept };
     },
   };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AgentDefinitionSchema, type AgentDefinition, type ResolvedAgent } from '../contracts/agent';
 import type { ToolRegistry } from '../activities/tools/registry';
+import { jsonSchemaProblem } from '../workflows/output-spec';
 
 /** An agent definition that cannot be loaded; the message names the agent file and the problem. */
 export class AgentDefinitionError extends Error {
@@ -84,6 +85,11 @@ export class AgentRegistry {
         const fileVersion = /^agent@(.+)\.ya?ml$/.exec(file)?.[1];
         if (fileVersion !== undefined && fileVersion !== parsed.data.version) {
           throw new AgentDefinitionError(`${full}: version "${parsed.data.version}" does not match its file name (${file})`);
+        }
+        for (const key of ['input_schema', 'output_schema'] as const) {
+          const schema = parsed.data[key];
+          const problem = schema ? jsonSchemaProblem(schema) : undefined;
+          if (problem) throw new AgentDefinitionError(`${full}: ${key} is not a usable JSON Schema: ${problem}`);
         }
         if (parsed.data.name !== entry.name) {
           throw new AgentDefinitionError(`${full}: name "${parsed.data.name}" does not match its folder "${entry.name}"`);

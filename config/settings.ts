@@ -53,6 +53,8 @@ export interface Settings {
   /** The local ticket store's JSON Lines file (a stand-in for a ticketing system; `ticket_create`). */
   ticketsFile: string;
   log: { level: z.infer<typeof LogLevelSchema>; format: 'json' | 'pretty' };
+  /** Where tool outputs too large for workflow history are kept. */
+  blobDir: string;
   /** An OpenAI-compatible model vendor, for agents with `model.provider: openai`; unset means none. */
   openai: { baseUrl: string | undefined; apiKey: string | undefined };
 }
@@ -116,6 +118,7 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
     agentsDir: fromRoot(pick(env, 'AGENTS_DIR', text, 'agents')),
     docsDir: fromRoot(pick(env, 'DOCS_DIR', text, 'docs')),
     ticketsFile: fromRoot(pick(env, 'TICKETS_FILE', text, '.data/tickets.jsonl')),
+    blobDir: fromRoot(pick(env, 'BLOB_DIR', text, '.data/blobs')),
     openai: {
       baseUrl: pick<string | undefined>(env, 'OPENAI_BASE_URL', z.url(), undefined),
       apiKey: pick<string | undefined>(env, 'OPENAI_API_KEY', text, undefined),

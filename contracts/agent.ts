@@ -123,6 +123,10 @@ export const AgentDefinitionSchema = z
     model_max_attempts: z.number().int().min(1).max(10).default(3),
     /** Times the model may repair a final answer that violates the caller's output_spec. */
     max_repairs: z.number().int().min(0).max(5).default(1),
+    /** JSON Schema the request's `context` must satisfy (checked by the gateway, 400 otherwise). */
+    input_schema: z.record(z.string(), z.unknown()).optional(),
+    /** JSON Schema every final result must satisfy, unless the caller sends its own output_spec. */
+    output_schema: z.record(z.string(), z.unknown()).optional(),
     approvals: z.array(ApprovalRuleSchema).default([]),
     fallback: FallbackSchema.optional(),
     script: ScriptSchema.optional(),

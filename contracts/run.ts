@@ -50,6 +50,7 @@ export interface RunCarry {
   observations: Observation[];
   actions: ActionTaken[];
   warnings: string[];
+  approvals: Approval[];
   repairs: number;
   fallback_used: boolean;
   /** How many times this run has continued-as-new. */
@@ -264,6 +265,8 @@ export interface PlanResult {
 export interface ToolCallRequest {
   run_id: string;
   step: number;
+  /** For log labels. */
+  agent: { name: string; version: string };
   tool: string;
   args: Record<string, unknown>;
 }

@@ -22,6 +22,7 @@ import {
 } from '../contracts/run';
 import { RunSearchAttributes } from '../contracts/search-attributes';
 import type { Logger } from '../observability/logger';
+import { checkOutputSpec, jsonSchemaProblem } from '../workflows/output-spec';
 import { agentRun, approvalUpdate, stateQuery, takeoverUpdate } from '../workflows';
 import { devHeaderPrincipal, type Principal, type PrincipalResolver } from './principal';
 import { HttpProblem, notFoundHandler, problemHandler, requireJson, validationProblem } from './problem';
@@ -134,9 +135,24 @@ export function createApp(deps: GatewayDeps): Express {
       }
       throw err;
     }
+    const def = agent.definition;
+    if (body.output_spec) {
+      const problem = jsonSchemaProblem(body.output_spec);
+      if (problem) {
+        throw new HttpProblem(400, 'validation-error', 'Request body is invalid', `output_spec: not a usable JSON Schema: ${problem}`, {
+          errors: [{ path: 'output_spec', message: `not a usable JSON Schema: ${problem}` }],
+        });
+      }
+    }
+    if (def.input_schema) {
+      const violations = checkOutputSpec(def.input_schema, body.context);
+      if (violations.length) {
+        const errors = violations.map((v) => ({ path: `context${v.path === '/' ? '' : v.path.replaceAll('/', '.')}`, message: v.message }));
+        throw new HttpProblem(400, 'validation-error', 'Request body is invalid', `context does not match ${def.name}'s input_schema`, { errors });
+      }
+    }
     const initiator = principal(res);
     const runId = newRunId();
-    const def = agent.definition;
     const input: AgentRunInput = {
       agent,
       task: body.task,

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { Connection, Client } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
+import { FileBlobStore } from '../activities/blob-store';
 import { OpenAICompatibleProvider } from '../activities/model/openai-compatible';
 import type { ModelProvider } from '../activities/model/provider';
 import { ScriptedPlanner } from '../activities/model/scripted';
@@ -54,8 +55,9 @@ export async function startWorker(settings: Settings, target: TemporalTarget) {
     connection,
     namespace: target.namespace,
     taskQueue: settings.taskQueue,
-    providers: [new ScriptedPlanner()],
+    providers: modelProviders(settings),
     tools,
+    blobs: new FileBlobStore(settings.blobDir),
   });
   return { worker, connection };
 }

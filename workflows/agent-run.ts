@@ -81,6 +81,8 @@ function decisionError(type: DecisionError, message: string): ApplicationFailure
 export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
   const runId = workflowInfo().workflowId;
   const def = input.agent.definition;
+  /** Every log line of the run carries these labels. */
+  const labels = { run_id: runId, agent: def.name, agent_version: def.version };
   const carry = input.carry;
   const limits = {
     max_steps: input.constraints.max_steps ?? def.budgets.max_steps,
@@ -98,7 +100,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     agent: { name: def.name, version: def.version },
     steps: carry?.steps ?? [],
     usage,
-    approvals: [],
+    approvals: carry?.approvals ?? [],
     output: { result: null, evidence: [], actions_taken: actions, warnings },
   };
   let repairs = carry?.repairs ?? 0;
@@ -143,7 +145,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       }
       const approvals = currentApprovers(approval).size;
       if (approval.status === 'pending' && approvals >= approval.quorum) approval.status = 'approved';
-      log.info('approval decided', { run_id: runId, approval_id: approval.id, approver: u.approver.subject, decision: u.decision });
+      log.info('approval decided', { ...labels, approval_id: approval.id, approver: u.approver.subject, decision: u.decision });
       return { approval_id: approval.id, status: approval.status, approvals, quorum: approval.quorum };
     },
     {
@@ -320,7 +322,13 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     }
     try {
       const result = await inStep(() =>
-        proxyActivities<Activities>(toolOptions(spec)).callTool({ run_id: runId, step: step.index, tool: req.tool, args: req.args }),
+        proxyActivities<Activities>(toolOptions(spec)).callTool({
+          run_id: runId,
+          step: step.index,
+          agent: state.agent,
+          tool: req.tool,
+          args: req.args,
+        }),
       );
       observations.push({ step: step.index, tool: req.tool, args: req.args, output: result.output, evidence: result.evidence });
       actions.push({ step: step.index, tool: req.tool, side_effect: spec.side_effect, args: req.args });
@@ -377,7 +385,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
         },
       ]);
     markPending(approval.approvers);
-    log.info('approval requested', { run_id: runId, approval_id: approval.id, kind: approval.kind });
+    log.info('approval requested', { ...labels, approval_id: approval.id, kind: approval.kind });
 
     try {
       let decided = await inStep(() => condition(() => approval.status !== 'pending', timeoutS * 1000));
@@ -385,7 +393,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
         approval.escalations += 1;
         approval.deadline = new Date(Date.now() + timeoutS * 1000).toISOString();
         markPending(approval.escalate_to);
-        log.info('approval escalated', { run_id: runId, approval_id: approval.id });
+        log.info('approval escalated', { ...labels, approval_id: approval.id });
         decided = await inStep(() => condition(() => approval.status !== 'pending', timeoutS * 1000));
       }
       if (!decided) approval.status = 'expired';
@@ -431,9 +439,10 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       return 'output_valid';
     }
     const step = enter('Validate', reason, summarize(finalResult));
-    const violations = input.output_spec ? checkOutputSpec(input.output_spec, finalResult) : [];
+    const spec = input.output_spec ?? def.output_schema;
+    const violations = spec ? checkOutputSpec(spec, finalResult) : [];
     if (violations.length === 0) {
-      finish(step, input.output_spec ? 'result matches output_spec' : 'no output_spec');
+      finish(step, spec ? 'result matches output_spec' : 'no output_spec');
       return 'final_valid';
     }
     const message = `result violates output_spec: ${violations.map((v) => `${v.path}: ${v.message}`).join('; ')}`;
@@ -497,7 +506,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
 
   // ---- the interpreter ----
 
-  log.info('run started', { run_id: runId, agent: def.name, agent_version: def.version, generation: carry?.generation ?? 0 });
+  log.info('run started', { ...labels, generation: carry?.generation ?? 0 });
   let current: StepType = 'Plan';
   let reason = carry ? 'continued as new' : 'run started';
   while (!isTerminal(current)) {
@@ -511,7 +520,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       const longHistory = state.steps.length - stepsAtStart >= (def.budgets.steps_per_history ?? DEFAULT_STEPS_PER_HISTORY);
       if (current === 'Plan' && (longHistory || workflowInfo().continueAsNewSuggested)) {
         await condition(allHandlersFinished);
-        log.info('continuing as new', { run_id: runId, steps: state.steps.length });
+        log.info('continuing as new', { ...labels, steps: state.steps.length });
         return await continueAsNew<typeof agentRun>({
           ...input,
           carry: {
@@ -520,6 +529,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
             observations,
             actions,
             warnings,
+            approvals: state.approvals,
             repairs,
             fallback_used: fallbackUsed,
             generation: (carry?.generation ?? 0) + 1,
@@ -568,7 +578,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     state.output.completed_by = completedBy;
     state.status = 'completed';
     state.current = 'Complete';
-    log.info('run completed', { run_id: runId, steps: state.steps.length, completed_by: completedBy });
+    log.info('run completed', { ...labels, steps: state.steps.length, completed_by: completedBy });
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     return { status: 'completed', ...state.output, usage, steps: state.steps, completed_by: completedBy };
   }
@@ -583,7 +593,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
   const step = enter('Fail', reason, error.message);
   finish(step, undefined, error);
   state.status = cancelled ? 'cancelled' : 'failed';
-  log.warn(cancelled ? 'run cancelled' : 'run failed', { run_id: runId, error_type: error.type, error: error.message });
+  log.warn(cancelled ? 'run cancelled' : 'run failed', { ...labels, error_type: error.type, error: error.message });
   await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
   const output: AgentRunOutput = { status: state.status, ...state.output, usage, steps: state.steps, error };
   // A cancelled run ends as Cancelled in Temporal; its steps and actions stay readable through the state query.

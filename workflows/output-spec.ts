@@ -1,4 +1,4 @@
-import { Validator } from '@cfworker/json-schema';
+import { Validator, type Schema } from '@cfworker/json-schema';
 
 export interface SpecViolation {
   /** JSON pointer into the result, e.g. /summary. */
@@ -25,10 +25,64 @@ export function checkOutputSpec(spec: Record<string, unknown>, result: unknown):
   return out;
 }
 
-/** A schema that cannot be compiled is a caller error; returns the problem or undefined. */
-export function outputSpecProblem(spec: Record<string, unknown>): string | undefined {
+const TYPES = ['null', 'boolean', 'object', 'array', 'number', 'integer', 'string'];
+const count = { type: 'integer', minimum: 0 };
+const schemaList = { type: 'array', minItems: 1, items: { $ref: '#' } };
+const schemaMap = { type: 'object', additionalProperties: { $ref: '#' } };
+
+/**
+ * The common keywords of JSON Schema 2020-12 and the shapes their values must have. Not the full
+ * meta-schema: enough to refuse a schema with a mistyped keyword value (e.g. `type: strng`) before
+ * it is used, instead of failing every result later.
+ */
+const META: Record<string, unknown> = {
+  type: ['object', 'boolean'],
+  properties: {
+    type: { anyOf: [{ enum: TYPES }, { type: 'array', minItems: 1, items: { enum: TYPES } }] },
+    properties: schemaMap,
+    patternProperties: schemaMap,
+    $defs: schemaMap,
+    additionalProperties: { $ref: '#' },
+    items: { $ref: '#' },
+    prefixItems: schemaList,
+    contains: { $ref: '#' },
+    not: { $ref: '#' },
+    if: { $ref: '#' },
+    then: { $ref: '#' },
+    else: { $ref: '#' },
+    allOf: schemaList,
+    anyOf: schemaList,
+    oneOf: schemaList,
+    required: { type: 'array', items: { type: 'string' } },
+    enum: { type: 'array' },
+    pattern: { type: 'string' },
+    format: { type: 'string' },
+    $ref: { type: 'string' },
+    minLength: count,
+    maxLength: count,
+    minItems: count,
+    maxItems: count,
+    minProperties: count,
+    maxProperties: count,
+    uniqueItems: { type: 'boolean' },
+    minimum: { type: 'number' },
+    maximum: { type: 'number' },
+    exclusiveMinimum: { type: 'number' },
+    exclusiveMaximum: { type: 'number' },
+    multipleOf: { type: 'number', exclusiveMinimum: 0 },
+  },
+};
+
+/** The reason a JSON Schema cannot be used (a keyword with a value of the wrong shape, a broken $ref), or undefined. */
+export function jsonSchemaProblem(spec: Record<string, unknown>): string | undefined {
+  const meta = new Validator(META as Schema, '2020-12', false).validate(spec);
+  if (!meta.valid) {
+    const deepest =
+      meta.errors.filter((e) => !['properties', 'additionalProperties', '$ref', 'items'].includes(e.keyword)).at(-1) ?? meta.errors[0];
+    return `${deepest?.instanceLocation.replace(/^#/, '') || '/'}: ${deepest?.error ?? 'invalid schema'}`;
+  }
   try {
-    new Validator(spec, '2020-12', false).validate(null);
+    new Validator(spec as Schema, '2020-12', false).validate(null);
     return undefined;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);

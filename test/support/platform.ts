@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { FileBlobStore } from '../../activities/blob-store';
 import { ScriptedPlanner } from '../../activities/model/scripted';
 import { createToolRegistry } from '../../activities/tools';
 import type { ModelProvider } from '../../activities/model/provider';
@@ -57,6 +58,8 @@ export interface PlatformOptions {
   agents?: AgentRegistry;
   tools?: ToolRegistry;
   providers?: ModelProvider[];
+  /** Where large tool outputs go (defaults to the settings' folder). */
+  blobDir?: string;
   /** Start without a worker (to show runs wait for one). */
   withWorker?: boolean;
   logger?: Logger;
@@ -100,6 +103,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
       taskQueue,
       providers: options.providers ?? [new ScriptedPlanner()],
       tools,
+      blobs: new FileBlobStore(options.blobDir ?? settings.blobDir),
       workflowBundle: await workflowBundle(),
     });
     running = worker.run();
