@@ -148,7 +148,9 @@ export function createApp(deps: GatewayDeps): Express {
       const violations = checkOutputSpec(def.input_schema, body.context);
       if (violations.length) {
         const errors = violations.map((v) => ({ path: `context${v.path === '/' ? '' : v.path.replaceAll('/', '.')}`, message: v.message }));
-        throw new HttpProblem(400, 'validation-error', 'Request body is invalid', `context does not match ${def.name}'s input_schema`, { errors });
+        throw new HttpProblem(400, 'validation-error', 'Request body is invalid', `context does not match ${def.name}'s input_schema`, {
+          errors,
+        });
       }
     }
     const initiator = principal(res);

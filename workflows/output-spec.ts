@@ -1,4 +1,4 @@
-import { Validator, type Schema } from '@cfworker/json-schema';
+import { Validator } from '@cfworker/json-schema';
 
 export interface SpecViolation {
   /** JSON pointer into the result, e.g. /summary. */
@@ -75,14 +75,14 @@ const META: Record<string, unknown> = {
 
 /** The reason a JSON Schema cannot be used (a keyword with a value of the wrong shape, a broken $ref), or undefined. */
 export function jsonSchemaProblem(spec: Record<string, unknown>): string | undefined {
-  const meta = new Validator(META as Schema, '2020-12', false).validate(spec);
+  const meta = new Validator(META, '2020-12', false).validate(spec);
   if (!meta.valid) {
     const deepest =
       meta.errors.filter((e) => !['properties', 'additionalProperties', '$ref', 'items'].includes(e.keyword)).at(-1) ?? meta.errors[0];
     return `${deepest?.instanceLocation.replace(/^#/, '') || '/'}: ${deepest?.error ?? 'invalid schema'}`;
   }
   try {
-    new Validator(spec as Schema, '2020-12', false).validate(null);
+    new Validator(spec, '2020-12', false).validate(null);
     return undefined;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);

@@ -449,13 +449,21 @@ describe('output_spec and fallback', () => {
 
 describe('agent schemas', () => {
   test("a context that fails the agent's input_schema is a 400 naming the field, and starts nothing", async () => {
-    const res = await http(platform.baseUrl, 'POST', '/v1/runs', { agent: 'ticket-filer', task: 'x', context: { priority: 'urgent', details: 'y' } });
+    const res = await http(platform.baseUrl, 'POST', '/v1/runs', {
+      agent: 'ticket-filer',
+      task: 'x',
+      context: { priority: 'urgent', details: 'y' },
+    });
     expect(res.status).toBe(400);
     expect((res.body.errors as { path: string }[]).map((e) => e.path)).toContain('context.priority');
   });
 
   test('an output_spec that is not a usable JSON Schema is a 400', async () => {
-    const res = await http(platform.baseUrl, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'x', output_spec: { type: 'no-such-type' } });
+    const res = await http(platform.baseUrl, 'POST', '/v1/runs', {
+      agent: 'docs-researcher',
+      task: 'x',
+      output_spec: { type: 'no-such-type' },
+    });
     expect(res.status).toBe(400);
     expect((res.body.errors as { path: string }[]).map((e) => e.path)).toEqual(['output_spec']);
   });
