@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { FileBlobStore } from '../../activities/blob-store';
 import { OpenAICompatibleProvider } from '../../activities/model/openai-compatible';
 import { ScriptedPlanner } from '../../activities/model/scripted';
 import { createDocsSearchTool } from '../../activities/tools/docs-search';
@@ -54,6 +55,19 @@ const slowTool = defineTool({
     }),
 });
 
+/** A test-only read tool whose output (about 100 KB) is too large for workflow history. */
+const bigTool = defineTool({
+  name: 'big_read',
+  description: 'test tool: returns a large document',
+  input: z.object({}).strict(),
+  output: z.object({ lines: z.array(z.string()) }).strict(),
+  side_effect: 'read',
+  max_classification: 'public',
+  timeout_ms: 10_000,
+  max_attempts: 1,
+  execute: async () => ({ output: { lines: Array.from({ length: 2000 }, (_, i) => `line ${i} ${'x'.repeat(40)}`) } }),
+});
+
 const loadAgent = (name: string) =>
   AgentDefinitionSchema.parse(parseYaml(readFileSync(path.join(PROJECT_ROOT, 'agents', name, 'agent.yaml'), 'utf8')));
 const ticketFiler = loadAgent('ticket-filer');
@@ -68,7 +82,7 @@ beforeAll(async () => {
   store = new FileTicketStore(path.join(tmp, 'tickets.jsonl'));
   vendor = await startFakeLlmVendor();
   const settings = loadSettings({});
-  const tools = new ToolRegistry([createDocsSearchTool(settings.docsDir), createTicketCreateTool(store), slowTool]);
+  const tools = new ToolRegistry([createDocsSearchTool(settings.docsDir), createTicketCreateTool(store), slowTool, bigTool]);
   const openaiAgent = (name: string, patch: Record<string, unknown> = {}) =>
     variant(name, {
       model: { provider: 'openai', name: `gpt-test-${name}`, pricing: { input_per_1k: 1, output_per_1k: 1 } },
@@ -103,12 +117,27 @@ beforeAll(async () => {
         script: { steps: [], finish: { summary: 'answered by the fallback: {{task}}' } },
       }),
       openaiAgent('vendor-priced'),
+      openaiAgent('vendor-escalate', { model_max_attempts: 1, fallback: { escalate_to: { roles: ['operator'] } } }),
+      variant('long-runner', {
+        approvals: [],
+        budgets: { max_steps: 60, timeout_seconds: 600, steps_per_history: 5 },
+        script: {
+          steps: ['one', 'two', 'three', 'four'].map((q) => ({ tool: 'docs_search', args: { query: `{{task}} ${q}` } })),
+          finish: { summary: 'searched four times' },
+        },
+      }),
+      variant('big-output', {
+        approvals: [],
+        tools: ['big_read'],
+        script: { steps: [{ tool: 'big_read', args: {} }], finish: { summary: 'read a big thing' } },
+      }),
     ],
     tools,
   );
   platform = await startPlatform({
     agents,
     tools,
+    blobDir: path.join(tmp, 'blobs'),
     providers: [new ScriptedPlanner(), new OpenAICompatibleProvider({ baseUrl: vendor.url, timeoutMs: 5000 })],
   });
 });
@@ -466,5 +495,66 @@ describe('agent schemas', () => {
     });
     expect(res.status).toBe(400);
     expect((res.body.errors as { path: string }[]).map((e) => e.path)).toEqual(['output_spec']);
+  });
+});
+
+describe('long runs and large outputs', () => {
+  test('a run longer than steps_per_history continues-as-new and keeps every step, numbered without gaps', async () => {
+    const runId = await dispatch('long-runner', 'continue');
+    const run = await waitForRun(platform.baseUrl, runId);
+    expect(run.status).toBe('completed');
+    const steps = run.steps as { index: number; type: string }[];
+    expect(steps.map((s) => s.index)).toEqual(steps.map((_, i) => i + 1));
+    expect(steps.filter((s) => s.type === 'ToolCall')).toHaveLength(4);
+    expect((run.output as { actions_taken: unknown[] }).actions_taken).toHaveLength(4);
+    const executions = await eventually(async () => {
+      const ids: string[] = [];
+      for await (const wf of platform.client.workflow.list({ query: `WorkflowId = "${runId}"` })) ids.push(wf.runId);
+      return ids.length >= 3 ? ids : undefined;
+    });
+    expect(new Set(executions).size).toBe(executions.length);
+  });
+
+  test('a tool output over the inline limit stays out of history: a preview and a reference to the full output', async () => {
+    const runId = await dispatch('big-output', 'big');
+    const run = await waitForRun(platform.baseUrl, runId);
+    expect(run.status).toBe('completed');
+    const desc = await platform.client.workflow.getHandle(runId).describe();
+    expect(Number(desc.raw.workflowExecutionInfo?.historySizeBytes)).toBeLessThan(40_000);
+    const history = JSON.stringify(await platform.client.workflow.getHandle(runId).fetchHistory());
+    expect(history).not.toContain('line 1999');
+    const state = (await platform.client.workflow.getHandle(runId).query('state')) as {
+      steps: { type: string; output_summary?: string }[];
+    };
+    const toolStep = state.steps.find((s) => s.type === 'ToolCall')!;
+    const ref = /blob:sha256:[0-9a-f]{64}/.exec(toolStep.output_summary ?? '')?.[0];
+    expect(ref).toBeDefined();
+    const blob = (await new FileBlobStore(path.join(tmp, 'blobs')).get(ref!)) as { lines: string[] };
+    expect(blob.lines).toHaveLength(2000);
+  });
+});
+
+describe('escalation', () => {
+  test('when the model keeps failing and there is no fallback model, a human decides; a rejection ends the run', async () => {
+    vendor.respondWith(() => ({ status: 503, error: 'down' }));
+    try {
+      const runId = await dispatch('vendor-escalate', 'Escalate');
+      const approval = await pendingApproval(runId);
+      expect(approval).toMatchObject({ kind: 'escalation', approvers: { roles: ['operator'] } });
+      expect(approval.reason).toContain('ModelUnavailable');
+      const res = await decide(
+        runId,
+        approval.id,
+        { decision: 'reject', args_hash: approval.args_hash, comment: 'vendor is down' },
+        OPERATOR,
+      );
+      expect(res.status).toBe(200);
+      const run = await waitForRun(platform.baseUrl, runId);
+      expect(run.status).toBe('failed');
+      expect(run.error).toMatchObject({ type: ErrorCode.ModelUnavailable, message: expect.stringContaining('gave up after escalation') });
+      expect((run.steps as { type: string }[]).map((s) => s.type)).toEqual(['Plan', 'RetryFallback', 'HumanApproval', 'Decide', 'Fail']);
+    } finally {
+      vendor.respondWith(() => ({}));
+    }
   });
 });
