@@ -523,9 +523,7 @@ describe('long runs and large outputs', () => {
     expect(Number(desc.raw.workflowExecutionInfo?.historySizeBytes)).toBeLessThan(40_000);
     const history = JSON.stringify(await platform.client.workflow.getHandle(runId).fetchHistory());
     expect(history).not.toContain('line 1999');
-    const state = (await platform.client.workflow.getHandle(runId).query('state')) as {
-      steps: { type: string; output_summary?: string }[];
-    };
+    const state = await platform.client.workflow.getHandle(runId).query<{ steps: { type: string; output_summary?: string }[] }>('state');
     const toolStep = state.steps.find((s) => s.type === 'ToolCall')!;
     const ref = /blob:sha256:[0-9a-f]{64}/.exec(toolStep.output_summary ?? '')?.[0];
     expect(ref).toBeDefined();

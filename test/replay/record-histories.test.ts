@@ -1,0 +1,88 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { resolveTemporalCli } from '../../temporal/cli';
+import { parse as parseYaml } from 'yaml';
+import { OpenAICompatibleProvider } from '../../activities/model/openai-compatible';
+import { ScriptedPlanner } from '../../activities/model/scripted';
+import { createToolRegistry } from '../../activities/tools';
+import { AgentRegistry } from '../../agents/registry';
+import { loadSettings, PROJECT_ROOT } from '../../config/settings';
+import { AgentDefinitionSchema } from '../../contracts/agent';
+import type { Approval } from '../../contracts/run';
+import { startFakeLlmVendor } from '../support/fake-llm-vendor';
+import { eventually, http, startPlatform, testTemporal, waitForRun } from '../support/platform';
+
+// Records the histories replayed by replay.test.ts, from real runs on the dev server. Runs only with
+// RECORD_HISTORIES=1 (`npm run histories:record`); commit the files it writes to test/histories/.
+const record = process.env.RECORD_HISTORIES === '1' ? test : test.skip;
+const ALICE = { 'x-dev-subject': 'alice', 'x-dev-roles': 'approver' };
+
+record('record histories of the example agents', async () => {
+  const cli = resolveTemporalCli({ install: false }).path;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'acp-record-'));
+  const vendor = await startFakeLlmVendor();
+  vendor.respondWith(() => ({ status: 500, error: 'overloaded' }));
+  const settings = loadSettings({});
+  const tools = createToolRegistry({ docsDir: settings.docsDir, ticketsFile: path.join(tmp, 'tickets.jsonl') });
+  const load = (name: string) =>
+    AgentDefinitionSchema.parse(parseYaml(readFileSync(path.join(PROJECT_ROOT, 'agents', name, 'agent.yaml'), 'utf8')));
+  const docs = load('docs-researcher');
+  const fallback = AgentDefinitionSchema.parse({
+    ...docs,
+    name: 'fallback-researcher',
+    model: { provider: 'openai', name: 'gpt-record' },
+    model_max_attempts: 1,
+    fallback: { model: docs.model },
+  });
+  const platform = await startPlatform({
+    agents: new AgentRegistry([docs, load('ticket-filer'), fallback], tools),
+    tools,
+    blobDir: path.join(tmp, 'blobs'),
+    providers: [new ScriptedPlanner(), new OpenAICompatibleProvider({ baseUrl: vendor.url })],
+  });
+  const ctx = { priority: 'normal', details: 'recorded for replay tests' };
+  const dispatch = async (agent: string, task: string) =>
+    (await http(platform.baseUrl, 'POST', '/v1/runs', { agent, task, context: agent === 'ticket-filer' ? ctx : {} })).body.run_id as string;
+  const approvalOf = (runId: string) =>
+    eventually(async () => ((await http(platform.baseUrl, 'GET', `/v1/runs/${runId}`)).body.approvals as Approval[] | undefined)?.[0]);
+  const save = async (name: string, runId: string) => {
+    await waitForRun(platform.baseUrl, runId);
+    // The CLI writes the standard JSON form of a history, the same an operator would download.
+    const json = execFileSync(cli, ['workflow', 'show', '--address', testTemporal().address, '--workflow-id', runId, '--output', 'json'], {
+      encoding: 'utf8',
+    });
+    writeFileSync(path.join(PROJECT_ROOT, 'test', 'histories', `${name}.json`), json);
+  };
+  try {
+    await save('docs-researcher', await dispatch('docs-researcher', 'How do I dispatch a run?'));
+
+    const approved = await dispatch('ticket-filer', 'Disk full on db-1');
+    const a = await approvalOf(approved);
+    await http(platform.baseUrl, 'POST', `/v1/runs/${approved}/approvals/${a.id}`, { decision: 'approve', args_hash: a.args_hash }, ALICE);
+    await save('approval-approved', approved);
+
+    const rejected = await dispatch('ticket-filer', 'Not an incident');
+    const r = await approvalOf(rejected);
+    await http(
+      platform.baseUrl,
+      'POST',
+      `/v1/runs/${rejected}/approvals/${r.id}`,
+      { decision: 'reject', args_hash: r.args_hash, comment: 'no' },
+      ALICE,
+    );
+    await save('approval-rejected', rejected);
+
+    const cancelled = await dispatch('ticket-filer', 'Cancel while waiting');
+    await approvalOf(cancelled);
+    await http(platform.baseUrl, 'POST', `/v1/runs/${cancelled}/cancel`);
+    await save('cancelled', cancelled);
+
+    await save('model-fallback', await dispatch('fallback-researcher', 'How are runs recorded?'));
+  } finally {
+    await platform.stop();
+    await vendor.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});

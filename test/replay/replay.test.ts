@@ -1,0 +1,43 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { PROJECT_ROOT } from '../../config/settings';
+import { workflowBundle } from '../support/platform';
+
+// Histories of real runs (recorded with `npm run histories:record`) replayed against today's workflow
+// code: a change that would break runs already in flight fails here, in CI, before it ships.
+const DIR = path.join(PROJECT_ROOT, 'test', 'histories');
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+const histories = () =>
+  files.map((f) => ({
+    workflowId: f.replace(/\.json$/, ''),
+    history: JSON.parse(readFileSync(path.join(DIR, f), 'utf8')) as unknown,
+  }));
+const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+test('the committed histories cover the approval, rejection, fallback, cancellation and plain paths', () => {
+  expect(files).toEqual([
+    'approval-approved.json',
+    'approval-rejected.json',
+    'cancelled.json',
+    'docs-researcher.json',
+    'model-fallback.json',
+  ]);
+});
+
+test('every committed history replays against the current workflow code', async () => {
+  const results = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories())) results.push(r);
+  expect(results.map((r) => [r.workflowId, r.error?.message])).toEqual(files.map((f) => [f.replace(/\.json$/, ''), undefined]));
+});
+
+test('a deliberately non-deterministic change is caught', async () => {
+  const broken = await bundleWorkflowCode({ workflowsPath: require.resolve('./nondeterministic-workflows'), logger: quiet });
+  const results = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle: broken }, histories())) results.push(r);
+  expect(results).toHaveLength(files.length);
+  for (const r of results) expect(r.error).toBeInstanceOf(DeterminismViolationError);
+});
