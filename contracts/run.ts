@@ -275,3 +275,32 @@ export interface ToolCallResult {
   output: unknown;
   evidence: Evidence[];
 }
+
+/** Query parameters of `GET /v1/runs`. */
+export const ListRunsQuerySchema = z
+  .object({
+    agent: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'must be an agent name')
+      .optional(),
+    version: z
+      .string()
+      .regex(/^[0-9A-Za-z.+-]{1,64}$/, 'must be a version')
+      .optional(),
+    state: z.enum(['Plan', 'ToolCall', 'Validate', 'Decide', 'HumanApproval', 'RetryFallback', 'Complete', 'Fail']).optional(),
+    status: z.enum(['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out']).optional(),
+    initiator: z
+      .string()
+      .regex(/^[A-Za-z0-9._@:-]{1,128}$/, 'must be a subject')
+      .optional(),
+    awaiting_approval: z.enum(['true', 'false']).optional(),
+    started_after: z.iso.datetime({ offset: true }).optional(),
+    started_before: z.iso.datetime({ offset: true }).optional(),
+    page_size: z.coerce.number().int().min(1).max(100).default(20),
+    page_token: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,4096}$/, 'must be a page_token from a previous page')
+      .optional(),
+  })
+  .strict();
+export type ListRunsQuery = z.infer<typeof ListRunsQuerySchema>;

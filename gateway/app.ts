@@ -1,10 +1,13 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { temporal } from '@temporalio/proto';
+import type { z } from 'zod';
 import express, { type Express, type Response } from 'express';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   WorkflowFailedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowExecutionAlreadyStartedError,
   type Client,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
@@ -13,6 +16,7 @@ import type { ToolRegistry } from '../activities/tools/registry';
 import { DecisionError } from '../contracts/errors';
 import {
   ApprovalDecisionRequestSchema,
+  ListRunsQuerySchema,
   RunRequestSchema,
   TakeoverRequestSchema,
   type AgentRunInput,
@@ -22,6 +26,7 @@ import {
 } from '../contracts/run';
 import { RunSearchAttributes } from '../contracts/search-attributes';
 import type { Logger } from '../observability/logger';
+import { canonicalJson } from '../workflows/canonical';
 import { checkOutputSpec, jsonSchemaProblem } from '../workflows/output-spec';
 import { agentRun, approvalUpdate, stateQuery, takeoverUpdate } from '../workflows';
 import { devHeaderPrincipal, type Principal, type PrincipalResolver } from './principal';
@@ -50,6 +55,8 @@ function principal(res: Response): Principal {
   return res.locals.principal as Principal;
 }
 
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -65,6 +72,32 @@ const DECISION_STATUS: Record<DecisionError, number> = {
 };
 
 const kebab = (s: string) => s.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
+
+/** A Keyword search attribute value from a raw visibility record (JSON-encoded payload). */
+function keyword(payload: { data?: Uint8Array | null } | undefined): string | undefined {
+  if (!payload?.data) return undefined;
+  const value: unknown = JSON.parse(Buffer.from(payload.data).toString('utf8'));
+  return typeof value === 'string' ? value : undefined;
+}
+
+function tsToDate(ts: { seconds?: unknown; nanos?: number | null }): Date {
+  return new Date(Number(ts.seconds ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6));
+}
+
+/** A bad query string: same shape as a bad body, with the parameter as the path. */
+function queryProblem(error: z.ZodError): HttpProblem {
+  const p = validationProblem(error);
+  return new HttpProblem(400, 'validation-error', 'Query parameters are invalid', p.detail, p.extensions);
+}
+
+const TEMPORAL_STATUS: Record<RunStatus, string> = {
+  running: 'Running',
+  completed: 'Completed',
+  failed: 'Failed',
+  cancelled: 'Canceled',
+  terminated: 'Terminated',
+  timed_out: 'TimedOut',
+};
 
 const STATUS: Record<string, RunStatus> = {
   RUNNING: 'running',
@@ -86,6 +119,12 @@ export function createApp(deps: GatewayDeps): Express {
     deps.temporalUiUrl
       ? `${deps.temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(runId)}`
       : undefined;
+
+  const runLinks = (runId: string) => ({
+    self: `/v1/runs/${runId}`,
+    steps: `/v1/runs/${runId}/steps`,
+    ...(uiLink(runId) ? { temporal_ui: uiLink(runId) } : {}),
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -116,6 +155,26 @@ export function createApp(deps: GatewayDeps): Express {
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    try {
+      await client.withDeadline(Date.now() + 3000, () => client.workflowService.getSystemInfo({}));
+      checks.temporal = 'ok';
+      const tq = await client.withDeadline(Date.now() + 3000, () =>
+        client.workflowService.describeTaskQueue({
+          namespace,
+          taskQueue: { name: taskQueue },
+          taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        }),
+      );
+      checks.worker = (tq.pollers?.length ?? 0) > 0 ? 'ok' : `no worker polling task queue ${taskQueue}`;
+    } catch (err) {
+      checks.temporal ??= `unreachable: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    const ready = checks.temporal === 'ok' && checks.worker === 'ok';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
 
   app.get('/v1/agents', (_req, res) => {
@@ -154,7 +213,52 @@ export function createApp(deps: GatewayDeps): Express {
       }
     }
     const initiator = principal(res);
-    const runId = newRunId();
+    // Idempotent dispatch: the key (per tenant) decides the workflow id, so Temporal's id uniqueness
+    // is the store; the request's hash in the memo tells a retry (200) from a reuse of the key (409).
+    const idempotencyKey = req.get('idempotency-key');
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new HttpProblem(
+        400,
+        'invalid-idempotency-key',
+        'Invalid Idempotency-Key',
+        'Idempotency-Key must be 1-200 characters of A-Z a-z 0-9 . _ : -',
+      );
+    }
+    const requestHash = sha256Hex(canonicalJson(body));
+    const runId = idempotencyKey ? `run-idem-${sha256Hex(`${initiator.tenant}\n${idempotencyKey}`).slice(0, 40)}` : newRunId();
+    const existing = async (): Promise<boolean> => {
+      let found: WorkflowExecutionDescription;
+      try {
+        found = await client.workflow.getHandle(runId).describe();
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      }
+      if (found.memo?.request_hash !== requestHash) {
+        throw new HttpProblem(
+          409,
+          'idempotency-key-reused',
+          'Idempotency-Key reused',
+          'This Idempotency-Key was used with a different request body.',
+          {
+            run_id: runId,
+          },
+        );
+      }
+      res.locals.runId = runId;
+      res
+        .status(200)
+        .location(`/v1/runs/${runId}`)
+        .json({
+          run_id: runId,
+          status: STATUS[found.status.name] ?? 'running',
+          agent: { name: def.name, version: def.version },
+          links: runLinks(runId),
+          replayed: true,
+        });
+      return true;
+    };
+    if (idempotencyKey && (await existing())) return;
     const input: AgentRunInput = {
       agent,
       task: body.task,
@@ -164,20 +268,28 @@ export function createApp(deps: GatewayDeps): Express {
       initiator,
       requested_at: new Date().toISOString(),
     };
-    await client.workflow.start(agentRun, {
-      taskQueue,
-      workflowId: runId,
-      args: [input],
-      typedSearchAttributes: [
-        { key: RunSearchAttributes.agentName, value: def.name },
-        { key: RunSearchAttributes.agentVersion, value: def.version },
-        { key: RunSearchAttributes.tenant, value: initiator.tenant },
-        { key: RunSearchAttributes.initiator, value: initiator.subject },
-        { key: RunSearchAttributes.runState, value: 'Plan' },
-      ],
-      memo: { agent: def.name, agent_version: def.version, owner: def.owner },
-      staticSummary: `${def.name}@${def.version}: ${body.task.length > 120 ? body.task.slice(0, 117) + '...' : body.task}`,
-    });
+    try {
+      await client.workflow.start(agentRun, {
+        taskQueue,
+        workflowId: runId,
+        args: [input],
+        typedSearchAttributes: [
+          { key: RunSearchAttributes.agentName, value: def.name },
+          { key: RunSearchAttributes.agentVersion, value: def.version },
+          { key: RunSearchAttributes.tenant, value: initiator.tenant },
+          { key: RunSearchAttributes.initiator, value: initiator.subject },
+          { key: RunSearchAttributes.runState, value: 'Plan' },
+        ],
+        memo: { agent: def.name, agent_version: def.version, owner: def.owner, request_hash: requestHash },
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `${def.name}@${def.version}: ${body.task.length > 120 ? body.task.slice(0, 117) + '...' : body.task}`,
+      });
+    } catch (err) {
+      // Two retries with one key racing: the loser answers like a retry.
+      if (idempotencyKey && err instanceof WorkflowExecutionAlreadyStartedError && (await existing())) return;
+      throw err;
+    }
     res.locals.runId = runId;
     logger.info('run dispatched', {
       run_id: runId,
@@ -193,7 +305,7 @@ export function createApp(deps: GatewayDeps): Express {
         run_id: runId,
         status: 'running',
         agent: { name: def.name, version: def.version },
-        links: { self: `/v1/runs/${runId}`, ...(uiLink(runId) ? { temporal_ui: uiLink(runId) } : {}) },
+        links: runLinks(runId),
       });
   });
 
@@ -231,6 +343,76 @@ export function createApp(deps: GatewayDeps): Express {
     return undefined;
   };
 
+  app.get('/v1/runs', async (req, res) => {
+    const parsed = ListRunsQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw queryProblem(parsed.error);
+    const q = parsed.data;
+    const clauses = [`WorkflowType = "${agentRun.name}"`, `Tenant = ${JSON.stringify(principal(res).tenant)}`];
+    if (q.agent) clauses.push(`AgentName = ${JSON.stringify(q.agent)}`);
+    if (q.version) clauses.push(`AgentVersion = ${JSON.stringify(q.version)}`);
+    if (q.state) clauses.push(`RunState = ${JSON.stringify(q.state)}`);
+    if (q.initiator) clauses.push(`Initiator = ${JSON.stringify(q.initiator)}`);
+    if (q.status) clauses.push(`ExecutionStatus = ${JSON.stringify(TEMPORAL_STATUS[q.status])}`);
+    if (q.awaiting_approval === 'true') clauses.push('RunState = "HumanApproval" AND ExecutionStatus = "Running"');
+    if (q.awaiting_approval === 'false') clauses.push('RunState != "HumanApproval"');
+    if (q.started_after) clauses.push(`StartTime >= ${JSON.stringify(new Date(q.started_after).toISOString())}`);
+    if (q.started_before) clauses.push(`StartTime < ${JSON.stringify(new Date(q.started_before).toISOString())}`);
+    let page;
+    try {
+      page = await client.workflowService.listWorkflowExecutions({
+        namespace,
+        query: clauses.join(' AND '),
+        pageSize: q.page_size,
+        nextPageToken: q.page_token ? Buffer.from(q.page_token, 'base64url') : undefined,
+      });
+    } catch (err) {
+      if (q.page_token && (err as { code?: number }).code === 3) {
+        throw new HttpProblem(400, 'invalid-page-token', 'Invalid page_token', 'page_token is not one this API returned for this query.');
+      }
+      throw err;
+    }
+    const runs = (page.executions ?? []).map((e) => {
+      const id = e.execution?.workflowId ?? '';
+      const sa = e.searchAttributes?.indexedFields ?? {};
+      return {
+        run_id: id,
+        agent: { name: keyword(sa.AgentName), version: keyword(sa.AgentVersion) },
+        status:
+          STATUS[temporal.api.enums.v1.WorkflowExecutionStatus[e.status ?? 0]?.replace('WORKFLOW_EXECUTION_STATUS_', '') ?? ''] ??
+          'running',
+        state: keyword(sa.RunState),
+        initiator: keyword(sa.Initiator),
+        started_at: e.startTime ? tsToDate(e.startTime).toISOString() : undefined,
+        closed_at: e.closeTime ? tsToDate(e.closeTime).toISOString() : undefined,
+        links: runLinks(id),
+      };
+    });
+    const next = page.nextPageToken?.length ? Buffer.from(page.nextPageToken).toString('base64url') : undefined;
+    res.json({ runs, next_page_token: next });
+  });
+
+  app.get('/v1/runs/:id/steps', async (req, res) => {
+    const runId = String(req.params.id);
+    const { handle, desc } = await visibleRun(runId, res);
+    if (desc.status.name === 'COMPLETED' || desc.status.name === 'FAILED') {
+      let steps: unknown[] = [];
+      try {
+        steps = ((await handle.result()) as AgentRunOutput).steps;
+      } catch (err) {
+        const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+        if (cause instanceof ApplicationFailure) steps = (cause.details?.[0] as AgentRunOutput | undefined)?.steps ?? [];
+      }
+      res.json({ run_id: runId, steps });
+      return;
+    }
+    if (Number(desc.historyLength) <= 2) {
+      res.json({ run_id: runId, steps: [] });
+      return;
+    }
+    const state = await queryState(handle);
+    res.json({ run_id: runId, steps: state.steps });
+  });
+
   app.get('/v1/runs/:id', async (req, res) => {
     const runId = String(req.params.id);
     const { handle, desc } = await visibleRun(runId, res);
@@ -246,7 +428,7 @@ export function createApp(deps: GatewayDeps): Express {
       initiator: desc.typedSearchAttributes.get(RunSearchAttributes.initiator),
       started_at: desc.startTime.toISOString(),
       closed_at: desc.closeTime?.toISOString(),
-      links: { self: `/v1/runs/${runId}`, ...(uiLink(runId) ? { temporal_ui: uiLink(runId) } : {}) },
+      links: runLinks(runId),
     };
 
     if (desc.status.name === 'RUNNING' || desc.status.name === 'CANCELLED') {

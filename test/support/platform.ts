@@ -161,10 +161,16 @@ export async function http(
 }
 
 /** Polls GET /v1/runs/{id} until the run is no longer running. */
-export async function waitForRun(baseUrl: string, runId: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+export async function waitForRun(
+  baseUrl: string,
+  runId: string,
+  timeoutMs = 30_000,
+  headers: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
   return eventually(
     async () => {
-      const res = await http(baseUrl, 'GET', `/v1/runs/${runId}`);
+      const res = await http(baseUrl, 'GET', `/v1/runs/${runId}`, undefined, headers);
+      if (res.status !== 200) throw new Error(`GET /v1/runs/${runId} answered ${res.status}`);
       return res.body.status !== 'running' ? res.body : undefined;
     },
     timeoutMs,
