@@ -53,6 +53,11 @@ export interface Settings {
   /** The local ticket store's JSON Lines file (a stand-in for a ticketing system; `ticket_create`). */
   ticketsFile: string;
   log: { level: z.infer<typeof LogLevelSchema>; format: 'json' | 'pretty' };
+  /** Gateway credentials: a YAML file of API-key hashes and/or JWT verification settings. */
+  auth: {
+    apiKeysFile: string | undefined;
+    jwt: { secret?: string; jwksUrl?: string; issuer: string; audience: string } | undefined;
+  };
   /** Where tool outputs too large for workflow history are kept. */
   blobDir: string;
   /** An OpenAI-compatible model vendor, for agents with `model.provider: openai`; unset means none. */
@@ -74,6 +79,19 @@ function pick<T>(env: Env, name: string, schema: z.ZodType<T>, fallback: T): T {
     throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: ${parsed.error.issues[0]?.message ?? 'bad value'}`);
   }
   return parsed.data;
+}
+
+/** JWT settings from AUTH_JWT_*; a secret or a JWKS URL needs both issuer and audience. */
+function jwtSettings(env: Env): Settings['auth']['jwt'] {
+  const secret = env.AUTH_JWT_SECRET || undefined;
+  const jwksUrl = pick<string | undefined>(env, 'AUTH_JWT_JWKS_URL', z.url(), undefined);
+  if (!secret && !jwksUrl) return undefined;
+  if (secret && secret.length < 32) throw new ConfigError('AUTH_JWT_SECRET must be at least 32 characters');
+  const issuer = env.AUTH_JWT_ISSUER;
+  const audience = env.AUTH_JWT_AUDIENCE;
+  if (!issuer) throw new ConfigError('AUTH_JWT_ISSUER is required with AUTH_JWT_SECRET or AUTH_JWT_JWKS_URL');
+  if (!audience) throw new ConfigError('AUTH_JWT_AUDIENCE is required with AUTH_JWT_SECRET or AUTH_JWT_JWKS_URL');
+  return { ...(secret ? { secret } : {}), ...(jwksUrl ? { jwksUrl } : {}), issuer, audience };
 }
 
 /**
@@ -118,6 +136,10 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
     agentsDir: fromRoot(pick(env, 'AGENTS_DIR', text, 'agents')),
     docsDir: fromRoot(pick(env, 'DOCS_DIR', text, 'docs')),
     ticketsFile: fromRoot(pick(env, 'TICKETS_FILE', text, '.data/tickets.jsonl')),
+    auth: {
+      apiKeysFile: pick<string | undefined>(env, 'AUTH_API_KEYS_FILE', text, undefined),
+      jwt: jwtSettings(env),
+    },
     blobDir: fromRoot(pick(env, 'BLOB_DIR', text, '.data/blobs')),
     openai: {
       baseUrl: pick<string | undefined>(env, 'OPENAI_BASE_URL', z.url(), undefined),

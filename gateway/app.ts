@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import type { z } from 'zod';
-import express, { type Express, type Response } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   WorkflowFailedError,
@@ -29,7 +29,8 @@ import type { Logger } from '../observability/logger';
 import { canonicalJson } from '../workflows/canonical';
 import { checkOutputSpec, jsonSchemaProblem } from '../workflows/output-spec';
 import { agentRun, approvalUpdate, stateQuery, takeoverUpdate } from '../workflows';
-import { devHeaderPrincipal, type Principal, type PrincipalResolver } from './principal';
+import type { Principal } from './principal';
+import { RoleAuthorizer, type Action, type Authorizer, type Resource } from './authz';
 import { HttpProblem, notFoundHandler, problemHandler, requireJson, validationProblem } from './problem';
 
 export interface GatewayDeps {
@@ -47,8 +48,10 @@ export interface GatewayDeps {
   queryTimeoutMs?: number;
   /** The tools, to check an approver's edited arguments before they reach a run. */
   tools: ToolRegistry;
-  /** Who is calling; defaults to the dev header stand-in until real authentication (#4). */
-  principal?: PrincipalResolver;
+  /** Who is calling: API keys and JWTs (gateway/auth.ts). */
+  authenticate: (req: Request) => Promise<Principal>;
+  /** May the caller do it; role checks until the policy engine implements this. */
+  authorizer?: Authorizer;
 }
 
 function principal(res: Response): Principal {
@@ -113,7 +116,12 @@ const STATUS: Record<string, RunStatus> = {
 export function createApp(deps: GatewayDeps): Express {
   const { client, agents, tools, taskQueue, logger } = deps;
   const newRunId = deps.newRunId ?? (() => `run-${randomUUID()}`);
-  const resolvePrincipal = deps.principal ?? devHeaderPrincipal;
+  const authorizer = deps.authorizer ?? new RoleAuthorizer();
+  /** Throws a 403 problem with the reason when the caller may not do this. */
+  const authorize = (res: Response, action: Action, resource?: Resource) => {
+    const decision = authorizer.decide(principal(res), action, resource);
+    if (!decision.allowed) throw new HttpProblem(403, 'forbidden', 'Forbidden', decision.reason);
+  };
   const namespace = client.options.namespace;
   const uiLink = (runId: string) =>
     deps.temporalUiUrl
@@ -134,7 +142,6 @@ export function createApp(deps: GatewayDeps): Express {
     const incoming = req.get('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
-    res.locals.principal = resolvePrincipal(req);
     res.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
@@ -177,6 +184,17 @@ export function createApp(deps: GatewayDeps): Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
 
+  // Everything below needs a credential.
+  app.use(async (req, res, next) => {
+    try {
+      res.locals.principal = await deps.authenticate(req);
+      next();
+    } catch (err) {
+      if (err instanceof HttpProblem && err.status === 401) res.set('WWW-Authenticate', 'Bearer realm="agent-control-plane"');
+      next(err);
+    }
+  });
+
   app.get('/v1/agents', (_req, res) => {
     res.json({ agents: agents.list() });
   });
@@ -195,6 +213,7 @@ export function createApp(deps: GatewayDeps): Express {
       throw err;
     }
     const def = agent.definition;
+    authorize(res, 'run.dispatch', { agent: def.name });
     if (body.output_spec) {
       const problem = jsonSchemaProblem(body.output_spec);
       if (problem) {
@@ -499,6 +518,7 @@ export function createApp(deps: GatewayDeps): Express {
 
   app.post('/v1/runs/:id/cancel', async (req, res) => {
     const { handle, desc } = await visibleRun(String(req.params.id), res);
+    authorize(res, 'run.cancel', { initiator: desc.typedSearchAttributes.get(RunSearchAttributes.initiator) });
     if (desc.status.name !== 'RUNNING') {
       throw new HttpProblem(
         409,
@@ -516,6 +536,7 @@ export function createApp(deps: GatewayDeps): Express {
     const parsed = TakeoverRequestSchema.safeParse(req.body);
     if (!parsed.success) throw validationProblem(parsed.error);
     const { handle } = await visibleRun(String(req.params.id), res);
+    authorize(res, 'run.takeover');
     const who = principal(res);
     try {
       const output = await handle.executeUpdate(takeoverUpdate, {

@@ -3,6 +3,7 @@
 import { loadSettings, PROJECT_ROOT } from '../config/settings';
 import { cliVersion, resolveTemporalCli } from '../temporal/cli';
 import { startDevServer } from '../temporal/dev-server';
+import { DEV_PRINCIPALS, devApiKeys } from '../gateway/dev-principals';
 import { installTemporalRuntime } from '../worker/worker';
 import { processLogger, startGateway, startWorker } from './runtime';
 import path from 'node:path';
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
   try {
     worker = await startWorker(settings, target);
-    gateway = await startGateway(settings, target, processLogger(settings, 'gateway'), uiUrl);
+    gateway = await startGateway(settings, target, processLogger(settings, 'gateway'), uiUrl, devApiKeys());
   } catch (err) {
     await worker?.connection.close();
     await server.stop();
@@ -63,9 +64,12 @@ async function main(): Promise<void> {
       `  Temporal CLI  ${version} [${cli.source}]`,
       '',
       'Dispatch the example agent:',
-      `  curl -s -X POST ${base}/v1/runs -H 'Content-Type: application/json' -d '${body}'`,
+      `  curl -s -X POST ${base}/v1/runs -H 'Authorization: Bearer ${DEV_PRINCIPALS[0]!.key}' -H 'Content-Type: application/json' -d '${body}'`,
       'Then read the run (status, steps, output) with the run_id it returned:',
-      `  curl -s ${base}/v1/runs/RUN_ID`,
+      `  curl -s ${base}/v1/runs/RUN_ID -H 'Authorization: Bearer ${DEV_PRINCIPALS[0]!.key}'`,
+      '',
+      'Demo API keys (dev only; never accepted by npm run start:gateway):',
+      ...DEV_PRINCIPALS.map((p) => `  ${p.key.padEnd(20)} ${p.subject} (tenant ${p.tenant}; roles ${p.roles.join(', ')}): ${p.what}`),
       '',
       'Ctrl-C stops everything started here.',
       '',

@@ -12,6 +12,8 @@ import type { Settings } from '../config/settings';
 import { createLogger, type Logger } from '../observability/logger';
 import { createWorker } from '../worker/worker';
 import { createApp } from '../gateway/app';
+import { Authenticator, type ApiKeyEntry } from '../gateway/auth';
+import { authSettings } from '../gateway/auth-config';
 
 /** Where a process connects: Temporal's own env conventions outside dev, the dev server in dev. */
 export interface TemporalTarget {
@@ -63,11 +65,26 @@ export async function startWorker(settings: Settings, target: TemporalTarget) {
 }
 
 /** Connects a client and starts the gateway listening; `close()` stops accepting and drains. */
-export async function startGateway(settings: Settings, target: TemporalTarget, logger: Logger, temporalUiUrl?: string) {
+export async function startGateway(
+  settings: Settings,
+  target: TemporalTarget,
+  logger: Logger,
+  temporalUiUrl?: string,
+  extraKeys: ApiKeyEntry[] = [],
+) {
   const { agents, tools } = loadCatalog(settings);
+  const authenticator = new Authenticator(authSettings(settings, extraKeys));
   const connection = await Connection.connect(target.connectionOptions);
   const client = new Client({ connection, namespace: target.namespace });
-  const app = createApp({ client, agents, tools, taskQueue: settings.taskQueue, logger, temporalUiUrl });
+  const app = createApp({
+    client,
+    agents,
+    tools,
+    taskQueue: settings.taskQueue,
+    logger,
+    temporalUiUrl,
+    authenticate: (req) => authenticator.authenticate(req),
+  });
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

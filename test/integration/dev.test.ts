@@ -73,7 +73,7 @@ test('npm run dev serves the printed curl and Ctrl-C stops what it started', asy
   expect(dispatched.run_id).toMatch(/^run-/);
 
   const base = `http://127.0.0.1:${gatewayPort}`;
-  const run = await waitForRun(base, dispatched.run_id);
+  const run = await waitForRun(base, dispatched.run_id, 30_000, { authorization: 'Bearer dev-dispatcher-key' });
   expect(run.status).toBe('completed');
   expect((run.output as { evidence: unknown[] }).evidence.length).toBeGreaterThan(0);
   expect((await http(base, 'GET', '/healthz')).body).toEqual({ status: 'ok' });

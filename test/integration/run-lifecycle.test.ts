@@ -24,11 +24,12 @@ import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '
 // and model fallback. One worker and gateway for the file; agents are the real ticket-filer plus
 // variants defined here.
 
-const ALICE = { 'x-dev-subject': 'alice', 'x-dev-roles': 'approver' };
-const CAROL = { 'x-dev-subject': 'carol', 'x-dev-roles': 'approver' };
-const BOB_ADMIN = { 'x-dev-subject': 'bob', 'x-dev-roles': 'admin' };
-const DAVE = { 'x-dev-subject': 'dave', 'x-dev-roles': 'dispatcher' };
-const OPERATOR = { 'x-dev-subject': 'olga', 'x-dev-roles': 'operator' };
+// Credentials of the people in these tests (API keys registered on the test gateway, tenant default).
+let ALICE: Record<string, string>;
+let CAROL: Record<string, string>;
+let BOB_ADMIN: Record<string, string>;
+let DAVE: Record<string, string>;
+let OPERATOR: Record<string, string>;
 
 let tmp: string;
 let store: FileTicketStore;
@@ -140,6 +141,11 @@ beforeAll(async () => {
     blobDir: path.join(tmp, 'blobs'),
     providers: [new ScriptedPlanner(), new OpenAICompatibleProvider({ baseUrl: vendor.url, timeoutMs: 5000 })],
   });
+  ALICE = platform.as({ subject: 'alice', roles: ['approver'] });
+  CAROL = platform.as({ subject: 'carol', roles: ['approver'] });
+  BOB_ADMIN = platform.as({ subject: 'bob', roles: ['admin'] });
+  DAVE = platform.as({ subject: 'dave', roles: ['dispatcher'] });
+  OPERATOR = platform.as({ subject: 'olga', roles: ['operator'] });
 });
 
 afterAll(async () => {
@@ -151,13 +157,13 @@ afterAll(async () => {
 const ctx = { priority: 'high', details: 'disk full on db-1' };
 
 async function dispatch(agent: string, task: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await http(platform.baseUrl, 'POST', '/v1/runs', { agent, task, context: ctx, ...extra });
+  const res = await http(platform, 'POST', '/v1/runs', { agent, task, context: ctx, ...extra });
   expect(res.status).toBe(202);
   return res.body.run_id as string;
 }
 
 async function getRun(runId: string, headers: Record<string, string> = {}) {
-  return (await http(platform.baseUrl, 'GET', `/v1/runs/${runId}`, undefined, headers)).body;
+  return (await http(platform, 'GET', `/v1/runs/${runId}`, undefined, headers)).body;
 }
 
 /** Waits until the run has a pending approval and returns it. */
@@ -173,7 +179,7 @@ async function pendingApproval(runId: string): Promise<Approval> {
 }
 
 function decide(runId: string, approvalId: string, body: Record<string, unknown>, headers: Record<string, string>) {
-  return http(platform.baseUrl, 'POST', `/v1/runs/${runId}/approvals/${approvalId}`, body, headers);
+  return http(platform, 'POST', `/v1/runs/${runId}/approvals/${approvalId}`, body, headers);
 }
 
 const ticketsOf = (runId: string) => store.list().then((all) => all.filter((t) => t.run_id === runId));
@@ -202,18 +208,18 @@ describe('human approval', () => {
 
     // "Everything waiting for me" is one visibility query behind GET /v1/approvals.
     const mine = await eventually(async () => {
-      const list = (await http(platform.baseUrl, 'GET', '/v1/approvals', undefined, ALICE)).body.approvals as { run_id: string }[];
+      const list = (await http(platform, 'GET', '/v1/approvals', undefined, ALICE)).body.approvals as { run_id: string }[];
       return list.find((a) => a.run_id === runId);
     });
     expect(mine).toMatchObject({ id: approval.id, args_hash: approval.args_hash, agent: { name: 'ticket-filer', version: '1.0.0' } });
-    const forDave = (await http(platform.baseUrl, 'GET', '/v1/approvals', undefined, DAVE)).body.approvals as { run_id: string }[];
+    const forDave = (await http(platform, 'GET', '/v1/approvals', undefined, DAVE)).body.approvals as { run_id: string }[];
     expect(forDave.find((a) => a.run_id === runId)).toBeUndefined();
 
     const res = await decide(runId, approval.id, { decision: 'approve', args_hash: approval.args_hash, comment: 'go' }, ALICE);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ approval_id: approval.id, status: 'approved', approvals: 1, quorum: 1 });
 
-    const run = await waitForRun(platform.baseUrl, runId);
+    const run = await waitForRun(platform, runId);
     expect(run.status).toBe('completed');
     const tickets = await ticketsOf(runId);
     expect(tickets).toHaveLength(1);
@@ -250,7 +256,7 @@ describe('human approval', () => {
       ALICE,
     );
     expect(res.body).toMatchObject({ status: 'rejected' });
-    const run = await waitForRun(platform.baseUrl, runId);
+    const run = await waitForRun(platform, runId);
     expect(run.status).toBe('completed');
     expect(await ticketsOf(runId)).toEqual([]);
     const output = run.output as { warnings: string[]; actions_taken: { tool: string }[] };
@@ -273,7 +279,7 @@ describe('human approval', () => {
     const edited = { ...approval.args, title: 'Edited title', priority: 'low' };
     const res = await decide(runId, approval.id, { decision: 'approve', args_hash: approval.args_hash, edited_args: edited }, ALICE);
     expect(res.body).toMatchObject({ status: 'approved' });
-    await waitForRun(platform.baseUrl, runId);
+    await waitForRun(platform, runId);
     expect((await ticketsOf(runId)).map((t) => [t.title, t.priority])).toEqual([['Edited title', 'low']]);
     const state = await platform.client.workflow.getHandle(runId).query('state');
     const decided = (state as { approvals: Approval[] }).approvals[0]!;
@@ -294,7 +300,7 @@ describe('human approval', () => {
     expect(await ticketsOf(runId)).toEqual([]);
     const second = await decide(runId, approval.id, { decision: 'approve', args_hash: approval.args_hash }, CAROL);
     expect(second.body).toMatchObject({ status: 'approved', approvals: 2 });
-    await waitForRun(platform.baseUrl, runId);
+    await waitForRun(platform, runId);
     expect(await ticketsOf(runId)).toHaveLength(1);
   });
 
@@ -326,14 +332,14 @@ describe('human approval', () => {
     expect(ok.status).toBe(200);
     const late = await decide(runId, approval.id, { decision: 'reject', args_hash: approval.args_hash }, CAROL);
     expect(late.status).toBe(409);
-    await waitForRun(platform.baseUrl, runId);
+    await waitForRun(platform, runId);
     const afterEnd = await decide(runId, approval.id, { decision: 'approve', args_hash: approval.args_hash }, CAROL);
     expect(afterEnd.status).toBe(409);
   });
 
   test('deadline reached with reject as the default: the call is not made', async () => {
     const runId = await dispatch('quick-reject', 'Nobody answers');
-    const run = await waitForRun(platform.baseUrl, runId);
+    const run = await waitForRun(platform, runId);
     expect(run.status).toBe('completed');
     expect((run.output as { warnings: string[] }).warnings).toContain('ticket_create was not run: no decision before the deadline');
     expect(await ticketsOf(runId)).toEqual([]);
@@ -351,7 +357,7 @@ describe('human approval', () => {
     expect(byOriginal.status).toBe(403);
     const byAdmin = await decide(runId, approval.id, { decision: 'approve', args_hash: approval.args_hash }, BOB_ADMIN);
     expect(byAdmin.body).toMatchObject({ status: 'approved' });
-    await waitForRun(platform.baseUrl, runId);
+    await waitForRun(platform, runId);
     expect(await ticketsOf(runId)).toHaveLength(1);
   });
 });
@@ -364,9 +370,9 @@ describe('cancel and takeover', () => {
       const steps = run.steps as { type: string; input_summary: string; ended_at?: string }[] | undefined;
       return steps?.some((s) => s.type === 'ToolCall' && s.input_summary.startsWith('slow_wait') && !s.ended_at) ? true : undefined;
     });
-    const res = await http(platform.baseUrl, 'POST', `/v1/runs/${runId}/cancel`, undefined);
+    const res = await http(platform, 'POST', `/v1/runs/${runId}/cancel`, undefined);
     expect(res.status).toBe(202);
-    const run = await waitForRun(platform.baseUrl, runId);
+    const run = await waitForRun(platform, runId);
     expect(run.status).toBe('cancelled');
     const output = run.output as { actions_taken: { tool: string }[] };
     expect(output.actions_taken.map((a) => a.tool)).toEqual(['ticket_create']);
@@ -374,17 +380,17 @@ describe('cancel and takeover', () => {
     const steps = run.steps as { type: string; output_summary?: string }[];
     expect(steps.at(-1)!.type).toBe('Fail');
     expect(steps.find((s) => s.type === 'ToolCall' && s.output_summary === 'interrupted')).toBeDefined();
-    const again = await http(platform.baseUrl, 'POST', `/v1/runs/${runId}/cancel`, undefined);
+    const again = await http(platform, 'POST', `/v1/runs/${runId}/cancel`, undefined);
     expect(again.status).toBe(409);
   });
 
   test('manual takeover completes a waiting run with a human-provided result; non-operators are refused', async () => {
     const runId = await dispatch('ticket-filer', 'Take me over');
     await pendingApproval(runId);
-    const refused = await http(platform.baseUrl, 'POST', `/v1/runs/${runId}/takeover`, { result: { done: true }, reason: 'x' }, ALICE);
+    const refused = await http(platform, 'POST', `/v1/runs/${runId}/takeover`, { result: { done: true }, reason: 'x' }, ALICE);
     expect(refused.status).toBe(403);
     const res = await http(
-      platform.baseUrl,
+      platform,
       'POST',
       `/v1/runs/${runId}/takeover`,
       { result: { resolution: 'fixed by hand' }, reason: 'approver on leave' },
@@ -392,7 +398,7 @@ describe('cancel and takeover', () => {
     );
     expect(res.status).toBe(200);
     expect(res.body.output).toMatchObject({ result: { resolution: 'fixed by hand' }, completed_by: 'human' });
-    const run = await waitForRun(platform.baseUrl, runId);
+    const run = await waitForRun(platform, runId);
     expect(run.status).toBe('completed');
     expect(run.output).toMatchObject({ completed_by: 'human', warnings: ['completed by hand by olga: approver on leave'] });
     expect(await ticketsOf(runId)).toEqual([]);
@@ -402,7 +408,7 @@ describe('cancel and takeover', () => {
 describe('budgets', () => {
   test('max_tokens: the run fails before the next step once the tokens are spent', async () => {
     const runId = await dispatch('docs-researcher', 'Tokens', { constraints: { max_tokens: 10 } });
-    const run = await waitForRun(platform.baseUrl, runId);
+    const run = await waitForRun(platform, runId);
     expect(run.error).toEqual({ type: ErrorCode.BudgetExceeded, message: 'budget_exceeded: max_tokens' });
     expect((run.steps as { type: string }[]).map((s) => s.type)).toEqual(['Plan', 'Fail']);
   });
@@ -414,7 +420,7 @@ describe('budgets', () => {
     }));
     try {
       const runId = await dispatch('vendor-priced', 'Cost', { constraints: { max_cost_usd: 1.5 } });
-      const run = await waitForRun(platform.baseUrl, runId);
+      const run = await waitForRun(platform, runId);
       expect(run.error).toEqual({ type: ErrorCode.BudgetExceeded, message: 'budget_exceeded: max_cost_usd' });
       expect((run.usage as { cost_usd: number }).cost_usd).toBeCloseTo(2, 5);
     } finally {
@@ -424,7 +430,7 @@ describe('budgets', () => {
 
   test('timeout_seconds: the deadline timer interrupts a run waiting for approval', async () => {
     const runId = await dispatch('ticket-filer', 'Too slow', { constraints: { timeout_seconds: 2 } });
-    const run = await waitForRun(platform.baseUrl, runId);
+    const run = await waitForRun(platform, runId);
     expect(run.error).toEqual({ type: ErrorCode.BudgetExceeded, message: 'budget_exceeded: timeout_seconds' });
     expect((run.steps as { type: string }[]).at(-2)!.type).toBe('HumanApproval');
   });
@@ -440,7 +446,7 @@ describe('output_spec and fallback', () => {
     });
     try {
       const runId = await dispatch('vendor-repair', 'Repair', { output_spec: spec });
-      const run = await waitForRun(platform.baseUrl, runId);
+      const run = await waitForRun(platform, runId);
       expect(run.status).toBe('completed');
       expect((run.output as { result: unknown }).result).toEqual({ answer: 'fixed' });
       expect((run.steps as { type: string }[]).map((s) => s.type)).toEqual(['Plan', 'Validate', 'Plan', 'Validate', 'Complete']);
@@ -451,7 +457,7 @@ describe('output_spec and fallback', () => {
 
   test('a final answer that stays invalid fails the run naming the violated path', async () => {
     const runId = await dispatch('docs-researcher', 'Never valid', { output_spec: spec });
-    const run = await waitForRun(platform.baseUrl, runId);
+    const run = await waitForRun(platform, runId);
     expect(run.status).toBe('failed');
     expect(run.error).toMatchObject({ type: ErrorCode.OutputSpecViolation, message: expect.stringContaining('"answer"') });
     // one Validate for the tool output, then the answer, its repair, and the repaired answer again
@@ -462,7 +468,7 @@ describe('output_spec and fallback', () => {
     vendor.respondWith(() => ({ status: 500, error: 'overloaded' }));
     try {
       const runId = await dispatch('vendor-fallback', 'Fallback please');
-      const run = await waitForRun(platform.baseUrl, runId);
+      const run = await waitForRun(platform, runId);
       expect(run.status).toBe('completed');
       expect((run.output as { result: { summary: string } }).result.summary).toBe('answered by the fallback: Fallback please');
       expect((run.output as { warnings: string[] }).warnings[0]).toMatch(
@@ -478,7 +484,7 @@ describe('output_spec and fallback', () => {
 
 describe('agent schemas', () => {
   test("a context that fails the agent's input_schema is a 400 naming the field, and starts nothing", async () => {
-    const res = await http(platform.baseUrl, 'POST', '/v1/runs', {
+    const res = await http(platform, 'POST', '/v1/runs', {
       agent: 'ticket-filer',
       task: 'x',
       context: { priority: 'urgent', details: 'y' },
@@ -488,7 +494,7 @@ describe('agent schemas', () => {
   });
 
   test('an output_spec that is not a usable JSON Schema is a 400', async () => {
-    const res = await http(platform.baseUrl, 'POST', '/v1/runs', {
+    const res = await http(platform, 'POST', '/v1/runs', {
       agent: 'docs-researcher',
       task: 'x',
       output_spec: { type: 'no-such-type' },
@@ -501,7 +507,7 @@ describe('agent schemas', () => {
 describe('long runs and large outputs', () => {
   test('a run longer than steps_per_history continues-as-new and keeps every step, numbered without gaps', async () => {
     const runId = await dispatch('long-runner', 'continue');
-    const run = await waitForRun(platform.baseUrl, runId);
+    const run = await waitForRun(platform, runId);
     expect(run.status).toBe('completed');
     const steps = run.steps as { index: number; type: string }[];
     expect(steps.map((s) => s.index)).toEqual(steps.map((_, i) => i + 1));
@@ -517,7 +523,7 @@ describe('long runs and large outputs', () => {
 
   test('a tool output over the inline limit stays out of history: a preview and a reference to the full output', async () => {
     const runId = await dispatch('big-output', 'big');
-    const run = await waitForRun(platform.baseUrl, runId);
+    const run = await waitForRun(platform, runId);
     expect(run.status).toBe('completed');
     const desc = await platform.client.workflow.getHandle(runId).describe();
     expect(Number(desc.raw.workflowExecutionInfo?.historySizeBytes)).toBeLessThan(40_000);
@@ -547,7 +553,7 @@ describe('escalation', () => {
         OPERATOR,
       );
       expect(res.status).toBe(200);
-      const run = await waitForRun(platform.baseUrl, runId);
+      const run = await waitForRun(platform, runId);
       expect(run.status).toBe('failed');
       expect(run.error).toMatchObject({ type: ErrorCode.ModelUnavailable, message: expect.stringContaining('gave up after escalation') });
       expect((run.steps as { type: string }[]).map((s) => s.type)).toEqual(['Plan', 'RetryFallback', 'HumanApproval', 'Decide', 'Fail']);

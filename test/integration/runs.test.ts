@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 async function dispatch(body: unknown) {
-  return http(platform.baseUrl, 'POST', '/v1/runs', body);
+  return http(platform, 'POST', '/v1/runs', body);
 }
 
 describe('a run of the example agent, end to end', () => {
@@ -33,7 +33,7 @@ describe('a run of the example agent, end to end', () => {
     runId = res.body.run_id as string;
     expect(res.headers.get('location')).toBe(`/v1/runs/${runId}`);
     expect(res.body.links).toMatchObject({ self: `/v1/runs/${runId}`, temporal_ui: expect.stringContaining(`/workflows/${runId}`) });
-    run = await waitForRun(platform.baseUrl, runId);
+    run = await waitForRun(platform, runId);
   });
 
   test('completes with the agent-contract output, grounded in the docs', () => {
@@ -115,7 +115,7 @@ describe('bad input to POST /v1/runs gets problem+json and starts nothing', () =
     type: string;
     path?: string;
   }
-  const post = (body: unknown, headers?: Record<string, string>) => http(quiet.baseUrl, 'POST', '/v1/runs', body, headers);
+  const post = (body: unknown, headers?: Record<string, string>) => http(quiet, 'POST', '/v1/runs', body, headers);
   const cases: BadCase[] = [
     { name: 'malformed JSON', send: () => post('{"agent": "docs-researcher", "task": '), status: 400, type: 'malformed-json' },
     { name: 'a missing task', send: () => post({ agent: 'docs-researcher' }), status: 400, type: 'validation-error', path: 'task' },
@@ -151,7 +151,11 @@ describe('bad input to POST /v1/runs gets problem+json and starts nothing', () =
     {
       name: 'no content type',
       send: async () => {
-        const r = await fetch(`${quiet.baseUrl}/v1/runs`, { method: 'POST', body: new Blob(['{"agent":"docs-researcher","task":"x"}']) });
+        const r = await fetch(`${quiet.baseUrl}/v1/runs`, {
+          method: 'POST',
+          headers: quiet.auth,
+          body: new Blob(['{"agent":"docs-researcher","task":"x"}']),
+        });
         return { status: r.status, headers: r.headers, body: (await r.json()) as Record<string, unknown> };
       },
       status: 415,
@@ -179,7 +183,7 @@ describe('bad input to POST /v1/runs gets problem+json and starts nothing', () =
   test('no workflow was started by any of them', async () => {
     // A sentinel run on the same queue: once visibility shows it, it would also show anything the
     // bad requests had started.
-    const ok = await http(quiet.baseUrl, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'sentinel' });
+    const ok = await http(quiet, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'sentinel' });
     expect(ok.status).toBe(202);
     const ids = await eventually(async () => {
       const seen: string[] = [];
@@ -192,18 +196,18 @@ describe('bad input to POST /v1/runs gets problem+json and starts nothing', () =
 
 describe('reading runs', () => {
   test('an unknown run id is a 404 problem', async () => {
-    const res = await http(platform.baseUrl, 'GET', `/v1/runs/run-${randomUUID()}`);
+    const res = await http(platform, 'GET', `/v1/runs/run-${randomUUID()}`);
     expect(res.status).toBe(404);
     expect(res.body.type).toBe('urn:agent-control-plane:problem:run-not-found');
   });
 
   test('an id with path tricks is a 404, not an error', async () => {
-    const res = await http(platform.baseUrl, 'GET', '/v1/runs/..%2F..%2Fetc%2Fpasswd');
+    const res = await http(platform, 'GET', '/v1/runs/..%2F..%2Fetc%2Fpasswd');
     expect(res.status).toBe(404);
   });
 
   test('GET /v1/agents lists the example agent with its owner and tools', async () => {
-    const res = await http(platform.baseUrl, 'GET', '/v1/agents');
+    const res = await http(platform, 'GET', '/v1/agents');
     expect(res.status).toBe(200);
     expect(res.body.agents).toContainEqual(
       expect.objectContaining({
@@ -221,13 +225,13 @@ describe('durability and failure', () => {
   test('a run dispatched while no worker polls waits, shows as running, and completes once one starts', async () => {
     const late = await startPlatform({ withWorker: false });
     try {
-      const res = await http(late.baseUrl, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'What is the task queue?' });
+      const res = await http(late, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'What is the task queue?' });
       expect(res.status).toBe(202);
       const runId = res.body.run_id as string;
-      const pending = await http(late.baseUrl, 'GET', `/v1/runs/${runId}`);
+      const pending = await http(late, 'GET', `/v1/runs/${runId}`);
       expect(pending.body.status).toBe('running');
       await late.startWorker();
-      const run = await waitForRun(late.baseUrl, runId);
+      const run = await waitForRun(late, runId);
       expect(run.status).toBe('completed');
     } finally {
       await late.stop();
@@ -236,7 +240,7 @@ describe('durability and failure', () => {
 
   test('a run that exceeds max_steps fails with budget_exceeded and keeps its partial steps', async () => {
     const res = await dispatch({ agent: 'docs-researcher', task: 'How are runs recorded?', constraints: { max_steps: 2 } });
-    const run = await waitForRun(platform.baseUrl, res.body.run_id as string);
+    const run = await waitForRun(platform, res.body.run_id as string);
     expect(run.status).toBe('failed');
     expect(run.error).toEqual({ type: ErrorCode.BudgetExceeded, message: 'budget_exceeded: max_steps' });
     expect((run.steps as { type: string }[]).map((s) => s.type)).toEqual(['Plan', 'ToolCall', 'Fail']);
@@ -258,8 +262,8 @@ describe('durability and failure', () => {
     });
     const own = await startPlatform({ agents: new AgentRegistry([broken], tools), tools, providers: [new ScriptedPlanner()] });
     try {
-      const res = await http(own.baseUrl, 'POST', '/v1/runs', { agent: 'broken-args', task: 'anything' });
-      const run = await waitForRun(own.baseUrl, res.body.run_id as string);
+      const res = await http(own, 'POST', '/v1/runs', { agent: 'broken-args', task: 'anything' });
+      const run = await waitForRun(own, res.body.run_id as string);
       expect(run.status).toBe('failed');
       expect(run.error).toMatchObject({ type: ErrorCode.ToolInputInvalid, message: expect.stringMatching(/docs_search.*limit/) });
       const steps = run.steps as { type: string; error?: { type: string } }[];

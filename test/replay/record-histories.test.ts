@@ -17,7 +17,6 @@ import { eventually, http, startPlatform, testTemporal, waitForRun } from '../su
 // Records the histories replayed by replay.test.ts, from real runs on the dev server. Runs only with
 // RECORD_HISTORIES=1 (`npm run histories:record`); commit the files it writes to test/histories/.
 const record = process.env.RECORD_HISTORIES === '1' ? test : test.skip;
-const ALICE = { 'x-dev-subject': 'alice', 'x-dev-roles': 'approver' };
 
 record('record histories of the example agents', async () => {
   const cli = resolveTemporalCli({ install: false }).path;
@@ -42,13 +41,14 @@ record('record histories of the example agents', async () => {
     blobDir: path.join(tmp, 'blobs'),
     providers: [new ScriptedPlanner(), new OpenAICompatibleProvider({ baseUrl: vendor.url })],
   });
+  const ALICE = platform.as({ subject: 'alice', roles: ['approver'] });
   const ctx = { priority: 'normal', details: 'recorded for replay tests' };
   const dispatch = async (agent: string, task: string) =>
-    (await http(platform.baseUrl, 'POST', '/v1/runs', { agent, task, context: agent === 'ticket-filer' ? ctx : {} })).body.run_id as string;
+    (await http(platform, 'POST', '/v1/runs', { agent, task, context: agent === 'ticket-filer' ? ctx : {} })).body.run_id as string;
   const approvalOf = (runId: string) =>
-    eventually(async () => ((await http(platform.baseUrl, 'GET', `/v1/runs/${runId}`)).body.approvals as Approval[] | undefined)?.[0]);
+    eventually(async () => ((await http(platform, 'GET', `/v1/runs/${runId}`)).body.approvals as Approval[] | undefined)?.[0]);
   const save = async (name: string, runId: string) => {
-    await waitForRun(platform.baseUrl, runId);
+    await waitForRun(platform, runId);
     // The CLI writes the standard JSON form of a history, the same an operator would download.
     const json = execFileSync(cli, ['workflow', 'show', '--address', testTemporal().address, '--workflow-id', runId, '--output', 'json'], {
       encoding: 'utf8',
@@ -60,7 +60,7 @@ record('record histories of the example agents', async () => {
 
     const approved = await dispatch('ticket-filer', 'Disk full on db-1');
     const a = await approvalOf(approved);
-    await http(platform.baseUrl, 'POST', `/v1/runs/${approved}/approvals/${a.id}`, { decision: 'approve', args_hash: a.args_hash }, ALICE);
+    await http(platform, 'POST', `/v1/runs/${approved}/approvals/${a.id}`, { decision: 'approve', args_hash: a.args_hash }, ALICE);
     await save('approval-approved', approved);
 
     const rejected = await dispatch('ticket-filer', 'Not an incident');
@@ -76,7 +76,7 @@ record('record histories of the example agents', async () => {
 
     const cancelled = await dispatch('ticket-filer', 'Cancel while waiting');
     await approvalOf(cancelled);
-    await http(platform.baseUrl, 'POST', `/v1/runs/${cancelled}/cancel`);
+    await http(platform, 'POST', `/v1/runs/${cancelled}/cancel`);
     await save('cancelled', cancelled);
 
     await save('model-fallback', await dispatch('fallback-researcher', 'How are runs recorded?'));

@@ -12,6 +12,8 @@ import type { ToolRegistry } from '../../activities/tools/registry';
 import { AgentRegistry } from '../../agents/registry';
 import { loadSettings } from '../../config/settings';
 import { createApp } from '../../gateway/app';
+import { Authenticator, hashApiKey, type JwtSettings } from '../../gateway/auth';
+import type { Principal } from '../../gateway/principal';
 import { createLogger, type Logger } from '../../observability/logger';
 import { createWorker, installTemporalRuntime } from '../../worker/worker';
 
@@ -60,6 +62,8 @@ export interface PlatformOptions {
   providers?: ModelProvider[];
   /** Where large tool outputs go (defaults to the settings' folder). */
   blobDir?: string;
+  /** JWT verification for the gateway (tests of bearer tokens). */
+  jwt?: JwtSettings;
   /** Start without a worker (to show runs wait for one). */
   withWorker?: boolean;
   logger?: Logger;
@@ -68,6 +72,10 @@ export interface PlatformOptions {
 /** A real worker and the real gateway (listening on a free port) against the test dev server. */
 export interface TestPlatform {
   baseUrl: string;
+  /** Credentials (an API key registered on the fly) for a principal: subject, tenant, roles. */
+  as(p?: Partial<Principal>): Record<string, string>;
+  /** Credentials of the default test principal: `tester` of tenant `default`, a dispatcher. */
+  auth: Record<string, string>;
   client: Client;
   taskQueue: string;
   agents: AgentRegistry;
@@ -87,7 +95,26 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
 
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace });
-  const app = createApp({ client, agents, tools, taskQueue, logger, temporalUiUrl: 'http://127.0.0.1:8233' });
+  const authenticator = new Authenticator({ apiKeys: [], ...(options.jwt ? { jwt: options.jwt } : {}) });
+  const as = (p: Partial<Principal> = {}): Record<string, string> => {
+    const key = `test-key-${randomUUID()}`;
+    authenticator.addKey({
+      sha256: hashApiKey(key),
+      subject: p.subject ?? 'tester',
+      tenant: p.tenant ?? 'default',
+      roles: p.roles ?? ['dispatcher'],
+    });
+    return { authorization: `Bearer ${key}` };
+  };
+  const app = createApp({
+    client,
+    agents,
+    tools,
+    taskQueue,
+    logger,
+    temporalUiUrl: 'http://127.0.0.1:8233',
+    authenticate: (req) => authenticator.authenticate(req),
+  });
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -112,6 +139,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
 
   return {
     baseUrl,
+    as,
+    auth: as(),
     client,
     taskQueue,
     agents,
@@ -142,18 +171,25 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs 
   throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
-/** JSON over real HTTP. */
+/**
+ * JSON over real HTTP. Given a TestPlatform, it sends the platform's default credentials unless the
+ * headers carry their own (`authorization` or `x-api-key`); `{ authorization: '' }` sends none.
+ */
 export async function http(
-  baseUrl: string,
+  target: string | TestPlatform,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
-  const init: RequestInit = { method, headers: { ...headers } };
+  const baseUrl = typeof target === 'string' ? target : target.baseUrl;
+  const own = Object.keys(headers).some((h) => ['authorization', 'x-api-key'].includes(h.toLowerCase()));
+  const all: Record<string, string> = { ...(typeof target !== 'string' && !own ? target.auth : {}), ...headers };
+  if (all.authorization === '') delete all.authorization;
+  const init: RequestInit = { method, headers: all };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+    all['content-type'] ??= 'application/json';
   }
   const res = await fetch(baseUrl + path, init);
   const text = await res.text();
@@ -162,14 +198,14 @@ export async function http(
 
 /** Polls GET /v1/runs/{id} until the run is no longer running. */
 export async function waitForRun(
-  baseUrl: string,
+  target: string | TestPlatform,
   runId: string,
   timeoutMs = 30_000,
   headers: Record<string, string> = {},
 ): Promise<Record<string, unknown>> {
   return eventually(
     async () => {
-      const res = await http(baseUrl, 'GET', `/v1/runs/${runId}`, undefined, headers);
+      const res = await http(target, 'GET', `/v1/runs/${runId}`, undefined, headers);
       if (res.status !== 200) throw new Error(`GET /v1/runs/${runId} answered ${res.status}`);
       return res.body.status !== 'running' ? res.body : undefined;
     },

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, type Settings } from '../config/settings';
+import type { ApiKeyEntry, AuthSettings } from './auth';
+
+const KeyFileSchema = z
+  .object({
+    keys: z.array(
+      z
+        .object({
+          sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the key (sha256sum), never the key'),
+          subject: z.string().min(1),
+          tenant: z.string().min(1),
+          roles: z.array(z.string().min(1)).default([]),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+/** Reads an API-key file: `keys: [{ sha256, subject, tenant, roles }]`. Fails naming the file and field. */
+export function loadApiKeyFile(file: string): ApiKeyEntry[] {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`AUTH_API_KEYS_FILE ${file}: ${(err as Error).message}`);
+  }
+  const parsed = KeyFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new ConfigError(`AUTH_API_KEYS_FILE ${file}: ${i?.path.join('.') || '(root)'}: ${i?.message ?? 'invalid'}`);
+  }
+  return parsed.data.keys;
+}
+
+/** The gateway's credentials from settings, plus extra keys (the dev demo principals, in dev only). */
+export function authSettings(settings: Settings, extraKeys: ApiKeyEntry[] = []): AuthSettings {
+  const apiKeys = [...(settings.auth.apiKeysFile ? loadApiKeyFile(settings.auth.apiKeysFile) : []), ...extraKeys];
+  if (apiKeys.length === 0 && !settings.auth.jwt) {
+    throw new ConfigError(
+      'the gateway accepts no credentials: set AUTH_API_KEYS_FILE and/or AUTH_JWT_SECRET or AUTH_JWT_JWKS_URL (with AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE)',
+    );
+  }
+  return { apiKeys, ...(settings.auth.jwt ? { jwt: settings.auth.jwt } : {}) };
+}

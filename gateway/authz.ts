@@ -1,0 +1,52 @@
+import type { Principal } from './principal';
+
+/** What a caller wants to do. */
+export type Action = 'run.dispatch' | 'run.read' | 'run.cancel' | 'run.takeover' | 'approval.list' | 'approval.decide' | 'agent.list';
+
+/** What the action is about (fields as known to the gateway). */
+export interface Resource {
+  agent?: string;
+  /** Subject that started the run. */
+  initiator?: string;
+}
+
+export interface Decision {
+  allowed: boolean;
+  reason: string;
+}
+
+/**
+ * The one authorization interface of the gateway. The policy engine (issue #5) implements it from
+ * policies/*.yaml; until then RoleAuthorizer does it with fixed role checks. Tenant isolation is
+ * not decided here: another tenant's resources are never found (404) in the first place.
+ */
+export interface Authorizer {
+  decide(principal: Principal, action: Action, resource?: Resource): Decision;
+}
+
+const has = (p: Principal, ...roles: string[]) => p.roles.some((r) => roles.includes(r));
+
+/** Fixed role checks: dispatcher/admin dispatch; the initiator or an operator/admin cancel; operators/admins take over. */
+export class RoleAuthorizer implements Authorizer {
+  decide(principal: Principal, action: Action, resource: Resource = {}): Decision {
+    switch (action) {
+      case 'run.dispatch':
+        return has(principal, 'dispatcher', 'admin')
+          ? { allowed: true, reason: 'role dispatcher or admin' }
+          : { allowed: false, reason: `dispatching ${resource.agent ?? 'an agent'} needs the role dispatcher or admin` };
+      case 'run.cancel':
+        return principal.subject === resource.initiator || has(principal, 'operator', 'admin')
+          ? { allowed: true, reason: 'initiator, operator or admin' }
+          : { allowed: false, reason: 'only the initiator of the run, an operator or an admin may cancel it' };
+      case 'run.takeover':
+        return has(principal, 'operator', 'admin')
+          ? { allowed: true, reason: 'role operator or admin' }
+          : { allowed: false, reason: 'taking over a run needs the role operator or admin' };
+      case 'run.read':
+      case 'agent.list':
+      case 'approval.list':
+      case 'approval.decide': // who may decide is the approval's own approver set, checked by the run
+        return { allowed: true, reason: 'any principal of the tenant' };
+    }
+  }
+}

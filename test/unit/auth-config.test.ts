@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadSettings } from '../../config/settings';
+import { hashApiKey } from '../../gateway/auth';
+import { authSettings, loadApiKeyFile } from '../../gateway/auth-config';
+import { devApiKeys } from '../../gateway/dev-principals';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'acp-auth-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const write = (name: string, text: string) => {
+  const file = path.join(tmp, name);
+  writeFileSync(file, text);
+  return file;
+};
+
+test('a key file holds hashes, subjects, tenants and roles', () => {
+  const file = write(
+    'ok.yaml',
+    `keys:\n  - sha256: ${hashApiKey('secret-1')}\n    subject: ci\n    tenant: acme\n    roles: [dispatcher]\n`,
+  );
+  expect(loadApiKeyFile(file)).toEqual([{ sha256: hashApiKey('secret-1'), subject: 'ci', tenant: 'acme', roles: ['dispatcher'] }]);
+});
+
+test('a plain key instead of its hash is refused, naming the file and field', () => {
+  const file = write('plain.yaml', 'keys:\n  - sha256: my-secret-key\n    subject: ci\n    tenant: acme\n');
+  expect(() => loadApiKeyFile(file)).toThrow(ConfigError);
+  expect(() => loadApiKeyFile(file)).toThrow(/plain\.yaml: keys\.0\.sha256: must be the hex SHA-256/);
+});
+
+test('a gateway without any credential source refuses to start', () => {
+  expect(() => authSettings(loadSettings({}))).toThrow(/accepts no credentials/);
+});
+
+test('JWT settings need issuer and audience, and a long enough secret', () => {
+  expect(() => loadSettings({ AUTH_JWT_SECRET: 'x'.repeat(40) })).toThrow(/AUTH_JWT_ISSUER/);
+  expect(() => loadSettings({ AUTH_JWT_SECRET: 'short', AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a' })).toThrow(/at least 32/);
+  const s = loadSettings({ AUTH_JWT_SECRET: 'x'.repeat(40), AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a' });
+  expect(authSettings(s).jwt).toEqual({ secret: 'x'.repeat(40), issuer: 'i', audience: 'a' });
+});
+
+test('the dev demo keys are only hashes, four principals over two tenants', () => {
+  const keys = devApiKeys();
+  expect(keys).toHaveLength(4);
+  expect(new Set(keys.map((k) => k.tenant))).toEqual(new Set(['acme', 'globex']));
+  for (const k of keys) expect(k.sha256).toMatch(/^[0-9a-f]{64}$/);
+});
