@@ -58,6 +58,10 @@ export interface Settings {
     apiKeysFile: string | undefined;
     jwt: { secret?: string; jwksUrl?: string; issuer: string; audience: string } | undefined;
   };
+  /** Gateway request limits (per minute) and tenant run quotas. */
+  limits: { principalPerMinute: number; tenantPerMinute: number; concurrentRuns: number; runsPerDay: number };
+  /** Shared Redis for rate limits across gateway replicas; unset means in-memory buckets. */
+  redis: { url: string | undefined; keyPrefix: string };
   /** Where tool outputs too large for workflow history are kept. */
   blobDir: string;
   /** An OpenAI-compatible model vendor, for agents with `model.provider: openai`; unset means none. */
@@ -113,6 +117,10 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
   const f = parsed.data;
   const fromRoot = (p: string) => path.resolve(PROJECT_ROOT, p);
   const text = z.string().min(1);
+  const count = z
+    .string()
+    .regex(/^[1-9][0-9]{0,8}$/, 'must be a positive whole number')
+    .transform(Number);
 
   const gatewayHost = pick(env, 'GATEWAY_HOST', text, f.gateway.host);
   const gatewayPort = pick(env, 'GATEWAY_PORT', envPort, f.gateway.port);
@@ -139,6 +147,16 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
     auth: {
       apiKeysFile: pick<string | undefined>(env, 'AUTH_API_KEYS_FILE', text, undefined),
       jwt: jwtSettings(env),
+    },
+    limits: {
+      principalPerMinute: pick(env, 'RATE_LIMIT_PRINCIPAL_PER_MINUTE', count, 120),
+      tenantPerMinute: pick(env, 'RATE_LIMIT_TENANT_PER_MINUTE', count, 600),
+      concurrentRuns: pick(env, 'QUOTA_CONCURRENT_RUNS', count, 100),
+      runsPerDay: pick(env, 'QUOTA_RUNS_PER_DAY', count, 10_000),
+    },
+    redis: {
+      url: pick<string | undefined>(env, 'REDIS_URL', z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'), undefined),
+      keyPrefix: pick(env, 'REDIS_KEY_PREFIX', text, 'acp:'),
     },
     blobDir: fromRoot(pick(env, 'BLOB_DIR', text, '.data/blobs')),
     openai: {

@@ -31,6 +31,7 @@ import { checkOutputSpec, jsonSchemaProblem } from '../workflows/output-spec';
 import { agentRun, approvalUpdate, stateQuery, takeoverUpdate } from '../workflows';
 import type { Principal } from './principal';
 import { RoleAuthorizer, type Action, type Authorizer, type Resource } from './authz';
+import type { RateLimiter } from './rate-limit';
 import { HttpProblem, notFoundHandler, problemHandler, requireJson, validationProblem } from './problem';
 
 export interface GatewayDeps {
@@ -52,6 +53,21 @@ export interface GatewayDeps {
   authenticate: (req: Request) => Promise<Principal>;
   /** May the caller do it; role checks until the policy engine implements this. */
   authorizer?: Authorizer;
+  /** Request rate limits per principal and per tenant (token buckets). */
+  rateLimits?: RateLimitSettings;
+  /** Run quotas per tenant. */
+  quotas?: QuotaSettings;
+}
+
+export interface RateLimitSettings {
+  limiter: RateLimiter;
+  principalPerMinute: number;
+  tenantPerMinute: number;
+}
+
+export interface QuotaSettings {
+  concurrentRuns: number;
+  runsPerDay: number;
 }
 
 function principal(res: Response): Principal {
@@ -195,6 +211,67 @@ export function createApp(deps: GatewayDeps): Express {
     }
   });
 
+  if (deps.rateLimits) {
+    const { limiter, principalPerMinute, tenantPerMinute } = deps.rateLimits;
+    app.use(async (_req, res, next) => {
+      const p = principal(res);
+      for (const [key, capacity, what] of [
+        [`p:${p.tenant}:${p.subject}`, principalPerMinute, `${principalPerMinute} requests a minute for ${p.subject}`],
+        [`t:${p.tenant}`, tenantPerMinute, `${tenantPerMinute} requests a minute for tenant ${p.tenant}`],
+      ] as const) {
+        const take = await limiter.take(key, capacity, 60);
+        if (!take.allowed) {
+          res.set('Retry-After', String(take.retryAfterSeconds));
+          throw new HttpProblem(
+            429,
+            'rate-limited',
+            'Too many requests',
+            `Rate limit reached: ${what}. Retry after ${take.retryAfterSeconds} s.`,
+            {
+              retry_after_seconds: take.retryAfterSeconds,
+            },
+          );
+        }
+      }
+      next();
+    });
+  }
+
+  /** Refuses a dispatch that would exceed the tenant's run quotas (429 naming the quota). */
+  const checkQuotas = async (tenant: string) => {
+    if (!deps.quotas) return;
+    const count = async (query: string) => Number((await client.workflowService.countWorkflowExecutions({ namespace, query })).count ?? 0);
+    const base = `WorkflowType = "${agentRun.name}" AND Tenant = ${JSON.stringify(tenant)}`;
+    const running = await count(`${base} AND ExecutionStatus = "Running"`);
+    if (running >= deps.quotas.concurrentRuns) {
+      throw new HttpProblem(
+        429,
+        'quota-exceeded',
+        'Quota exceeded',
+        `Quota concurrent_runs reached: tenant ${tenant} has ${running} running runs (limit ${deps.quotas.concurrentRuns}).`,
+        {
+          quota: 'concurrent_runs',
+          limit: deps.quotas.concurrentRuns,
+        },
+      );
+    }
+    const midnight = new Date();
+    midnight.setUTCHours(0, 0, 0, 0);
+    const today = await count(`${base} AND StartTime >= "${midnight.toISOString()}"`);
+    if (today >= deps.quotas.runsPerDay) {
+      throw new HttpProblem(
+        429,
+        'quota-exceeded',
+        'Quota exceeded',
+        `Quota runs_per_day reached: tenant ${tenant} started ${today} runs today (UTC; limit ${deps.quotas.runsPerDay}).`,
+        {
+          quota: 'runs_per_day',
+          limit: deps.quotas.runsPerDay,
+        },
+      );
+    }
+  };
+
   app.get('/v1/agents', (_req, res) => {
     res.json({ agents: agents.list() });
   });
@@ -278,6 +355,7 @@ export function createApp(deps: GatewayDeps): Express {
       return true;
     };
     if (idempotencyKey && (await existing())) return;
+    await checkQuotas(initiator.tenant);
     const input: AgentRunInput = {
       agent,
       task: body.task,

@@ -14,6 +14,8 @@ import { createWorker } from '../worker/worker';
 import { createApp } from '../gateway/app';
 import { Authenticator, type ApiKeyEntry } from '../gateway/auth';
 import { authSettings } from '../gateway/auth-config';
+import { MemoryRateLimiter, RedisRateLimiter } from '../gateway/rate-limit';
+import { Redis } from 'ioredis';
 
 /** Where a process connects: Temporal's own env conventions outside dev, the dev server in dev. */
 export interface TemporalTarget {
@@ -74,6 +76,8 @@ export async function startGateway(
 ) {
   const { agents, tools } = loadCatalog(settings);
   const authenticator = new Authenticator(authSettings(settings, extraKeys));
+  // With several gateway replicas, REDIS_URL makes them share one set of rate-limit buckets.
+  const redis = settings.redis.url ? new Redis(settings.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 }) : undefined;
   const connection = await Connection.connect(target.connectionOptions);
   const client = new Client({ connection, namespace: target.namespace });
   const app = createApp({
@@ -84,6 +88,12 @@ export async function startGateway(
     logger,
     temporalUiUrl,
     authenticate: (req) => authenticator.authenticate(req),
+    rateLimits: {
+      limiter: redis ? new RedisRateLimiter(redis, settings.redis.keyPrefix) : new MemoryRateLimiter(),
+      principalPerMinute: settings.limits.principalPerMinute,
+      tenantPerMinute: settings.limits.tenantPerMinute,
+    },
+    quotas: { concurrentRuns: settings.limits.concurrentRuns, runsPerDay: settings.limits.runsPerDay },
   });
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -93,6 +103,7 @@ export async function startGateway(
   const close = async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await connection.close();
+    redis?.disconnect();
   };
   return { server, close };
 }

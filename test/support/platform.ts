@@ -11,7 +11,7 @@ import type { ModelProvider } from '../../activities/model/provider';
 import type { ToolRegistry } from '../../activities/tools/registry';
 import { AgentRegistry } from '../../agents/registry';
 import { loadSettings } from '../../config/settings';
-import { createApp } from '../../gateway/app';
+import { createApp, type QuotaSettings, type RateLimitSettings } from '../../gateway/app';
 import { Authenticator, hashApiKey, type JwtSettings } from '../../gateway/auth';
 import type { Principal } from '../../gateway/principal';
 import { createLogger, type Logger } from '../../observability/logger';
@@ -62,6 +62,8 @@ export interface PlatformOptions {
   providers?: ModelProvider[];
   /** Where large tool outputs go (defaults to the settings' folder). */
   blobDir?: string;
+  rateLimits?: RateLimitSettings;
+  quotas?: QuotaSettings;
   /** JWT verification for the gateway (tests of bearer tokens). */
   jwt?: JwtSettings;
   /** Start without a worker (to show runs wait for one). */
@@ -73,7 +75,7 @@ export interface PlatformOptions {
 export interface TestPlatform {
   baseUrl: string;
   /** Credentials (an API key registered on the fly) for a principal: subject, tenant, roles. */
-  as(p?: Partial<Principal>): Record<string, string>;
+  as(p?: Partial<Principal>, key?: string): Record<string, string>;
   /** Credentials of the default test principal: `tester` of tenant `default`, a dispatcher. */
   auth: Record<string, string>;
   client: Client;
@@ -96,8 +98,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace });
   const authenticator = new Authenticator({ apiKeys: [], ...(options.jwt ? { jwt: options.jwt } : {}) });
-  const as = (p: Partial<Principal> = {}): Record<string, string> => {
-    const key = `test-key-${randomUUID()}`;
+  const as = (p: Partial<Principal> = {}, key = `test-key-${randomUUID()}`): Record<string, string> => {
     authenticator.addKey({
       sha256: hashApiKey(key),
       subject: p.subject ?? 'tester',
@@ -114,6 +115,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
     logger,
     temporalUiUrl: 'http://127.0.0.1:8233',
     authenticate: (req) => authenticator.authenticate(req),
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+    ...(options.quotas ? { quotas: options.quotas } : {}),
   });
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
