@@ -117,6 +117,8 @@ export const AgentDefinitionSchema = z
     description: z.string().min(1),
     model: ModelSettingsSchema,
     instructions: z.string().min(1),
+    /** Words of a blueprint WorkRequest intent that route it to this agent (POST /gateway/dispatch). */
+    intents: z.array(z.string().regex(/^[a-z0-9_-]+$/)).default([]),
     tools: z.array(NameSchema).default([]),
     budgets: BudgetsSchema.default({ max_steps: 20, timeout_seconds: 600, steps_per_history: 200 }),
     /** Attempts per model call before the fallback takes over. */

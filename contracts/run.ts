@@ -304,3 +304,15 @@ export const ListRunsQuerySchema = z
   })
   .strict();
 export type ListRunsQuery = z.infer<typeof ListRunsQuerySchema>;
+
+/** The founding blueprint's request, accepted by `POST /gateway/dispatch`. */
+export const WorkRequestSchema = z
+  .object({
+    /** The caller's id for this task; used as the idempotency key. */
+    task_id: z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/, 'must be 1-200 characters of A-Z a-z 0-9 . _ : -'),
+    intent: z.string().trim().min(1).max(2000),
+    /** `agent`, `task`, `context`, `constraints`, `output_spec`, as in POST /v1/runs. */
+    payload: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+export type WorkRequest = z.infer<typeof WorkRequestSchema>;

@@ -18,6 +18,8 @@ import {
   ApprovalDecisionRequestSchema,
   ListRunsQuerySchema,
   RunRequestSchema,
+  WorkRequestSchema,
+  type RunRequest,
   TakeoverRequestSchema,
   type AgentRunInput,
   type AgentRunOutput,
@@ -32,6 +34,7 @@ import { agentRun, approvalUpdate, stateQuery, takeoverUpdate } from '../workflo
 import type { Principal } from './principal';
 import { RoleAuthorizer, type Action, type Authorizer, type Resource } from './authz';
 import type { RateLimiter } from './rate-limit';
+import { openApiDocument } from './openapi';
 import { HttpProblem, notFoundHandler, problemHandler, requireJson, validationProblem } from './problem';
 
 export interface GatewayDeps {
@@ -200,6 +203,11 @@ export function createApp(deps: GatewayDeps): Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
 
+  const openapi = openApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+
   // Everything below needs a credential.
   app.use(async (req, res, next) => {
     try {
@@ -276,10 +284,8 @@ export function createApp(deps: GatewayDeps): Express {
     res.json({ agents: agents.list() });
   });
 
-  app.post('/v1/runs', requireJson, json, async (req, res) => {
-    const parsed = RunRequestSchema.safeParse(req.body);
-    if (!parsed.success) throw validationProblem(parsed.error);
-    const body = parsed.data;
+  /** Starts a run for a validated request: the one dispatch path behind /v1/runs and /gateway/dispatch. */
+  const dispatchRun = async (res: Response, body: RunRequest, idempotencyKey: string | undefined): Promise<void> => {
     let agent;
     try {
       agent = agents.resolve(body.agent);
@@ -311,7 +317,6 @@ export function createApp(deps: GatewayDeps): Express {
     const initiator = principal(res);
     // Idempotent dispatch: the key (per tenant) decides the workflow id, so Temporal's id uniqueness
     // is the store; the request's hash in the memo tells a retry (200) from a reuse of the key (409).
-    const idempotencyKey = req.get('idempotency-key');
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new HttpProblem(
         400,
@@ -404,6 +409,45 @@ export function createApp(deps: GatewayDeps): Express {
         agent: { name: def.name, version: def.version },
         links: runLinks(runId),
       });
+  };
+
+  app.post('/v1/runs', requireJson, json, async (req, res) => {
+    const parsed = RunRequestSchema.safeParse(req.body);
+    if (!parsed.success) throw validationProblem(parsed.error);
+    await dispatchRun(res, parsed.data, req.get('idempotency-key'));
+  });
+
+  // The founding blueprint's endpoint, kept as an alias of POST /v1/runs. The agent is payload.agent,
+  // else the first agent whose `intents` include a word of the intent; task_id is the idempotency key,
+  // so a retried WorkRequest never starts a second run.
+  app.post('/gateway/dispatch', requireJson, json, async (req, res) => {
+    const parsed = WorkRequestSchema.safeParse(req.body);
+    if (!parsed.success) throw validationProblem(parsed.error);
+    const { task_id, intent, payload } = parsed.data;
+    const words = new Set(intent.toLowerCase().match(/[a-z0-9_-]+/g) ?? []);
+    const agent =
+      typeof payload.agent === 'string'
+        ? payload.agent
+        : agents.list().find((a) => agents.resolve(a.name).definition.intents.some((i) => words.has(i)))?.name;
+    if (!agent) {
+      throw new HttpProblem(404, 'unknown-agent', 'No agent for this intent', `No agent handles the intent ${JSON.stringify(intent)}.`, {
+        available: agents.list().map((a) => ({ name: a.name, intents: agents.resolve(a.name).definition.intents })),
+      });
+    }
+    const run = RunRequestSchema.safeParse({
+      agent,
+      task: typeof payload.task === 'string' ? payload.task : intent,
+      context: payload.context ?? {},
+      ...(payload.constraints !== undefined ? { constraints: payload.constraints } : {}),
+      ...(payload.output_spec !== undefined ? { output_spec: payload.output_spec } : {}),
+    });
+    if (!run.success) {
+      const problem = validationProblem(run.error);
+      throw new HttpProblem(400, 'validation-error', 'Request body is invalid', problem.detail, {
+        errors: (problem.extensions.errors as { path: string; message: string }[]).map((e) => ({ ...e, path: `payload.${e.path}` })),
+      });
+    }
+    await dispatchRun(res, run.data, task_id);
   });
 
   const notFound = (runId: string) => new HttpProblem(404, 'run-not-found', 'Run not found', `No run with id ${JSON.stringify(runId)}.`);

@@ -1,0 +1,123 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { Validator } from '@cfworker/json-schema';
+import { PROJECT_ROOT } from '../../config/settings';
+import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
+
+// The OpenAPI document is valid OpenAPI 3.1, and real responses of every endpoint conform to it.
+let platform: TestPlatform;
+let doc: { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+beforeAll(async () => {
+  platform = await startPlatform();
+  doc = (await http(platform, 'GET', '/openapi.json', undefined, { authorization: '' })).body as typeof doc;
+});
+afterAll(async () => {
+  await platform.stop();
+});
+
+/** Checks a response against the document's schema for that path, method and status. */
+function conforms(method: string, template: string, res: { status: number; headers: Headers; body: unknown }): void {
+  const op = doc.paths[template]?.[method.toLowerCase()];
+  expect(op).toBeDefined();
+  const declared = op!.responses[String(res.status)];
+  if (!declared) throw new Error(`${method} ${template} answered ${res.status}, which the document does not declare`);
+  const type = (res.headers.get('content-type') ?? '').split(';')[0]!;
+  const media = declared.content?.[type];
+  if (!media) throw new Error(`${method} ${template} ${res.status}: content type ${type} not in the document`);
+  const result = new Validator(media.schema, '2020-12', false).validate(res.body);
+  if (!result.valid) throw new Error(`${method} ${template} ${res.status}: ${JSON.stringify(result.errors.slice(-3))}`);
+}
+
+test('GET /openapi.json is a valid OpenAPI 3.1 document, served without a credential', () => {
+  const out = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'test/support/validate-openapi.mjs')], {
+    input: JSON.stringify(doc),
+    encoding: 'utf8',
+  });
+  expect(out.stderr).toBe('');
+  expect(JSON.parse(out.stdout)).toEqual({ valid: true, version: '3.1' });
+});
+
+test('responses of every endpoint, success and error, conform to the document', async () => {
+  const approver = platform.as({ subject: 'ann', roles: ['approver'] });
+  const operator = platform.as({ subject: 'otto', roles: ['operator'] });
+  const check = async (method: string, template: string, p: string, body?: unknown, headers?: Record<string, string>) => {
+    const res = await http(platform, method, p, body, headers);
+    conforms(method, template, res);
+    return res;
+  };
+
+  const started = await check('POST', '/v1/runs', '/v1/runs', { agent: 'docs-researcher', task: 'conformance' });
+  const id = started.body.run_id as string;
+  await check('POST', '/v1/runs', '/v1/runs', { agent: 'docs-researcher' });
+  await check('POST', '/v1/runs', '/v1/runs', { agent: 'nope', task: 'x' });
+  await check('POST', '/v1/runs', '/v1/runs', 'x=1', { 'content-type': 'text/plain' });
+  await check('POST', '/v1/runs', '/v1/runs', { agent: 'docs-researcher', task: 'x' }, { authorization: '' });
+  await check('POST', '/v1/runs', '/v1/runs', { agent: 'docs-researcher', task: 'x' }, approver);
+  await waitForRun(platform, id);
+  await check('GET', '/v1/runs/{id}', `/v1/runs/${id}`);
+  await check('GET', '/v1/runs/{id}', '/v1/runs/run-missing');
+  await check('GET', '/v1/runs/{id}/steps', `/v1/runs/${id}/steps`);
+  await check('GET', '/v1/runs', '/v1/runs?page_size=2');
+  await check('GET', '/v1/runs', '/v1/runs?page_size=0');
+  await check('GET', '/v1/agents', '/v1/agents');
+  await check('POST', '/v1/runs/{id}/cancel', `/v1/runs/${id}/cancel`);
+
+  const waiting = (
+    await check('POST', '/gateway/dispatch', '/gateway/dispatch', {
+      task_id: `conf-${Date.now()}`,
+      intent: 'file a ticket for this incident',
+      payload: { context: { priority: 'low', details: 'conformance' } },
+    })
+  ).body.run_id as string;
+  const approval = await eventually(async () => {
+    const res = await check('GET', '/v1/approvals', '/v1/approvals', undefined, approver);
+    return (res.body.approvals as { run_id: string; id: string; args_hash: string }[]).find((a) => a.run_id === waiting);
+  });
+  const decide = `/v1/runs/${waiting}/approvals/${approval.id}`;
+  await check('POST', '/v1/runs/{id}/approvals/{approval_id}', decide, { decision: 'approve', args_hash: 'f'.repeat(64) }, approver);
+  await check('POST', '/v1/runs/{id}/approvals/{approval_id}', decide, { decision: 'approve', args_hash: approval.args_hash }, approver);
+  await check('GET', '/v1/runs/{id}', `/v1/runs/${waiting}`);
+
+  const stuck = (
+    await check('POST', '/v1/runs', '/v1/runs', { agent: 'ticket-filer', task: 't', context: { priority: 'low', details: 'd' } })
+  ).body.run_id as string;
+  await eventually(async () => ((await http(platform, 'GET', `/v1/runs/${stuck}`)).body.state === 'HumanApproval' ? true : undefined));
+  await check('GET', '/v1/runs/{id}', `/v1/runs/${stuck}`);
+  await check('POST', '/v1/runs/{id}/takeover', `/v1/runs/${stuck}/takeover`, { result: 'x', reason: 'r' }, approver);
+  await check('POST', '/v1/runs/{id}/takeover', `/v1/runs/${stuck}/takeover`, { result: { done: true }, reason: 'by hand' }, operator);
+
+  const health = await http(platform, 'GET', '/healthz', undefined, { authorization: '' });
+  conforms('GET', '/healthz', health);
+  conforms('GET', '/readyz', await http(platform, 'GET', '/readyz', undefined, { authorization: '' }));
+});
+
+describe('POST /gateway/dispatch (the blueprint WorkRequest)', () => {
+  test('routes by intent, uses task_id as the idempotency key, and refuses what it cannot route', async () => {
+    const task_id = `wr-${Date.now()}`;
+    const req = { task_id, intent: 'research question: how do I dispatch a run?', payload: {} };
+    const first = await http(platform, 'POST', '/gateway/dispatch', req);
+    expect(first.status).toBe(202);
+    expect(first.body.agent).toEqual({ name: 'docs-researcher', version: '1.0.0' });
+    const retry = await http(platform, 'POST', '/gateway/dispatch', req);
+    expect([retry.status, retry.body.run_id]).toEqual([200, first.body.run_id]);
+    const run = await waitForRun(platform, first.body.run_id as string);
+    expect((run.steps as { input_summary: string }[])[0]!.input_summary).toBe(req.intent);
+
+    const unroutable = await http(platform, 'POST', '/gateway/dispatch', { task_id: `${task_id}-x`, intent: 'bake a cake', payload: {} });
+    expect(unroutable.status).toBe(404);
+    const malformed = await http(platform, 'POST', '/gateway/dispatch', { intent: 'question', payload: {} });
+    expect([malformed.status, (malformed.body.errors as { path: string }[])[0]!.path]).toEqual([400, 'task_id']);
+    const badPayload = await http(platform, 'POST', '/gateway/dispatch', {
+      task_id: `${task_id}-y`,
+      intent: 'question',
+      payload: { constraints: { max_steps: -1 } },
+    });
+    expect([badPayload.status, (badPayload.body.errors as { path: string }[])[0]!.path]).toEqual([400, 'payload.constraints.max_steps']);
+  });
+});
+
+test('the conformance check itself rejects a body that does not match', () => {
+  const headers = new Headers({ 'content-type': 'application/json' });
+  expect(() => conforms('GET', '/v1/agents', { status: 200, headers, body: { agents: 'not a list' } })).toThrow(/GET \/v1\/agents 200/);
+  expect(() => conforms('GET', '/v1/agents', { status: 418, headers, body: {} })).toThrow(/does not declare/);
+});
