@@ -23,12 +23,8 @@ export enum ErrorCode {
   ModelAuthFailed = 'ModelAuthFailed',
   /** The model vendor refused the request as malformed (other 4xx). */
   ModelRequestInvalid = 'ModelRequestInvalid',
-  /** A tool's backend failed in a way a retry may fix. */
-  ToolUnavailable = 'ToolUnavailable',
   /** The final result does not satisfy the caller's output_spec. */
   OutputSpecViolation = 'OutputSpecViolation',
-  /** An approver rejected the action (or its deadline passed with reject as the default). */
-  ApprovalRejected = 'ApprovalRejected',
   /** The run was cancelled through the API. */
   Cancelled = 'Cancelled',
   /** The run failed; details carry the partial output. */

@@ -144,7 +144,8 @@ export interface Approval {
   deadline: string;
   on_timeout: 'reject' | 'escalate';
   escalate_to?: { roles: string[]; subjects: string[] };
-  status: 'pending' | 'approved' | 'rejected' | 'expired';
+  /** `withdrawn`: the run was cancelled, timed out or taken over while the approval was pending. */
+  status: 'pending' | 'approved' | 'rejected' | 'expired' | 'withdrawn';
   decisions: ApprovalDecision[];
   escalations: number;
 }
@@ -213,6 +214,7 @@ export interface AgentRunOutput {
   warnings: string[];
   usage: Usage;
   steps: Step[];
+  approvals?: Approval[];
   error?: { type: string; message: string };
   /** `human` when an operator completed the run by manual takeover. */
   completed_by?: 'agent' | 'human';

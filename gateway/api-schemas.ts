@@ -50,7 +50,7 @@ export const ApprovalSchema = z
     quorum: z.number(),
     deadline: z.string(),
     on_timeout: z.enum(['reject', 'escalate']),
-    status: z.enum(['pending', 'approved', 'rejected', 'expired']),
+    status: z.enum(['pending', 'approved', 'rejected', 'expired', 'withdrawn']),
     decisions: z.array(z.object({ approver: z.string(), decision: z.enum(['approve', 'reject']), at: z.string() }).passthrough()),
     escalations: z.number(),
   })
@@ -108,13 +108,13 @@ export const RunListSchema = z.object({
   next_page_token: z.string().optional(),
 });
 
-export const StepsSchema = z.object({ run_id: z.string(), steps: z.array(StepSchema) });
+export const StepsSchema = z.object({ run_id: z.string(), steps: z.array(StepSchema), warnings: z.array(z.string()).optional() });
 export const CancelAcceptedSchema = z.object({ run_id: z.string(), status: z.literal('cancelling'), links: Links });
 export const TakeoverResultSchema = z.object({ run_id: z.string(), status: z.literal('completed'), output: Output });
 export const DecisionResultSchema = z.object({
   run_id: z.string(),
   approval_id: z.string(),
-  status: z.enum(['pending', 'approved', 'rejected', 'expired']),
+  status: z.enum(['pending', 'approved', 'rejected', 'expired', 'withdrawn']),
   approvals: z.number(),
   quorum: z.number(),
 });

@@ -550,8 +550,12 @@ export function createApp(deps: GatewayDeps): Express {
       res.json({ run_id: runId, steps: [] });
       return;
     }
-    const state = await queryState(handle);
-    res.json({ run_id: runId, steps: state.steps });
+    try {
+      const state = await queryState(handle);
+      res.json({ run_id: runId, steps: state.steps });
+    } catch {
+      res.json({ run_id: runId, steps: [], warnings: ['no worker answered the state query; is a worker polling the task queue?'] });
+    }
   });
 
   app.get('/v1/runs/:id', async (req, res) => {
@@ -625,6 +629,7 @@ export function createApp(deps: GatewayDeps): Express {
       ...base,
       steps: out?.steps ?? [],
       usage: out?.usage,
+      approvals: out?.approvals ?? [],
       output: out
         ? {
             result: out.result,
@@ -688,7 +693,9 @@ export function createApp(deps: GatewayDeps): Express {
       for (const a of state.approvals) {
         const allowed = a.escalations > 0 && a.escalate_to ? a.escalate_to : a.approvers;
         const may = allowed.subjects.includes(who.subject) || who.roles.some((r) => allowed.roles.includes(r));
-        const voted = a.decisions.some((d) => d.approver === who.subject && !d.edited_args && d.decision === 'approve');
+        // Votes count from the last edit on (an edit resets earlier approvals), as the run counts them.
+        const since = Math.max(a.decisions.map((d) => Boolean(d.edited_args)).lastIndexOf(true), 0);
+        const voted = a.decisions.slice(since).some((d) => d.approver === who.subject && d.decision === 'approve');
         if (a.status === 'pending' && may && !voted) {
           pending.push({
             run_id: wf.workflowId,

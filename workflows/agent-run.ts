@@ -84,11 +84,14 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
   /** Every log line of the run carries these labels. */
   const labels = { run_id: runId, agent: def.name, agent_version: def.version };
   const carry = input.carry;
+  // A caller's constraints can only tighten the agent's budgets, never loosen them.
+  const tighter = (caller: number | undefined, agent: number | undefined) =>
+    caller === undefined ? agent : agent === undefined ? caller : Math.min(caller, agent);
   const limits = {
-    max_steps: input.constraints.max_steps ?? def.budgets.max_steps,
-    max_tokens: input.constraints.max_tokens ?? def.budgets.max_tokens,
-    max_cost_usd: input.constraints.max_cost_usd ?? def.budgets.max_cost_usd,
-    timeout_seconds: input.constraints.timeout_seconds ?? def.budgets.timeout_seconds,
+    max_steps: tighter(input.constraints.max_steps, def.budgets.max_steps)!,
+    max_tokens: tighter(input.constraints.max_tokens, def.budgets.max_tokens),
+    max_cost_usd: tighter(input.constraints.max_cost_usd, def.budgets.max_cost_usd),
+    timeout_seconds: tighter(input.constraints.timeout_seconds, def.budgets.timeout_seconds)!,
   };
   const usage: Usage = carry?.usage ?? { input_tokens: 0, output_tokens: 0, cost_usd: 0 };
   const observations: Observation[] = carry?.observations ?? [];
@@ -111,7 +114,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
   let toolRequest: { tool: string; args: Record<string, unknown>; reason: string } | undefined;
   let approvedHash: string | undefined;
   let finalResult: unknown;
-  let lastFailure: { type: string; message: string; from: 'model' | 'tool' | 'output' } | undefined;
+  let lastFailure: { type: string; message: string; from: 'model' | 'tool' } | undefined;
   let approvalFor: { kind: 'tool_call'; rule: ApprovalRule } | { kind: 'escalation' } | undefined;
   let lastApprovalOutcome: { kind: Approval['kind']; approved: boolean } | undefined;
   let endError: { type: string; message: string } | undefined;
@@ -400,6 +403,8 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     } catch (err) {
       markPending(undefined);
       if (interrupted(err)) {
+        // Nobody may decide it any more: the run was cancelled, ran out of time or was taken over.
+        approval.status = 'withdrawn';
         finish(step, 'interrupted');
         return interrupt!.event;
       }
@@ -494,7 +499,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       finish(step, `fall back to ${def.fallback.model.provider}/${def.fallback.model.name}`);
       return 'fallback';
     }
-    if (def.fallback?.escalate_to && lastFailure?.from !== 'output') {
+    if (def.fallback?.escalate_to) {
       approvalFor = { kind: 'escalation' };
       finish(step, 'escalate to a human');
       return 'escalate';
@@ -580,7 +585,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     state.current = 'Complete';
     log.info('run completed', { ...labels, steps: state.steps.length, completed_by: completedBy });
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
-    return { status: 'completed', ...state.output, usage, steps: state.steps, completed_by: completedBy };
+    return { status: 'completed', ...state.output, usage, steps: state.steps, approvals: state.approvals, completed_by: completedBy };
   }
 
   const cancelled = interrupt?.event === 'cancelled';
@@ -595,7 +600,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
   state.status = cancelled ? 'cancelled' : 'failed';
   log.warn(cancelled ? 'run cancelled' : 'run failed', { ...labels, error_type: error.type, error: error.message });
   await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
-  const output: AgentRunOutput = { status: state.status, ...state.output, usage, steps: state.steps, error };
+  const output: AgentRunOutput = { status: state.status, ...state.output, usage, steps: state.steps, approvals: state.approvals, error };
   // A cancelled run ends as Cancelled in Temporal; its steps and actions stay readable through the state query.
   if (cancelled) throw new CancelledFailure(error.message);
   throw ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: true, details: [output] });

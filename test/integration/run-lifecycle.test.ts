@@ -95,6 +95,7 @@ beforeAll(async () => {
     [
       ticketFiler,
       loadAgent('docs-researcher'),
+      variant('tight-budget', { approvals: [], budgets: { max_steps: 2, timeout_seconds: 600, steps_per_history: 200 } }),
       variant('quorum-two', { approvals: approvalRule({ quorum: 2 }) }),
       variant('quick-reject', { approvals: approvalRule({ timeout_seconds: 2, on_timeout: 'reject' }) }),
       variant('quick-escalate', {
@@ -428,11 +429,19 @@ describe('budgets', () => {
     }
   });
 
-  test('timeout_seconds: the deadline timer interrupts a run waiting for approval', async () => {
+  test('timeout_seconds: the deadline timer interrupts a run waiting for approval, whose approval is withdrawn', async () => {
     const runId = await dispatch('ticket-filer', 'Too slow', { constraints: { timeout_seconds: 2 } });
     const run = await waitForRun(platform, runId);
     expect(run.error).toEqual({ type: ErrorCode.BudgetExceeded, message: 'budget_exceeded: timeout_seconds' });
     expect((run.steps as { type: string }[]).at(-2)!.type).toBe('HumanApproval');
+    expect((run.approvals as Approval[]).map((a) => a.status)).toEqual(['withdrawn']);
+  });
+
+  test("a caller's constraints tighten the agent's budgets but never loosen them", async () => {
+    // tight-budget allows 2 steps; asking for 100 still stops the run at 2.
+    const run = await waitForRun(platform, await dispatch('tight-budget', 'Loosen?', { constraints: { max_steps: 100 } }));
+    expect(run.error).toEqual({ type: ErrorCode.BudgetExceeded, message: 'budget_exceeded: max_steps' });
+    expect((run.steps as unknown[]).length).toBe(3);
   });
 });
 

@@ -15,10 +15,10 @@ import {
 const EXPECTED: Record<StepType, Partial<Record<RunEvent, StepType>>> = {
   Plan: { tool_requested: 'ToolCall', final_proposed: 'Validate', model_failed: 'RetryFallback' },
   ToolCall: { approval_required: 'HumanApproval', tool_denied: 'Fail', tool_succeeded: 'Validate', tool_failed: 'RetryFallback' },
-  HumanApproval: { approved: 'ToolCall', rejected: 'Decide', escalated: 'HumanApproval', retry: 'RetryFallback' },
+  HumanApproval: { approved: 'ToolCall', rejected: 'Decide', retry: 'RetryFallback' },
   Validate: {
     output_valid: 'Decide',
-    output_invalid: 'RetryFallback',
+
     final_valid: 'Complete',
     final_invalid_repairable: 'Plan',
     final_invalid: 'Fail',
