@@ -133,6 +133,25 @@ describe('tenant isolation', () => {
     }
     expect((await http(platform, 'GET', `/v1/runs/${id}`, undefined, owner)).status).toBe(200);
   });
+
+  test('approvals and run listings never show another tenant’s runs', async () => {
+    const ownerTenant = `t-${randomUUID().slice(0, 8)}`;
+    const owner = platform.as({ subject: 'svc', tenant: ownerTenant, roles: ['dispatcher'] });
+    const ownApprover = platform.as({ subject: 'ann', tenant: ownerTenant, roles: ['approver'] });
+    const foreignApprover = platform.as({ subject: 'ann', tenant: `t-${randomUUID().slice(0, 8)}`, roles: ['approver'] });
+    const id = (
+      await http(platform, 'POST', '/v1/runs', { agent: 'ticket-filer', task: 'iso', context: { priority: 'low', details: 'd' } }, owner)
+    ).body.run_id as string;
+    const mine = await eventually(async () => {
+      const list = (await http(platform, 'GET', '/v1/approvals', undefined, ownApprover)).body.approvals as { run_id: string }[];
+      return list.some((a) => a.run_id === id) ? list : undefined;
+    });
+    expect(mine.map((a) => a.run_id)).toContain(id);
+    const theirs = (await http(platform, 'GET', '/v1/approvals', undefined, foreignApprover)).body.approvals as { run_id: string }[];
+    expect(theirs.map((a) => a.run_id)).not.toContain(id);
+    const listed = (await http(platform, 'GET', '/v1/runs', undefined, foreignApprover)).body.runs as { run_id: string }[];
+    expect(listed.map((r) => r.run_id)).not.toContain(id);
+  });
 });
 
 describe('authentication and authorization', () => {

@@ -45,3 +45,9 @@ test('the dev demo keys are only hashes, four principals over two tenants', () =
   expect(new Set(keys.map((k) => k.tenant))).toEqual(new Set(['acme', 'globex']));
   for (const k of keys) expect(k.sha256).toMatch(/^[0-9a-f]{64}$/);
 });
+
+test('a key file that lists a public demo key is refused', () => {
+  const file = write('demo.yaml', `keys:\n  - sha256: ${hashApiKey('dev-admin-key')}\n    subject: oops\n    tenant: acme\n`);
+  const settings = loadSettings({ AUTH_API_KEYS_FILE: file });
+  expect(() => authSettings(settings)).toThrow(/public dev demo key/);
+});
