@@ -62,6 +62,9 @@ export interface Settings {
   limits: { principalPerMinute: number; tenantPerMinute: number; concurrentRuns: number; runsPerDay: number };
   /** Shared Redis for rate limits across gateway replicas; unset means in-memory buckets. */
   redis: { url: string | undefined; keyPrefix: string };
+  /** The environment policies decide for (dev, staging, prod). */
+  environment: 'dev' | 'staging' | 'prod';
+  policiesDir: string;
   /** Where tool outputs too large for workflow history are kept. */
   blobDir: string;
   /** An OpenAI-compatible model vendor, for agents with `model.provider: openai`; unset means none. */
@@ -158,6 +161,8 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
       url: pick<string | undefined>(env, 'REDIS_URL', z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'), undefined),
       keyPrefix: pick(env, 'REDIS_KEY_PREFIX', text, 'acp:'),
     },
+    environment: pick(env, 'PLATFORM_ENV', z.enum(['dev', 'staging', 'prod']), 'dev'),
+    policiesDir: fromRoot(pick(env, 'POLICIES_DIR', text, 'policies')),
     blobDir: fromRoot(pick(env, 'BLOB_DIR', text, '.data/blobs')),
     openai: {
       baseUrl: pick<string | undefined>(env, 'OPENAI_BASE_URL', z.url(), undefined),

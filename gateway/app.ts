@@ -296,7 +296,7 @@ export function createApp(deps: GatewayDeps): Express {
       throw err;
     }
     const def = agent.definition;
-    authorize(res, 'run.dispatch', { agent: def.name });
+    authorize(res, 'run.dispatch', { agent: def.name, intent: body.task });
     if (body.output_spec) {
       const problem = jsonSchemaProblem(body.output_spec);
       if (problem) {

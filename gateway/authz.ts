@@ -6,6 +6,8 @@ export type Action = 'run.dispatch' | 'run.read' | 'run.cancel' | 'run.takeover'
 /** What the action is about (fields as known to the gateway). */
 export interface Resource {
   agent?: string;
+  /** What the caller asks for in words (a run's task, a WorkRequest's intent). */
+  intent?: string;
   /** Subject that started the run. */
   initiator?: string;
 }

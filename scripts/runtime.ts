@@ -12,6 +12,8 @@ import type { Settings } from '../config/settings';
 import { createLogger, type Logger } from '../observability/logger';
 import { createWorker } from '../worker/worker';
 import { createApp } from '../gateway/app';
+import { PolicyAuthorizer } from '../policies/authorizer';
+import { loadPolicyDir } from '../policies/load';
 import { Authenticator, type ApiKeyEntry } from '../gateway/auth';
 import { authSettings } from '../gateway/auth-config';
 import { MemoryRateLimiter, RedisRateLimiter } from '../gateway/rate-limit';
@@ -36,11 +38,12 @@ export function processLogger(settings: Settings, service: string): Logger {
   return createLogger({ level: settings.log.level, format: settings.log.format, defaults: { service } });
 }
 
-/** Loads tools and agents, failing start-up with a message naming the bad agent file. */
+/** Loads tools, agents and the policy, failing start-up with a message naming the bad file. */
 export function loadCatalog(settings: Settings) {
   const tools = createToolRegistry(settings);
   const agents = AgentRegistry.load(settings.agentsDir, tools);
-  return { tools, agents };
+  const policy = loadPolicyDir(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });
+  return { tools, agents, policy };
 }
 
 /** The model providers this worker offers: the scripted planner always, an OpenAI-compatible vendor when configured. */
@@ -74,7 +77,7 @@ export async function startGateway(
   temporalUiUrl?: string,
   extraKeys: ApiKeyEntry[] = [],
 ) {
-  const { agents, tools } = loadCatalog(settings);
+  const { agents, tools, policy } = loadCatalog(settings);
   const authenticator = new Authenticator(authSettings(settings, extraKeys));
   // With several gateway replicas, REDIS_URL makes them share one set of rate-limit buckets.
   const redis = settings.redis.url ? new Redis(settings.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 }) : undefined;
@@ -88,6 +91,7 @@ export async function startGateway(
     logger,
     temporalUiUrl,
     authenticate: (req) => authenticator.authenticate(req),
+    authorizer: new PolicyAuthorizer(policy, settings.environment),
     rateLimits: {
       limiter: redis ? new RedisRateLimiter(redis, settings.redis.keyPrefix) : new MemoryRateLimiter(),
       principalPerMinute: settings.limits.principalPerMinute,

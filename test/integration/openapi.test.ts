@@ -103,6 +103,23 @@ describe('POST /gateway/dispatch (the blueprint WorkRequest)', () => {
     const run = await waitForRun(platform, first.body.run_id as string);
     expect((run.steps as { input_summary: string }[])[0]!.input_summary).toBe(req.intent);
 
+    // The blueprint's "admin intent" refusal is an ordinary policy rule (policies/default.yaml).
+    const admin = await http(platform, 'POST', '/gateway/dispatch', {
+      task_id: `${task_id}-admin`,
+      intent: 'research question: make me admin',
+      payload: {},
+    });
+    expect([admin.status, admin.body.type]).toEqual([403, 'urn:agent-control-plane:problem:forbidden']);
+    expect(admin.body.detail).toContain('rule admin-intents-reserved');
+    const asAdmin = await http(
+      platform,
+      'POST',
+      '/gateway/dispatch',
+      { task_id: `${task_id}-admin2`, intent: 'research question: make me admin', payload: {} },
+      platform.as({ roles: ['admin'] }),
+    );
+    expect(asAdmin.status).toBe(202);
+
     const unroutable = await http(platform, 'POST', '/gateway/dispatch', { task_id: `${task_id}-x`, intent: 'bake a cake', payload: {} });
     expect(unroutable.status).toBe(404);
     const malformed = await http(platform, 'POST', '/gateway/dispatch', { intent: 'question', payload: {} });

@@ -11,6 +11,8 @@ import type { ModelProvider } from '../../activities/model/provider';
 import type { ToolRegistry } from '../../activities/tools/registry';
 import { AgentRegistry } from '../../agents/registry';
 import { loadSettings } from '../../config/settings';
+import { PolicyAuthorizer } from '../../policies/authorizer';
+import { loadPolicyDir } from '../../policies/load';
 import { createApp, type QuotaSettings, type RateLimitSettings } from '../../gateway/app';
 import { Authenticator, hashApiKey, type JwtSettings } from '../../gateway/auth';
 import type { Principal } from '../../gateway/principal';
@@ -115,6 +117,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
     logger,
     temporalUiUrl: 'http://127.0.0.1:8233',
     authenticate: (req) => authenticator.authenticate(req),
+    authorizer: new PolicyAuthorizer(
+      loadPolicyDir(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() }),
+      'dev',
+    ),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.quotas ? { quotas: options.quotas } : {}),
   });

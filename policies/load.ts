@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { isNode, LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import type { Policy, Rule } from './engine';
+
+const names = z.array(z.string().min(1)).min(1);
+const WhenSchema = z
+  .object({
+    roles: names.optional(),
+    not_roles: names.optional(),
+    agents: names.optional(),
+    tools: names.optional(),
+    environments: z
+      .array(z.enum(['dev', 'staging', 'prod']))
+      .min(1)
+      .optional(),
+    side_effect: z.enum(['read', 'write']).optional(),
+    intent_words: z
+      .array(z.string().regex(/^[a-z0-9_-]+$/, 'must be a lower-case word'))
+      .min(1)
+      .optional(),
+    data_above_clearance: z.boolean().optional(),
+    run_tokens_over: z.number().int().min(0).optional(),
+    run_cost_over: z.number().min(0).optional(),
+  })
+  .strict();
+
+const RuleSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case words joined by -'),
+    description: z.string().min(1).optional(),
+    action: z.enum(['dispatch', 'tool_call', 'model_call']),
+    when: WhenSchema.default({}),
+    effect: z.enum(['allow', 'deny', 'require_approval']),
+    approvers: z
+      .object({ roles: z.array(z.string()).default([]), subjects: z.array(z.string()).default([]) })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((r) => r.effect !== 'require_approval' || r.approvers, { message: 'require_approval needs approvers', path: ['approvers'] });
+
+const FileSchema = z.object({ rules: z.array(RuleSchema) }).strict();
+
+/** A policy file that cannot be used; the message names the file, the line and the reason. */
+export class PolicyError extends Error {
+  override name = 'PolicyError';
+}
+
+/** What the policy may refer to, so a rule naming a missing agent or tool fails at load. */
+export interface PolicyCatalog {
+  agents: string[];
+  tools: string[];
+}
+
+/** Compiles policy sources (name → YAML text) into a Policy; throws PolicyError with file:line. */
+export function compilePolicy(sources: { file: string; text: string }[], catalog: PolicyCatalog): Policy {
+  const rules: Rule[] = [];
+  const ids = new Set<string>();
+  for (const { file, text } of sources) {
+    const counter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+    const where = (p: (string | number)[]) => {
+      for (let n = p.length; n >= 0; n--) {
+        const node = doc.getIn(p.slice(0, n), true);
+        if (isNode(node) && node.range) return `${file}:${counter.linePos(node.range[0]).line}`;
+      }
+      return `${file}:1`;
+    };
+    if (doc.errors.length) {
+      const e = doc.errors[0]!;
+      throw new PolicyError(`${file}:${counter.linePos(e.pos[0]).line}: not valid YAML: ${e.message.split('\n')[0]}`);
+    }
+    const parsed = FileSchema.safeParse(doc.toJS());
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
+      throw new PolicyError(`${where(issue.path as (string | number)[])}: ${issue.path.join('.') || '(root)'}: ${issue.message}${keys}`);
+    }
+    parsed.data.rules.forEach((r, i) => {
+      const at = where(['rules', i]);
+      if (ids.has(r.id)) throw new PolicyError(`${at}: rule id "${r.id}" is used twice`);
+      ids.add(r.id);
+      for (const [key, known] of [
+        ['agents', catalog.agents],
+        ['tools', catalog.tools],
+      ] as const) {
+        const missing = (r.when[key] ?? []).filter((x) => x !== '*' && !known.includes(x));
+        if (missing.length)
+          throw new PolicyError(`${where(['rules', i, 'when', key])}: rule "${r.id}" names unknown ${key}: ${missing.join(', ')}`);
+      }
+      rules.push({ ...r, source: at });
+    });
+  }
+  const hash = createHash('sha256')
+    .update(sources.map((s) => `${s.file}\n${s.text}`).join('\n\0\n'))
+    .digest('hex');
+  return { rules, hash };
+}
+
+/** Loads every *.yaml file of a folder (in name order) as one policy. */
+export function loadPolicyDir(dir: string, catalog: PolicyCatalog): Policy {
+  const files = readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
+  if (files.length === 0) throw new PolicyError(`${dir}: no policy files (*.yaml)`);
+  return compilePolicy(
+    files.map((f) => ({ file: path.join(path.basename(dir), f), text: readFileSync(path.join(dir, f), 'utf8') })),
+    catalog,
+  );
+}
