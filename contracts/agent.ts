@@ -158,6 +158,8 @@ export type AgentDefinition = z.infer<typeof AgentDefinitionSchema>;
 export interface ToolSpec {
   name: string;
   side_effect: 'read' | 'write';
+  /** The highest data label the tool may receive. */
+  max_classification?: 'public' | 'internal' | 'confidential' | 'restricted';
   timeout_ms: number;
   max_attempts: number;
 }

@@ -25,6 +25,8 @@ export enum ErrorCode {
   ModelRequestInvalid = 'ModelRequestInvalid',
   /** The final result does not satisfy the caller's output_spec. */
   OutputSpecViolation = 'OutputSpecViolation',
+  /** The policy denied a tool or model call. */
+  PolicyDenied = 'PolicyDenied',
   /** The run was cancelled through the API. */
   Cancelled = 'Cancelled',
   /** The run failed; details carry the partial output. */
@@ -43,6 +45,7 @@ export const NON_RETRYABLE: readonly ErrorCode[] = [
   ErrorCode.ModelAuthFailed,
   ErrorCode.ModelRequestInvalid,
   ErrorCode.OutputSpecViolation,
+  ErrorCode.PolicyDenied,
 ];
 
 /**

@@ -1,5 +1,9 @@
 import { z } from 'zod';
+import type { Label, Policy } from '../policies/engine';
 import type { ResolvedAgent } from './agent';
+
+/** Data-classification labels, lowest to highest. */
+export const ClassificationSchema = z.enum(['public', 'internal', 'confidential', 'restricted']);
 
 /** Per-run limits the caller may set; the agent's budgets apply where these are absent. */
 export const ConstraintsSchema = z
@@ -33,6 +37,8 @@ export const RunRequestSchema = z
     constraints: ConstraintsSchema.default({}),
     /** A JSON Schema the final result must satisfy. */
     output_spec: z.record(z.string(), z.unknown()).optional(),
+    /** The data-classification label of each context field; unlabelled fields count as internal. */
+    context_labels: z.record(z.string(), ClassificationSchema).optional(),
   })
   .strict();
 export type RunRequest = z.infer<typeof RunRequestSchema>;
@@ -41,6 +47,8 @@ export type RunRequest = z.infer<typeof RunRequestSchema>;
 export interface Initiator {
   subject: string;
   tenant: string;
+  /** The initiator's roles, which the policy sees on every check of the run. */
+  roles?: string[];
 }
 
 /** What a run carries into its next Temporal run when it continues-as-new. */
@@ -69,6 +77,11 @@ export interface AgentRunInput {
   requested_at: string;
   /** Set only by continue-as-new. */
   carry?: RunCarry;
+  /** The policy snapshot the run is checked against (absent: no policy checks), and its environment. */
+  policy?: Policy;
+  environment?: string;
+  /** The effective label of each context field (the higher of declared and claimed). */
+  context_labels?: Record<string, Label>;
 }
 
 export type StepType = 'Plan' | 'ToolCall' | 'Validate' | 'Decide' | 'HumanApproval' | 'RetryFallback' | 'Complete' | 'Fail';
@@ -91,6 +104,8 @@ export interface Step {
   output_summary?: string;
   error?: { type: string; message: string };
   usage?: Usage;
+  /** The policy decision that let this step happen (or stopped it). */
+  policy?: { effect: string; rule: string; reason: string };
   /** Why the run moved to this step. */
   reason: string;
 }

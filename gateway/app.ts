@@ -35,6 +35,7 @@ import type { Principal } from './principal';
 import { RoleAuthorizer, type Action, type Authorizer, type Resource } from './authz';
 import type { RateLimiter } from './rate-limit';
 import { openApiDocument } from './openapi';
+import { LABELS, type Label, type Policy } from '../policies/engine';
 import { HttpProblem, notFoundHandler, problemHandler, requireJson, validationProblem } from './problem';
 
 export interface GatewayDeps {
@@ -56,6 +57,9 @@ export interface GatewayDeps {
   authenticate: (req: Request) => Promise<Principal>;
   /** May the caller do it; role checks until the policy engine implements this. */
   authorizer?: Authorizer;
+  /** The policy snapshot every run is started with (checked before each tool and model call). */
+  policy?: Policy;
+  environment?: string;
   /** Request rate limits per principal and per tenant (token buckets). */
   rateLimits?: RateLimitSettings;
   /** Run quotas per tenant. */
@@ -94,6 +98,43 @@ const DECISION_STATUS: Record<DecisionError, number> = {
 };
 
 const kebab = (s: string) => s.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
+
+/**
+ * Each context field's label: the higher of what the agent's input_schema declares for it
+ * (`x-classification`) and what the caller claims; unlabelled fields are internal. A claim lower than
+ * the declared label is refused, so a caller cannot launder confidential data as public.
+ */
+function effectiveLabels(
+  schema: Record<string, unknown> | undefined,
+  context: Record<string, unknown>,
+  claimed: Record<string, Label>,
+): Record<string, Label> {
+  const declaredOf = (field: string): Label | undefined => {
+    const props = (schema?.properties ?? {}) as Record<string, { 'x-classification'?: Label }>;
+    return props[field]?.['x-classification'];
+  };
+  const out: Record<string, Label> = {};
+  const errors: { path: string; message: string }[] = [];
+  for (const field of new Set([...Object.keys(context), ...Object.keys(claimed)])) {
+    const declared = declaredOf(field);
+    const claim = claimed[field];
+    if (declared && claim && LABELS.indexOf(claim) < LABELS.indexOf(declared)) {
+      errors.push({ path: `context_labels.${field}`, message: `claims ${claim}, but the agent declares ${field} as ${declared}` });
+    }
+    const candidates = [declared, claim].filter((l): l is Label => l !== undefined);
+    out[field] = candidates.length ? candidates.reduce((a, b) => (LABELS.indexOf(a) >= LABELS.indexOf(b) ? a : b)) : 'internal';
+  }
+  if (errors.length) {
+    throw new HttpProblem(
+      400,
+      'classification-too-low',
+      'Context classification too low',
+      errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+      { errors },
+    );
+  }
+  return out;
+}
 
 /** A Keyword search attribute value from a raw visibility record (JSON-encoded payload). */
 function keyword(payload: { data?: Uint8Array | null } | undefined): string | undefined {
@@ -305,6 +346,7 @@ export function createApp(deps: GatewayDeps): Express {
         });
       }
     }
+    const contextLabels = effectiveLabels(def.input_schema, body.context, body.context_labels ?? {});
     if (def.input_schema) {
       const violations = checkOutputSpec(def.input_schema, body.context);
       if (violations.length) {
@@ -367,8 +409,10 @@ export function createApp(deps: GatewayDeps): Express {
       context: body.context,
       constraints: body.constraints,
       ...(body.output_spec ? { output_spec: body.output_spec } : {}),
-      initiator,
+      initiator: { subject: initiator.subject, tenant: initiator.tenant, roles: initiator.roles },
       requested_at: new Date().toISOString(),
+      ...(deps.policy ? { policy: deps.policy, environment: deps.environment ?? 'dev' } : {}),
+      context_labels: contextLabels,
     };
     try {
       await client.workflow.start(agentRun, {

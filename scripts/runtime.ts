@@ -92,6 +92,8 @@ export async function startGateway(
     temporalUiUrl,
     authenticate: (req) => authenticator.authenticate(req),
     authorizer: new PolicyAuthorizer(policy, settings.environment),
+    policy,
+    environment: settings.environment,
     rateLimits: {
       limiter: redis ? new RedisRateLimiter(redis, settings.redis.keyPrefix) : new MemoryRateLimiter(),
       principalPerMinute: settings.limits.principalPerMinute,

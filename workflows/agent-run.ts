@@ -38,6 +38,14 @@ import type {
 import { RunSearchAttributes } from '../contracts/search-attributes';
 import { argsHash, diffArgs } from './canonical';
 import { checkOutputSpec } from './output-spec';
+import {
+  decide as decidePolicy,
+  LABELS,
+  type Label,
+  type PolicyAction,
+  type PolicyDecision,
+  type PolicyResource,
+} from '../policies/engine';
 import { isTerminal, transition, type RunEvent } from './state-machine';
 
 /** The run's current state, steps, usage, approvals and output so far; answered while running and after. */
@@ -263,11 +271,50 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
           ? 'max_cost_usd'
           : undefined;
 
+  /** The policy's decision for a call, or undefined when the run has no policy (runs started before it). */
+  const checkPolicy = (action: PolicyAction, resource: PolicyResource, dataLabel?: Label): PolicyDecision | undefined =>
+    input.policy
+      ? decidePolicy(
+          input.policy,
+          { subject: input.initiator.subject, tenant: input.initiator.tenant, roles: input.initiator.roles ?? [] },
+          action,
+          resource,
+          {
+            environment: input.environment ?? 'dev',
+            ...(dataLabel ? { data_classification: dataLabel } : {}),
+            run_tokens: usage.input_tokens + usage.output_tokens,
+            run_cost_usd: usage.cost_usd,
+          },
+        )
+      : undefined;
+  /** The highest label of the context fields whose values the arguments carry. */
+  const dataLabelOf = (args: Record<string, unknown>): Label | undefined => {
+    const json = JSON.stringify(args);
+    let highest: Label | undefined;
+    for (const [field, label] of Object.entries(input.context_labels ?? {})) {
+      const value = input.context[field];
+      if (value === undefined || value === null || value === '') continue;
+      const needle = typeof value === 'string' ? JSON.stringify(value).slice(1, -1) : JSON.stringify(value);
+      if (json.includes(needle) && (highest === undefined || LABELS.indexOf(label) > LABELS.indexOf(highest))) highest = label;
+    }
+    return highest;
+  };
+
   // ---- step handlers: each records its step and returns the event that ends it ----
 
   const plan = async (reason: string): Promise<RunEvent> => {
     const model = fallbackUsed && def.fallback?.model ? def.fallback.model : def.model;
     const step = enter('Plan', reason, summarize(input.task));
+    const modelDecision = checkPolicy('model_call', { agent: def.name });
+    if (modelDecision) step.policy = { effect: modelDecision.effect, rule: modelDecision.rule, reason: modelDecision.reason };
+    if (modelDecision && modelDecision.effect !== 'allow') {
+      endError = {
+        type: ErrorCode.PolicyDenied,
+        message: `policy ${modelDecision.effect === 'deny' ? 'denied' : 'did not allow'} the model call: ${modelDecision.reason}`,
+      };
+      finish(step, 'denied by policy', endError);
+      return 'model_denied';
+    }
     const agent = model === def.model ? input.agent : { ...input.agent, definition: { ...def, model } };
     let result: PlanResult;
     try {
@@ -316,8 +363,36 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       finish(step, 'denied', endError);
       return 'tool_denied';
     }
+    const decision = checkPolicy(
+      'tool_call',
+      {
+        agent: def.name,
+        tool: req.tool,
+        side_effect: spec.side_effect,
+        ...(spec.max_classification ? { max_classification: spec.max_classification } : {}),
+      },
+      dataLabelOf(req.args),
+    );
+    if (decision) step.policy = { effect: decision.effect, rule: decision.rule, reason: decision.reason };
+    if (decision?.effect === 'deny') {
+      endError = { type: ErrorCode.PolicyDenied, message: `policy denied ${req.tool}: ${decision.reason}` };
+      log.warn('policy denied a tool call', { ...labels, tool: req.tool, rule: decision.rule });
+      finish(step, 'denied by policy', endError);
+      return 'tool_denied';
+    }
     const hash = argsHash(req.tool, req.args);
-    const rule = def.approvals.find((r) => r.tool === req.tool);
+    const policyRule: ApprovalRule | undefined =
+      decision?.effect === 'require_approval'
+        ? {
+            tool: req.tool,
+            reason: decision.reason,
+            approvers: decision.approvers ?? { roles: ['approver'], subjects: [] },
+            quorum: 1,
+            timeout_seconds: 3600,
+            on_timeout: 'reject',
+          }
+        : undefined;
+    const rule = def.approvals.find((r) => r.tool === req.tool) ?? policyRule;
     if (rule && approvedHash !== hash) {
       approvalFor = { kind: 'tool_call', rule };
       finish(step, `needs approval: ${rule.reason}`);

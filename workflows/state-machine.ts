@@ -14,6 +14,7 @@ export const RUN_EVENTS = [
   'tool_requested',
   'final_proposed',
   'model_failed',
+  'model_denied',
   'approval_required',
   'tool_denied',
   'tool_succeeded',
@@ -52,7 +53,7 @@ const ANYWHERE: Partial<Record<RunEvent, StepType>> = { budget_exceeded: 'Fail',
 
 /** The table. A (step, event) pair not listed here is an error, not a silent no-op. */
 export const TRANSITIONS: Record<StepType, Partial<Record<RunEvent, StepType>>> = {
-  Plan: { ...ANYWHERE, tool_requested: 'ToolCall', final_proposed: 'Validate', model_failed: 'RetryFallback' },
+  Plan: { ...ANYWHERE, tool_requested: 'ToolCall', final_proposed: 'Validate', model_failed: 'RetryFallback', model_denied: 'Fail' },
   ToolCall: {
     ...ANYWHERE,
     approval_required: 'HumanApproval',

@@ -24,6 +24,12 @@ export class ToolRegistry {
   spec(name: string): ToolSpec {
     const tool = this.tools.get(name);
     if (!tool) throw new Error(`unknown tool "${name}"`);
-    return { name, side_effect: tool.side_effect, timeout_ms: tool.timeout_ms, max_attempts: tool.max_attempts };
+    return {
+      name,
+      side_effect: tool.side_effect,
+      max_classification: tool.max_classification,
+      timeout_ms: tool.timeout_ms,
+      max_attempts: tool.max_attempts,
+    };
   }
 }

@@ -64,6 +64,8 @@ export interface PlatformOptions {
   providers?: ModelProvider[];
   /** Where large tool outputs go (defaults to the settings' folder). */
   blobDir?: string;
+  /** The environment the policy decides for (default dev). */
+  environment?: 'dev' | 'staging' | 'prod';
   rateLimits?: RateLimitSettings;
   quotas?: QuotaSettings;
   /** JWT verification for the gateway (tests of bearer tokens). */
@@ -99,6 +101,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
 
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace });
+  const policy = loadPolicyDir(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });
   const authenticator = new Authenticator({ apiKeys: [], ...(options.jwt ? { jwt: options.jwt } : {}) });
   const as = (p: Partial<Principal> = {}, key = `test-key-${randomUUID()}`): Record<string, string> => {
     authenticator.addKey({
@@ -117,10 +120,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
     logger,
     temporalUiUrl: 'http://127.0.0.1:8233',
     authenticate: (req) => authenticator.authenticate(req),
-    authorizer: new PolicyAuthorizer(
-      loadPolicyDir(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() }),
-      'dev',
-    ),
+    authorizer: new PolicyAuthorizer(policy, options.environment ?? 'dev'),
+    policy,
+    environment: options.environment ?? 'dev',
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.quotas ? { quotas: options.quotas } : {}),
   });

@@ -13,7 +13,7 @@ import {
 // The whole table, written out: every (step, event) pair and its expected outcome. A change to the
 // table must change this list, so no transition changes by accident.
 const EXPECTED: Record<StepType, Partial<Record<RunEvent, StepType>>> = {
-  Plan: { tool_requested: 'ToolCall', final_proposed: 'Validate', model_failed: 'RetryFallback' },
+  Plan: { tool_requested: 'ToolCall', final_proposed: 'Validate', model_failed: 'RetryFallback', model_denied: 'Fail' },
   ToolCall: { approval_required: 'HumanApproval', tool_denied: 'Fail', tool_succeeded: 'Validate', tool_failed: 'RetryFallback' },
   HumanApproval: { approved: 'ToolCall', rejected: 'Decide', retry: 'RetryFallback' },
   Validate: {

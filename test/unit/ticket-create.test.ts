@@ -169,7 +169,13 @@ describe('ticket_create', () => {
   test('is registered, and the registry touches no file until a ticket is created', () => {
     const registry = createToolRegistry({ docsDir: path.join(tmp, 'docs'), ticketsFile: file });
     expect(registry.names()).toEqual(['docs_search', 'ticket_create']);
-    expect(registry.spec('ticket_create')).toEqual({ name: 'ticket_create', side_effect: 'write', timeout_ms: 10_000, max_attempts: 3 });
+    expect(registry.spec('ticket_create')).toEqual({
+      name: 'ticket_create',
+      side_effect: 'write',
+      max_classification: 'internal',
+      timeout_ms: 10_000,
+      max_attempts: 3,
+    });
     expect(existsSync(path.dirname(file))).toBe(false);
   });
 });
