@@ -65,6 +65,8 @@ export interface Settings {
   /** The environment policies decide for (dev, staging, prod). */
   environment: 'dev' | 'staging' | 'prod';
   policiesDir: string;
+  /** The governance store: PostgreSQL at this URL, else the embedded PGlite in pgliteDir. */
+  governance: { databaseUrl: string | undefined; pgliteDir: string };
   /** Where tool outputs too large for workflow history are kept. */
   blobDir: string;
   /** An OpenAI-compatible model vendor, for agents with `model.provider: openai`; unset means none. */
@@ -163,6 +165,15 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
     },
     environment: pick(env, 'PLATFORM_ENV', z.enum(['dev', 'staging', 'prod']), 'dev'),
     policiesDir: fromRoot(pick(env, 'POLICIES_DIR', text, 'policies')),
+    governance: {
+      databaseUrl: pick<string | undefined>(
+        env,
+        'GOVERNANCE_DATABASE_URL',
+        z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+        undefined,
+      ),
+      pgliteDir: fromRoot(pick(env, 'GOVERNANCE_PGLITE_DIR', text, '.data/governance')),
+    },
     blobDir: fromRoot(pick(env, 'BLOB_DIR', text, '.data/blobs')),
     openai: {
       baseUrl: pick<string | undefined>(env, 'OPENAI_BASE_URL', z.url(), undefined),

@@ -135,3 +135,23 @@ export const AgentListSchema = z.object({
 });
 export const HealthSchema = z.object({ status: z.literal('ok') });
 export const ReadySchema = z.object({ status: z.enum(['ready', 'not ready']), checks: z.record(z.string(), z.string()) });
+
+export const AuditListSchema = z.object({
+  entries: z.array(
+    z
+      .object({
+        id: z.number(),
+        at: z.string(),
+        tenant: z.string(),
+        principal: z.string(),
+        action: z.string(),
+        outcome: z.string(),
+        reason: z.string(),
+        rule: z.string().optional(),
+        run_id: z.string().optional(),
+        request_id: z.string().optional(),
+        details: z.record(z.string(), z.unknown()).optional(),
+      })
+      .passthrough(),
+  ),
+});

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
-import type { z } from 'zod';
+import { z } from 'zod';
 import express, { type Express, type Request, type Response } from 'express';
 import { ApplicationFailure } from '@temporalio/common';
 import {
@@ -35,6 +35,7 @@ import type { Principal } from './principal';
 import { RoleAuthorizer, type Action, type Authorizer, type Resource } from './authz';
 import type { RateLimiter } from './rate-limit';
 import { openApiDocument } from './openapi';
+import type { AuditEntry, GovernanceStore } from '../governance/store';
 import { LABELS, type Label, type Policy } from '../policies/engine';
 import { HttpProblem, notFoundHandler, problemHandler, requireJson, validationProblem } from './problem';
 
@@ -60,6 +61,8 @@ export interface GatewayDeps {
   /** The policy snapshot every run is started with (checked before each tool and model call). */
   policy?: Policy;
   environment?: string;
+  /** The audit ledger (governance store); without it nothing is audited. */
+  audit?: GovernanceStore;
   /** Request rate limits per principal and per tenant (token buckets). */
   rateLimits?: RateLimitSettings;
   /** Run quotas per tenant. */
@@ -187,6 +190,13 @@ export function createApp(deps: GatewayDeps): Express {
     deps.temporalUiUrl
       ? `${deps.temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(runId)}`
       : undefined;
+
+  /** Appends an audit row for this request's principal (tenant, subject, request id). */
+  const audit = async (res: Response, e: Omit<AuditEntry, 'tenant' | 'principal' | 'request_id'>): Promise<void> => {
+    if (!deps.audit) return;
+    const p = principal(res);
+    await deps.audit.append({ ...e, tenant: p.tenant, principal: p.subject, request_id: res.locals.requestId as string });
+  };
 
   const runLinks = (runId: string) => ({
     self: `/v1/runs/${runId}`,
@@ -337,7 +347,19 @@ export function createApp(deps: GatewayDeps): Express {
       throw err;
     }
     const def = agent.definition;
-    authorize(res, 'run.dispatch', { agent: def.name, intent: body.task });
+    try {
+      authorize(res, 'run.dispatch', { agent: def.name, intent: body.task });
+    } catch (err) {
+      // Denied dispatches are audited too: they are exactly what an auditor asks about.
+      if (err instanceof HttpProblem)
+        await audit(res, {
+          action: 'dispatch',
+          outcome: 'denied',
+          reason: err.detail,
+          details: { agent: def.name, task: body.task.slice(0, 200) },
+        });
+      throw err;
+    }
     if (body.output_spec) {
       const problem = jsonSchemaProblem(body.output_spec);
       if (problem) {
@@ -437,6 +459,13 @@ export function createApp(deps: GatewayDeps): Express {
       throw err;
     }
     res.locals.runId = runId;
+    await audit(res, {
+      action: 'dispatch',
+      outcome: 'accepted',
+      reason: 'allowed by policy',
+      run_id: runId,
+      details: { agent: def.name, version: def.version },
+    });
     logger.info('run dispatched', {
       run_id: runId,
       agent: def.name,
@@ -602,6 +631,34 @@ export function createApp(deps: GatewayDeps): Express {
     }
   });
 
+  const AuditQuerySchema = z
+    .object({
+      run_id: z.string().regex(RUN_ID).optional(),
+      principal: z
+        .string()
+        .regex(/^[A-Za-z0-9._@:-]{1,128}$/)
+        .optional(),
+      since: z.iso.datetime({ offset: true }).optional(),
+      until: z.iso.datetime({ offset: true }).optional(),
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+    })
+    .strict();
+
+  app.get('/v1/audit', async (req, res) => {
+    authorize(res, 'audit.read');
+    const q = AuditQuerySchema.safeParse(req.query);
+    if (!q.success) throw queryProblem(q.error);
+    if (!deps.audit) throw new HttpProblem(404, 'not-found', 'Not found', 'This gateway has no audit ledger configured.');
+    res.json({ entries: await deps.audit.list({ ...q.data, tenant: principal(res).tenant }) });
+  });
+
+  app.get('/v1/runs/:id/audit', async (req, res) => {
+    authorize(res, 'audit.read');
+    await visibleRun(String(req.params.id), res);
+    if (!deps.audit) throw new HttpProblem(404, 'not-found', 'Not found', 'This gateway has no audit ledger configured.');
+    res.json({ entries: await deps.audit.list({ tenant: principal(res).tenant, run_id: String(req.params.id) }) });
+  });
+
   app.get('/v1/runs/:id', async (req, res) => {
     const runId = String(req.params.id);
     const { handle, desc } = await visibleRun(runId, res);
@@ -699,6 +756,7 @@ export function createApp(deps: GatewayDeps): Express {
       );
     }
     await handle.cancel();
+    await audit(res, { action: 'run.cancel', outcome: 'requested', reason: 'cancelled through the API', run_id: String(req.params.id) });
     logger.info('run cancel requested', { run_id: String(req.params.id), by: principal(res).subject });
     res.status(202).json({ run_id: String(req.params.id), status: 'cancelling', links: { self: `/v1/runs/${String(req.params.id)}` } });
   });
@@ -713,6 +771,7 @@ export function createApp(deps: GatewayDeps): Express {
       const output = await handle.executeUpdate(takeoverUpdate, {
         args: [{ ...parsed.data, operator: { subject: who.subject, roles: who.roles } }],
       });
+      await audit(res, { action: 'run.takeover', outcome: 'completed', reason: parsed.data.reason, run_id: String(req.params.id) });
       logger.info('run taken over', { run_id: String(req.params.id), by: who.subject });
       res.json({ run_id: String(req.params.id), status: 'completed', output });
     } catch (err) {
@@ -780,6 +839,13 @@ export function createApp(deps: GatewayDeps): Express {
       const result = await handle.executeUpdate(approvalUpdate, {
         args: [{ ...parsed.data, approval_id: String(req.params.approvalId), approver: { subject: who.subject, roles: who.roles } }],
       });
+      await audit(res, {
+        action: 'approval.decide',
+        outcome: parsed.data.decision,
+        reason: parsed.data.comment ?? parsed.data.decision,
+        run_id: String(req.params.id),
+        details: { approval_id: String(req.params.approvalId), status: result.status, edited: Boolean(parsed.data.edited_args) },
+      });
       logger.info('approval decision', {
         run_id: String(req.params.id),
         approval_id: String(req.params.approvalId),
@@ -788,7 +854,17 @@ export function createApp(deps: GatewayDeps): Express {
       });
       res.json({ run_id: String(req.params.id), ...result });
     } catch (err) {
-      throw updateProblem(err, String(req.params.id)) ?? err;
+      const problem = updateProblem(err, String(req.params.id));
+      if (problem) {
+        await audit(res, {
+          action: 'approval.decide',
+          outcome: 'refused',
+          reason: problem.detail,
+          run_id: String(req.params.id),
+          details: { approval_id: String(req.params.approvalId) },
+        });
+      }
+      throw problem ?? err;
     }
   });
 

@@ -1,7 +1,8 @@
 import type { Principal } from './principal';
 
 /** What a caller wants to do. */
-export type Action = 'run.dispatch' | 'run.read' | 'run.cancel' | 'run.takeover' | 'approval.list' | 'approval.decide' | 'agent.list';
+export type Action =
+  'run.dispatch' | 'run.read' | 'run.cancel' | 'run.takeover' | 'approval.list' | 'approval.decide' | 'agent.list' | 'audit.read';
 
 /** What the action is about (fields as known to the gateway). */
 export interface Resource {
@@ -44,6 +45,10 @@ export class RoleAuthorizer implements Authorizer {
         return has(principal, 'operator', 'admin')
           ? { allowed: true, reason: 'role operator or admin' }
           : { allowed: false, reason: 'taking over a run needs the role operator or admin' };
+      case 'audit.read':
+        return has(principal, 'auditor', 'admin')
+          ? { allowed: true, reason: 'role auditor or admin' }
+          : { allowed: false, reason: 'reading the audit ledger needs the role auditor or admin' };
       case 'run.read':
       case 'agent.list':
       case 'approval.list':

@@ -8,6 +8,7 @@ import {
 } from '../contracts/run';
 import {
   AgentListSchema,
+  AuditListSchema,
   ApprovalListSchema,
   CancelAcceptedSchema,
   DecisionResultSchema,
@@ -135,6 +136,25 @@ export function openApiDocument(): Json {
         get: {
           summary: 'Pending approvals the caller may decide',
           responses: { '200': ok('Approvals', ApprovalListSchema), ...errors(401, 429) },
+        },
+      },
+      '/v1/audit': {
+        get: {
+          summary: 'The tenant’s audit ledger, newest first (roles auditor, admin)',
+          parameters: ['run_id', 'principal', 'since', 'until', 'limit'].map((name) => ({
+            name,
+            in: 'query',
+            required: false,
+            schema: { type: 'string' },
+          })),
+          responses: { '200': ok('Audit entries', AuditListSchema), ...errors(400, 401, 403, 404, 429) },
+        },
+      },
+      '/v1/runs/{id}/audit': {
+        get: {
+          summary: 'A run’s audit entries (roles auditor, admin)',
+          parameters: [runId],
+          responses: { '200': ok('Audit entries', AuditListSchema), ...errors(401, 403, 404, 429) },
         },
       },
       '/v1/agents': {

@@ -14,6 +14,7 @@ import { createWorker } from '../worker/worker';
 import { createApp } from '../gateway/app';
 import { PolicyAuthorizer } from '../policies/authorizer';
 import { loadPolicyDir } from '../policies/load';
+import { openGovernanceStore } from '../governance/open';
 import { Authenticator, type ApiKeyEntry } from '../gateway/auth';
 import { authSettings } from '../gateway/auth-config';
 import { MemoryRateLimiter, RedisRateLimiter } from '../gateway/rate-limit';
@@ -79,6 +80,7 @@ export async function startGateway(
 ) {
   const { agents, tools, policy } = loadCatalog(settings);
   const authenticator = new Authenticator(authSettings(settings, extraKeys));
+  const store = await openGovernanceStore(settings);
   // With several gateway replicas, REDIS_URL makes them share one set of rate-limit buckets.
   const redis = settings.redis.url ? new Redis(settings.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 }) : undefined;
   const connection = await Connection.connect(target.connectionOptions);
@@ -92,6 +94,7 @@ export async function startGateway(
     temporalUiUrl,
     authenticate: (req) => authenticator.authenticate(req),
     authorizer: new PolicyAuthorizer(policy, settings.environment),
+    audit: store,
     policy,
     environment: settings.environment,
     rateLimits: {
@@ -109,6 +112,7 @@ export async function startGateway(
   const close = async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await connection.close();
+    await store.close();
     redis?.disconnect();
   };
   return { server, close };

@@ -12,6 +12,7 @@ import type { ToolRegistry } from '../../activities/tools/registry';
 import { AgentRegistry } from '../../agents/registry';
 import { loadSettings } from '../../config/settings';
 import { PolicyAuthorizer } from '../../policies/authorizer';
+import type { GovernanceStore } from '../../governance/store';
 import { loadPolicyDir } from '../../policies/load';
 import { createApp, type QuotaSettings, type RateLimitSettings } from '../../gateway/app';
 import { Authenticator, hashApiKey, type JwtSettings } from '../../gateway/auth';
@@ -64,6 +65,8 @@ export interface PlatformOptions {
   providers?: ModelProvider[];
   /** Where large tool outputs go (defaults to the settings' folder). */
   blobDir?: string;
+  /** The audit ledger the gateway writes to. */
+  audit?: GovernanceStore;
   /** The environment the policy decides for (default dev). */
   environment?: 'dev' | 'staging' | 'prod';
   rateLimits?: RateLimitSettings;
@@ -123,6 +126,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
     authorizer: new PolicyAuthorizer(policy, options.environment ?? 'dev'),
     policy,
     environment: options.environment ?? 'dev',
+    ...(options.audit ? { audit: options.audit } : {}),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.quotas ? { quotas: options.quotas } : {}),
   });

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { PGlite } from '@electric-sql/pglite';
+import { GovernanceStore, migrate, pgliteSql } from '../../governance/store';
+import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
+
+// The gateway's audit trail over real HTTP, in an embedded PGlite ledger of this test's own.
+let platform: TestPlatform;
+let store: GovernanceStore;
+beforeAll(async () => {
+  const sql = pgliteSql(await PGlite.create());
+  await migrate(sql);
+  store = new GovernanceStore(sql);
+  platform = await startPlatform({ audit: store });
+});
+afterAll(async () => {
+  await platform.stop();
+  await store.close();
+});
+
+interface Entry {
+  action: string;
+  outcome: string;
+  principal: string;
+  reason: string;
+  run_id?: string;
+}
+
+test('dispatches accepted and denied (no run started), decisions, cancels and takeovers land in the ledger', async () => {
+  const tenant = `audit-${randomUUID().slice(0, 8)}`;
+  const dispatcher = platform.as({ subject: 'dee', tenant, roles: ['dispatcher'] });
+  const approver = platform.as({ subject: 'ann', tenant, roles: ['approver'] });
+  const admin = platform.as({ subject: 'ada', tenant, roles: ['admin'] });
+  const auditor = platform.as({ subject: 'aud', tenant, roles: ['auditor'] });
+
+  const ok = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'audited' }, dispatcher);
+  const denied = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'audited' }, approver);
+  const adminIntent = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'make me admin' }, dispatcher);
+  expect([ok.status, denied.status, adminIntent.status]).toEqual([202, 403, 403]);
+  await waitForRun(platform, ok.body.run_id as string, 30_000, dispatcher);
+
+  const waiting = (
+    await http(platform, 'POST', '/v1/runs', { agent: 'ticket-filer', task: 't', context: { priority: 'low', details: 'd' } }, dispatcher)
+  ).body.run_id as string;
+  const approval = await eventually(
+    async () =>
+      (
+        (await http(platform, 'GET', `/v1/runs/${waiting}`, undefined, dispatcher)).body.approvals as
+          { id: string; args_hash: string }[] | undefined
+      )?.[0],
+  );
+  await http(
+    platform,
+    'POST',
+    `/v1/runs/${waiting}/approvals/${approval.id}`,
+    { decision: 'approve', args_hash: 'f'.repeat(64) },
+    approver,
+  );
+  await http(
+    platform,
+    'POST',
+    `/v1/runs/${waiting}/approvals/${approval.id}`,
+    { decision: 'reject', args_hash: approval.args_hash, comment: 'no' },
+    approver,
+  );
+  const other = (
+    await http(platform, 'POST', '/v1/runs', { agent: 'ticket-filer', task: 't2', context: { priority: 'low', details: 'd' } }, dispatcher)
+  ).body.run_id as string;
+  await eventually(async () =>
+    (await http(platform, 'GET', `/v1/runs/${other}`, undefined, dispatcher)).body.state === 'HumanApproval' ? true : undefined,
+  );
+  await http(platform, 'POST', `/v1/runs/${other}/takeover`, { result: 'by hand', reason: 'urgent' }, admin);
+
+  const all = (await http(platform, 'GET', '/v1/audit', undefined, auditor)).body.entries as Entry[];
+  const summary = all.map((e) => `${e.principal} ${e.action} ${e.outcome}`).reverse();
+  expect(summary).toEqual([
+    'dee dispatch accepted',
+    'ann dispatch denied',
+    'dee dispatch denied',
+    'dee dispatch accepted',
+    'ann approval.decide refused',
+    'ann approval.decide reject',
+    'dee dispatch accepted',
+    'ada run.takeover completed',
+  ]);
+  expect(all.find((e) => e.principal === 'dee' && e.outcome === 'denied')!.reason).toContain('admin-intents-reserved');
+  expect(all.filter((e) => e.outcome === 'denied').every((e) => e.run_id === undefined)).toBe(true);
+
+  const forRun = (await http(platform, 'GET', `/v1/runs/${waiting}/audit`, undefined, auditor)).body.entries as Entry[];
+  expect(forRun.map((e) => `${e.action} ${e.outcome}`).reverse()).toEqual([
+    'dispatch accepted',
+    'approval.decide refused',
+    'approval.decide reject',
+  ]);
+  const byAnn = (await http(platform, 'GET', '/v1/audit?principal=ann', undefined, auditor)).body.entries as Entry[];
+  expect(byAnn).toHaveLength(3);
+
+  expect((await http(platform, 'GET', '/v1/audit', undefined, dispatcher)).status).toBe(403);
+  const otherTenant = platform.as({ subject: 'aud2', tenant: `x-${randomUUID().slice(0, 8)}`, roles: ['auditor'] });
+  expect((await http(platform, 'GET', '/v1/audit', undefined, otherTenant)).body.entries).toEqual([]);
+  expect((await http(platform, 'GET', `/v1/runs/${waiting}/audit`, undefined, otherTenant)).status).toBe(404);
+  expect((await http(platform, 'GET', '/v1/audit?since=yesterday', undefined, auditor)).status).toBe(400);
+});
