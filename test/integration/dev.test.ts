@@ -41,6 +41,10 @@ test('npm run dev serves the printed curl and Ctrl-C stops what it started', asy
       TEMPORAL_DEV_PORT: port,
       TEMPORAL_DEV_DB_FILE: path.join(tmp, 'dev.sqlite'),
       TEMPORAL_DEV_LOG_FILE: path.join(tmp, 'dev.log'),
+      // Its data goes to this test's folder, never to the project's own .data/.
+      GOVERNANCE_PGLITE_DIR: path.join(tmp, 'governance'),
+      TICKETS_FILE: path.join(tmp, 'tickets.jsonl'),
+      BLOB_DIR: path.join(tmp, 'blobs'),
       TEMPORAL_TASK_QUEUE: uniqueQueue('dev'),
       GATEWAY_PORT: String(gatewayPort),
       LOG_FORMAT: 'json',
@@ -100,6 +104,7 @@ test('npm run start:gateway refuses to start without credentials, then drains in
       GATEWAY_PORT: String(port),
       TEMPORAL_TASK_QUEUE: uniqueQueue('gw'),
       LOG_FORMAT: 'json',
+      GOVERNANCE_PGLITE_DIR: path.join(dir, 'governance'),
     };
     const script = path.join(PROJECT_ROOT, 'dist', 'scripts', 'start-gateway.js');
 

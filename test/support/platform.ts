@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
@@ -96,7 +98,9 @@ export interface TestPlatform {
 export async function startPlatform(options: PlatformOptions = {}): Promise<TestPlatform> {
   const { address, namespace } = testTemporal();
   const settings = loadSettings({});
-  const tools = options.tools ?? createToolRegistry(settings);
+  // Tickets and blobs of a test go to the test run's temporary folder, never to the project's .data/.
+  const scratch = path.join(process.env.TEST_TMP_DIR ?? os.tmpdir(), `platform-${randomUUID()}`);
+  const tools = options.tools ?? createToolRegistry({ docsDir: settings.docsDir, ticketsFile: path.join(scratch, 'tickets.jsonl') });
   const agents = options.agents ?? AgentRegistry.load(settings.agentsDir, tools);
   const taskQueue = options.taskQueue ?? uniqueQueue();
   const logger = options.logger ?? createLogger({ level: 'error', format: 'json' });
@@ -145,7 +149,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
       taskQueue,
       providers: options.providers ?? [new ScriptedPlanner()],
       tools,
-      blobs: new FileBlobStore(options.blobDir ?? settings.blobDir),
+      blobs: new FileBlobStore(options.blobDir ?? path.join(scratch, 'blobs')),
       workflowBundle: await workflowBundle(),
     });
     running = worker.run();
