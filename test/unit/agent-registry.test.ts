@@ -5,15 +5,7 @@ import { stringify } from 'yaml';
 import { createToolRegistry } from '../../activities/tools';
 import { AgentDefinitionError, AgentRegistry, compareSemver, UnknownAgentError } from '../../agents/registry';
 import { PROJECT_ROOT } from '../../config/settings';
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error, got none');
-}
+import { thrown } from '../support/thrown';
 
 let tmp: string;
 beforeEach(() => {

@@ -2,18 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadSettings, PROJECT_ROOT } from '../../config/settings';
+import { thrown } from '../support/thrown';
 
 const REAL_FILE = path.join(PROJECT_ROOT, 'temporal-dev.yaml');
-
-/** Runs fn and returns what it threw; fails the test when it does not throw. */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error, got none');
-}
 
 describe('loadSettings defaults (the real temporal-dev.yaml)', () => {
   const s = loadSettings({});

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import os from 'node:os';
 import path from 'node:path';
 import { findOnPath, localCliPath, PINNED_TEMPORAL_CLI_VERSION, resolveTemporalCli, TemporalCliNotFoundError } from '../../temporal/cli';
+import { thrown } from '../support/thrown';
 
 let tmp: string;
 beforeEach(() => {
@@ -21,15 +22,6 @@ const dir = (name: string): string => {
   mkdirSync(d, { recursive: true });
   return d;
 };
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error, got none');
-}
 
 const VERSION = '9.8.7';
 

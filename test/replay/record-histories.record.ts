@@ -14,11 +14,11 @@ import type { Approval } from '../../contracts/run';
 import { startFakeLlmVendor } from '../support/fake-llm-vendor';
 import { eventually, http, startPlatform, testTemporal, waitForRun } from '../support/platform';
 
-// Records the histories replayed by replay.test.ts, from real runs on the dev server. Runs only with
-// RECORD_HISTORIES=1 (`npm run histories:record`); commit the files it writes to test/histories/.
-const record = process.env.RECORD_HISTORIES === '1' ? test : test.skip;
+// Records the histories replayed by replay.test.ts, from real runs on the dev server. Not part of
+// `npm test` (its name does not match *.test.ts): `npm run histories:record` runs it; commit the
+// files it writes to test/histories/.
 
-record('record histories of the example agents', async () => {
+test('record histories of the example agents', async () => {
   const cli = resolveTemporalCli({ install: false }).path;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'acp-record-'));
   const vendor = await startFakeLlmVendor();
