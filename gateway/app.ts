@@ -151,10 +151,7 @@ function tsToDate(ts: { seconds?: unknown; nanos?: number | null }): Date {
 }
 
 /** A bad query string: same shape as a bad body, with the parameter as the path. */
-function queryProblem(error: z.ZodError): HttpProblem {
-  const p = validationProblem(error);
-  return new HttpProblem(400, 'validation-error', 'Query parameters are invalid', p.detail, p.extensions);
-}
+const queryProblem = (error: z.ZodError): HttpProblem => validationProblem(error, { title: 'Query parameters are invalid' });
 
 const TEMPORAL_STATUS: Record<RunStatus, string> = {
   running: 'Running',
@@ -514,12 +511,7 @@ export function createApp(deps: GatewayDeps): Express {
       ...(payload.constraints !== undefined ? { constraints: payload.constraints } : {}),
       ...(payload.output_spec !== undefined ? { output_spec: payload.output_spec } : {}),
     });
-    if (!run.success) {
-      const problem = validationProblem(run.error);
-      throw new HttpProblem(400, 'validation-error', 'Request body is invalid', problem.detail, {
-        errors: (problem.extensions.errors as { path: string; message: string }[]).map((e) => ({ ...e, path: `payload.${e.path}` })),
-      });
-    }
+    if (!run.success) throw validationProblem(run.error, { prefix: 'payload' });
     await dispatchRun(res, run.data, task_id);
   });
 
@@ -540,6 +532,25 @@ export function createApp(deps: GatewayDeps): Express {
     if (desc.type !== agentRun.name || desc.typedSearchAttributes.get(RunSearchAttributes.tenant) !== principal(res).tenant)
       throw notFound(runId);
     return { handle, desc };
+  };
+
+  /**
+   * The output of a closed run: its result, or for a failed run the partial output the workflow put in
+   * the failure's details, with the error.
+   */
+  const closedOutput = async (
+    handle: ReturnType<Client['workflow']['getHandle']>,
+  ): Promise<{ out?: AgentRunOutput; error?: { type: string; message: string } }> => {
+    try {
+      return { out: (await handle.result()) as AgentRunOutput };
+    } catch (err) {
+      const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure) {
+        const out = cause.details?.[0] as AgentRunOutput | undefined;
+        return { ...(out ? { out } : {}), error: { type: cause.type ?? 'ApplicationFailure', message: cause.message } };
+      }
+      return { error: { type: cause?.name ?? 'Error', message: cause?.message ?? String(err) } };
+    }
   };
 
   const queryState = (handle: ReturnType<Client['workflow']['getHandle']>): Promise<RunState> =>
@@ -609,14 +620,7 @@ export function createApp(deps: GatewayDeps): Express {
     const runId = String(req.params.id);
     const { handle, desc } = await visibleRun(runId, res);
     if (desc.status.name === 'COMPLETED' || desc.status.name === 'FAILED') {
-      let steps: unknown[] = [];
-      try {
-        steps = ((await handle.result()) as AgentRunOutput).steps;
-      } catch (err) {
-        const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
-        if (cause instanceof ApplicationFailure) steps = (cause.details?.[0] as AgentRunOutput | undefined)?.steps ?? [];
-      }
-      res.json({ run_id: runId, steps });
+      res.json({ run_id: runId, steps: (await closedOutput(handle)).out?.steps ?? [] });
       return;
     }
     if (Number(desc.historyLength) <= 2) {
@@ -713,19 +717,7 @@ export function createApp(deps: GatewayDeps): Express {
       return;
     }
 
-    let out: AgentRunOutput | undefined;
-    let error: { type: string; message: string } | undefined;
-    try {
-      out = (await handle.result()) as AgentRunOutput;
-    } catch (err) {
-      const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
-      if (cause instanceof ApplicationFailure) {
-        out = cause.details?.[0] as AgentRunOutput | undefined;
-        error = { type: cause.type ?? 'ApplicationFailure', message: cause.message };
-      } else {
-        error = { type: cause?.name ?? 'Error', message: cause?.message ?? String(err) };
-      }
-    }
+    const { out, error } = await closedOutput(handle);
     res.json({
       ...base,
       steps: out?.steps ?? [],
@@ -824,15 +816,8 @@ export function createApp(deps: GatewayDeps): Express {
       const tool = approval?.tool ? tools.get(approval.tool) : undefined;
       if (tool) {
         const checked = tool.input.safeParse(parsed.data.edited_args);
-        if (!checked.success) {
-          const problem = validationProblem(checked.error);
-          throw new HttpProblem(400, 'validation-error', `edited_args are invalid for ${tool.name}`, problem.detail, {
-            errors: (problem.extensions.errors as { path: string; message: string }[]).map((e) => ({
-              ...e,
-              path: `edited_args.${e.path}`,
-            })),
-          });
-        }
+        if (!checked.success)
+          throw validationProblem(checked.error, { prefix: 'edited_args', title: `edited_args are invalid for ${tool.name}` });
       }
     }
     try {

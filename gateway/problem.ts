@@ -32,12 +32,22 @@ export function fieldErrors(error: z.ZodError): FieldError[] {
   }));
 }
 
-/** A 400 for a body that failed its schema, listing every field at fault. */
-export function validationProblem(error: z.ZodError): HttpProblem {
-  const errors = fieldErrors(error);
-  return new HttpProblem(400, 'validation-error', 'Request body is invalid', errors.map((e) => `${e.path}: ${e.message}`).join('; '), {
-    errors,
-  });
+/**
+ * A 400 for input that failed its schema, listing every field at fault. `prefix` places the paths
+ * inside a larger body (e.g. `payload`, `edited_args`); `title` names what was invalid.
+ */
+export function validationProblem(error: z.ZodError, options: { prefix?: string; title?: string } = {}): HttpProblem {
+  const { prefix } = options;
+  const errors = fieldErrors(error).map((e) => (prefix ? { ...e, path: e.path === '(body)' ? prefix : `${prefix}.${e.path}` } : e));
+  return new HttpProblem(
+    400,
+    'validation-error',
+    options.title ?? 'Request body is invalid',
+    errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+    {
+      errors,
+    },
+  );
 }
 
 function send(res: Response, p: HttpProblem): void {

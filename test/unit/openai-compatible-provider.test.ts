@@ -3,6 +3,7 @@ import { OpenAICompatibleProvider } from '../../activities/model/openai-compatib
 import { AgentDefinitionSchema, type ResolvedAgent } from '../../contracts/agent';
 import { ErrorCode } from '../../contracts/errors';
 import { PlanActionSchema, type Observation, type PlanRequest } from '../../contracts/run';
+import { TRIAGE_TASK, TRIAGER_TOOLS, triageRequest } from '../support/plan-fixtures';
 import { startFakeLlmVendor, type FakeLlmVendor } from '../support/fake-llm-vendor';
 
 // Over real HTTP against the test fake of a hosted LLM vendor (test/support/fake-llm-vendor.ts).
@@ -19,23 +20,9 @@ const definition = AgentDefinitionSchema.parse({
   tools: ['ticket_lookup', 'docs_search'],
 });
 
-const agent: ResolvedAgent = {
-  definition,
-  tools: {
-    ticket_lookup: { name: 'ticket_lookup', side_effect: 'read', timeout_ms: 1000, max_attempts: 1 },
-    docs_search: { name: 'docs_search', side_effect: 'read', timeout_ms: 1000, max_attempts: 1 },
-  },
-};
-
-const TASK = 'Why did my run time out?';
-const request = (observations: Observation[] = [], a: ResolvedAgent = agent): PlanRequest => ({
-  run_id: 'run-1',
-  step: observations.length * 2 + 1,
-  agent: a,
-  task: TASK,
-  context: { ticket: { id: 42, title: 'timeouts' } },
-  observations,
-});
+const agent: ResolvedAgent = { definition, tools: TRIAGER_TOOLS };
+const TASK = TRIAGE_TASK;
+const request = (observations: Observation[] = [], a: ResolvedAgent = agent): PlanRequest => triageRequest(a, observations);
 
 const observation: Observation = {
   step: 2,

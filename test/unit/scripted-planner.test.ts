@@ -1,6 +1,7 @@
 import { ScriptedPlanner } from '../../activities/model/scripted';
 import { AgentDefinitionSchema, type ResolvedAgent } from '../../contracts/agent';
 import { PlanActionSchema, type Observation, type PlanRequest } from '../../contracts/run';
+import { TRIAGE_TASK, TRIAGER_TOOLS, triageRequest } from '../support/plan-fixtures';
 
 const definition = AgentDefinitionSchema.parse({
   name: 'triager',
@@ -26,23 +27,9 @@ const definition = AgentDefinitionSchema.parse({
   },
 });
 
-const agent: ResolvedAgent = {
-  definition,
-  tools: {
-    ticket_lookup: { name: 'ticket_lookup', side_effect: 'read', timeout_ms: 1000, max_attempts: 1 },
-    docs_search: { name: 'docs_search', side_effect: 'read', timeout_ms: 1000, max_attempts: 1 },
-  },
-};
-
-const TASK = 'Why did my run time out?';
-const request = (observations: Observation[] = [], a: ResolvedAgent = agent): PlanRequest => ({
-  run_id: 'run-1',
-  step: observations.length * 2 + 1,
-  agent: a,
-  task: TASK,
-  context: { ticket: { id: 42, title: 'timeouts' } },
-  observations,
-});
+const agent: ResolvedAgent = { definition, tools: TRIAGER_TOOLS };
+const TASK = TRIAGE_TASK;
+const request = (observations: Observation[] = [], a: ResolvedAgent = agent): PlanRequest => triageRequest(a, observations);
 
 const ticketObservation: Observation = {
   step: 2,
