@@ -52,6 +52,8 @@ export interface Settings {
   docsDir: string;
   /** The local ticket store's JSON Lines file (a stand-in for a ticketing system; `ticket_create`). */
   ticketsFile: string;
+  /** The knowledge-graph file of the MCP memory server behind `memory_note` (JSON Lines). */
+  memoryFile: string;
   log: { level: z.infer<typeof LogLevelSchema>; format: 'json' | 'pretty' };
   /** Gateway credentials: a YAML file of API-key hashes and/or JWT verification settings. */
   auth: {
@@ -149,6 +151,7 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
     agentsDir: fromRoot(pick(env, 'AGENTS_DIR', text, 'agents')),
     docsDir: fromRoot(pick(env, 'DOCS_DIR', text, 'docs')),
     ticketsFile: fromRoot(pick(env, 'TICKETS_FILE', text, '.data/tickets.jsonl')),
+    memoryFile: fromRoot(pick(env, 'MCP_MEMORY_FILE', text, '.data/memory.jsonl')),
     auth: {
       apiKeysFile: pick<string | undefined>(env, 'AUTH_API_KEYS_FILE', text, undefined),
       jwt: jwtSettings(env),

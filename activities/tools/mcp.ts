@@ -1,0 +1,378 @@
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CallToolResultSchema, ErrorCode as McpErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Evidence } from '../../contracts/run';
+import { defineTool, type ToolContext, type ToolDefinition } from './tool';
+
+/** The failure type of a call the MCP server answered with `isError: true` (not retried). */
+export const MCP_TOOL_ERROR = 'McpToolError';
+
+/** The default per-call timeout when a caller gives none (the SDK's own default). */
+const DEFAULT_CALL_TIMEOUT_MS = 60_000;
+const STDERR_LINES_KEPT = 20;
+
+/** An MCP server the platform runs itself, over stdio, from an npm package installed in node_modules. */
+export interface McpServerSpec {
+  /** A short name for errors and logs, e.g. `memory`. */
+  name: string;
+  /** The npm package holding the server. Its JS entry (the package's `bin`) runs on this process's Node. */
+  package: string;
+  /** Which `bin` of the package, when it has several. */
+  bin?: string;
+  /** Extra command-line arguments for the server. */
+  args?: string[];
+  /**
+   * The server's environment, on top of the SDK's minimal safe set (HOME, PATH, SHELL, TERM, USER,
+   * LOGNAME): the worker's own variables (API keys, database URLs) are not passed on.
+   */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** How long spawning the server and the MCP handshake may take (default 10 s). */
+  connect_timeout_ms?: number;
+  /**
+   * Send one call at a time. For servers that read, change and rewrite a file per call (such as
+   * server-memory): two concurrent calls there could lose one write.
+   */
+  serial?: boolean;
+}
+
+/**
+ * The absolute path of an npm package's JS entry (its `bin`), resolved from node_modules: the server
+ * runs from the installed package, never through npx or the network.
+ */
+export function resolveServerEntry(pkg: string, bin?: string): string {
+  let manifest: string | undefined;
+  try {
+    manifest = require.resolve(`${pkg}/package.json`);
+  } catch {
+    // A package whose `exports` hide package.json: look for it in the usual node_modules folders.
+    for (const dir of require.resolve.paths(pkg) ?? []) {
+      const candidate = path.join(dir, pkg, 'package.json');
+      try {
+        readFileSync(candidate);
+        manifest = candidate;
+        break;
+      } catch {
+        continue;
+      }
+    }
+  }
+  if (!manifest) throw new Error(`MCP server package "${pkg}" is not installed (npm install --save-exact ${pkg})`);
+  const json = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; bin?: string | Record<string, string>; main?: string };
+  const bins: Record<string, string> =
+    typeof json.bin === 'string' ? { [(json.name ?? pkg).split('/').pop()!]: json.bin } : (json.bin ?? {});
+  const names = Object.keys(bins);
+  const chosen = bin ?? (names.length === 1 ? names[0] : undefined);
+  const relative = chosen ? bins[chosen] : names.length === 0 ? json.main : undefined;
+  if (!relative) {
+    throw new Error(
+      bin
+        ? `package "${pkg}" has no bin "${bin}" (has: ${names.join(', ') || 'none'})`
+        : `package "${pkg}" has several bins (${names.join(', ')}): name one`,
+    );
+  }
+  return path.resolve(path.dirname(manifest), relative);
+}
+
+/** The text parts of a tool result, joined: what a server says in its error results. */
+export function resultText(result: CallToolResult): string {
+  return result.content
+    .filter((c): c is Extract<typeof c, { type: 'text' }> => c.type === 'text')
+    .map((c) => c.text)
+    .join('\n')
+    .trim();
+}
+
+interface Live {
+  client: Client;
+  transport: StdioClientTransport;
+  child: ChildProcess | undefined;
+  closed: boolean;
+  /** Calls waiting on this server process. */
+  inFlight: number;
+}
+
+/** Connections with a server process right now, for the exit hook. */
+const running = new Set<McpServerConnection>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // A worker that exits without close() (process.exit, an uncaught error) takes its servers with it.
+  // A worker that is killed closes their stdin, on which a stdio server exits by itself.
+  process.on('exit', () => {
+    for (const connection of running) connection.killNow();
+  });
+}
+
+/** Resolves with `promise`, or rejects with the signal's reason as soon as it aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/**
+ * One client connection to one MCP server process over stdio (`@modelcontextprotocol/sdk`'s
+ * `Client` and `StdioClientTransport`).
+ *
+ * - The server is spawned lazily, on the first call, as `process.execPath <package entry>`.
+ * - A server that died (crashed, killed) is noticed through the transport's close, and the next call
+ *   spawns a new one. A call in flight when it dies fails with a plain (retryable) error.
+ * - Each call honours an abort signal (the SDK sends `notifications/cancelled` to the server) and a
+ *   timeout.
+ * - The server process does not keep this process alive: its handles are unref'd between calls. It
+ *   does not outlive it either: its stdin closes when this process ends, and `close()` or the exit
+ *   hook end it before that.
+ */
+export class McpServerConnection {
+  readonly spec: McpServerSpec;
+  /** The JS file the server runs. */
+  readonly entry: string;
+  /** How many server processes this connection has started (1 until a server dies or is closed). */
+  spawns = 0;
+  private live: Live | undefined;
+  private connecting: Promise<Live> | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private stderrTail: string[] = [];
+
+  constructor(spec: McpServerSpec) {
+    this.spec = spec;
+    this.entry = resolveServerEntry(spec.package, spec.bin);
+  }
+
+  /** The server's process id while one runs. */
+  get pid(): number | undefined {
+    return this.live && !this.live.closed ? (this.live.transport.pid ?? undefined) : undefined;
+  }
+
+  /** The last lines the server wrote to stderr (for error messages and debugging). */
+  stderr(): string[] {
+    return [...this.stderrTail];
+  }
+
+  /**
+   * Calls a tool of the server. A result with `isError: true` throws a non-retryable
+   * `ApplicationFailure` of type {@link MCP_TOOL_ERROR} with the server's message; a server that
+   * cannot start, dies or times out throws a plain (retryable) `Error`; an aborted signal throws its
+   * reason.
+   */
+  async callTool(
+    tool: string,
+    args: Record<string, unknown>,
+    options: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<CallToolResult> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const answer = await this.exclusive(signal, async () => {
+      const live = await abortable(this.connect(), signal);
+      if (live.inFlight++ === 0) hold(live.child, true);
+      try {
+        return await live.client.callTool({ name: tool, arguments: args }, CallToolResultSchema, {
+          ...(signal ? { signal } : {}),
+          timeout: options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+        });
+      } catch (err) {
+        if (signal?.aborted) throw (signal.reason as Error | undefined) ?? err;
+        throw this.describe(tool, err);
+      } finally {
+        if (--live.inFlight === 0 && !live.closed) hold(live.child, false);
+      }
+    });
+    // The SDK's type allows a pre-2024 `toolResult` answer; a current server sends `content`.
+    const result = CallToolResultSchema.parse(answer);
+    if (result.isError) {
+      throw ApplicationFailure.create({
+        type: MCP_TOOL_ERROR,
+        message: `MCP server ${this.spec.name}, tool ${tool}: ${resultText(result) || 'failed without a message'}`,
+        nonRetryable: true,
+        details: [{ server: this.spec.name, tool }],
+      });
+    }
+    return result;
+  }
+
+  /** Stops the server process (stdin closed, then SIGTERM, then SIGKILL). A later call spawns a new one. */
+  async close(): Promise<void> {
+    const pending = this.connecting;
+    if (pending) await pending.catch(() => undefined);
+    const live = this.live;
+    this.live = undefined;
+    if (live && !live.closed) await live.client.close();
+    running.delete(this);
+  }
+
+  /** Synchronous last resort at process exit. */
+  killNow(): void {
+    if (this.live && !this.live.closed) this.live.child?.kill();
+  }
+
+  private connect(): Promise<Live> {
+    if (this.live && !this.live.closed) return Promise.resolve(this.live);
+    this.connecting ??= this.spawn().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async spawn(): Promise<Live> {
+    const { name, args = [], env = {}, cwd, connect_timeout_ms = 10_000 } = this.spec;
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [this.entry, ...args],
+      env: { ...getDefaultEnvironment(), ...env },
+      ...(cwd ? { cwd } : {}),
+      stderr: 'pipe',
+    });
+    transport.stderr?.on('data', (chunk: Buffer) => this.keepStderr(chunk));
+    const client = new Client({ name: 'agent-control-plane', version: '0.1.0' }, { capabilities: {} });
+    const live: Live = { client, transport, child: undefined, closed: false, inFlight: 0 };
+    client.onclose = () => {
+      live.closed = true;
+      if (this.live === live) this.live = undefined;
+      if (!this.live) running.delete(this);
+    };
+    try {
+      await client.connect(transport, { timeout: connect_timeout_ms });
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      throw new Error(`MCP server ${name} (${this.entry}) did not start: ${(err as Error).message}${this.tail()}`, { cause: err });
+    }
+    live.child = childOf(transport);
+    hold(live.child, false);
+    this.live = live;
+    this.spawns++;
+    running.add(this);
+    installExitHook();
+    return live;
+  }
+
+  /** Runs `fn` after the calls before it when the server is `serial`; leaves the queue if aborted while waiting. */
+  private async exclusive<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    if (!this.spec.serial) return fn();
+    const previous = this.queue;
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    this.queue = previous.then(() => mine);
+    try {
+      await abortable(previous, signal);
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  private describe(tool: string, err: unknown): Error {
+    const what = `MCP server ${this.spec.name}, tool ${tool}`;
+    if (err instanceof McpError) {
+      const code = err.code as McpErrorCode;
+      if (code === McpErrorCode.ConnectionClosed)
+        return new Error(`${what}: the server exited during the call${this.tail()}`, { cause: err });
+      if (code === McpErrorCode.RequestTimeout) return new Error(`${what}: ${err.message}`, { cause: err });
+      // The server refused the request itself (unknown tool, invalid arguments): a retry cannot help.
+      if (code === McpErrorCode.InvalidRequest || code === McpErrorCode.MethodNotFound || code === McpErrorCode.InvalidParams) {
+        return ApplicationFailure.create({ type: MCP_TOOL_ERROR, message: `${what}: ${err.message}`, nonRetryable: true, cause: err });
+      }
+    }
+    return new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+
+  private keepStderr(chunk: Buffer): void {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.stderrTail.push(line);
+    if (this.stderrTail.length > STDERR_LINES_KEPT) this.stderrTail.splice(0, this.stderrTail.length - STDERR_LINES_KEPT);
+  }
+
+  private tail(): string {
+    return this.stderrTail.length ? ` (server stderr: ${this.stderrTail.slice(-3).join(' | ')})` : '';
+  }
+}
+
+/**
+ * The transport's child process. The SDK does not expose it; we need it only to unref its handles
+ * (a server must not keep the worker alive) and to kill it at exit. Undefined if the SDK changes.
+ */
+function childOf(transport: StdioClientTransport): ChildProcess | undefined {
+  const child = (transport as unknown as { _process?: ChildProcess })._process;
+  return child && typeof child.unref === 'function' ? child : undefined;
+}
+
+type Refable = { ref?: () => void; unref?: () => void } | null | undefined;
+
+/** Keeps this process alive for the server's sake only while a call waits on it. */
+function hold(child: ChildProcess | undefined, on: boolean): void {
+  if (!child) return;
+  for (const handle of [child, child.stdin, child.stdout, child.stderr] as Refable[]) {
+    if (on) handle?.ref?.();
+    else handle?.unref?.();
+  }
+}
+
+/** One connection per server (same package, arguments, environment and folder) per process. */
+const pool = new Map<string, McpServerConnection>();
+
+/** The process's connection to this server, created (not spawned) on first use. */
+export function mcpServer(spec: McpServerSpec): McpServerConnection {
+  const key = JSON.stringify([
+    spec.package,
+    spec.bin ?? null,
+    spec.args ?? [],
+    Object.entries(spec.env ?? {}).sort(),
+    spec.cwd ?? null,
+    spec.serial ?? false,
+  ]);
+  let connection = pool.get(key);
+  if (!connection) {
+    connection = new McpServerConnection(spec);
+    pool.set(key, connection);
+  }
+  return connection;
+}
+
+/** Stops every server process this process started through {@link mcpServer}: call it at worker shutdown. */
+export async function closeMcpServers(): Promise<void> {
+  await Promise.all([...pool.values()].map((c) => c.close()));
+}
+
+/** Calls a tool of the tool's server, with the call's signal and the tool's timeout. */
+export type McpCall = (tool: string, args: Record<string, unknown>) => Promise<CallToolResult>;
+
+/** A platform tool backed by an MCP server: the usual definition, plus the server, and an execute that gets a `call`. */
+export interface McpToolDefinition<I, O> extends Omit<ToolDefinition<I, O>, 'execute'> {
+  server: McpServerSpec | McpServerConnection;
+  execute(args: I, ctx: ToolContext, call: McpCall): Promise<{ output: O; evidence?: Evidence[] }>;
+}
+
+/**
+ * Defines a platform tool whose `execute` calls tools of an MCP server. The server is the shared
+ * connection of this process ({@link mcpServer}) unless a connection is given; each call carries
+ * `ctx.signal` and the tool's `timeout_ms`.
+ */
+export function defineMcpTool<I, O>(definition: McpToolDefinition<I, O>): ToolDefinition & { server: McpServerConnection } {
+  const { server, ...rest } = definition;
+  const connection = server instanceof McpServerConnection ? server : mcpServer(server);
+  const tool = defineTool<I, O>({
+    ...rest,
+    execute: (args, ctx) =>
+      definition.execute(args, ctx, (name, callArgs) =>
+        connection.callTool(name, callArgs, { signal: ctx.signal, timeoutMs: definition.timeout_ms }),
+      ),
+  });
+  return Object.assign(tool, { server: connection });
+}
