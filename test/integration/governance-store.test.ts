@@ -1,45 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
-import { Pool } from 'pg';
-import { GovernanceStore, migrate, pgliteSql, pgSql, type Sql } from '../../governance/store';
+import { GovernanceStore, migrate, type Sql } from '../../governance/store';
+import { openTestStore, type TestStore } from '../support/governance';
 
 // The same SQL against the machine's PostgreSQL (in a schema of this test's own, dropped at the end)
 // and against the embedded PGlite.
-const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
-
-const backends: [string, () => Promise<{ sql: Sql; cleanup: () => Promise<void> }>][] = [
-  [
-    'PostgreSQL',
-    async () => {
-      const schema = `acp_test_${randomBytes(6).toString('hex')}`;
-      const admin = new Pool({ connectionString: PG_URL, max: 1 });
-      await admin.query(`CREATE SCHEMA ${schema}`);
-      const pool = new Pool({ connectionString: PG_URL, max: 4, options: `-c search_path=${schema}` });
-      return {
-        sql: pgSql(pool),
-        cleanup: async () => {
-          await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-          await admin.end();
-        },
-      };
-    },
-  ],
-  ['PGlite', async () => ({ sql: pgliteSql(await PGlite.create()), cleanup: async () => undefined })],
-];
-
-describe.each(backends)('governance store on %s', (_name, open) => {
+describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) => {
   let store: GovernanceStore;
   let sql: Sql;
-  let cleanup: () => Promise<void>;
+  let opened: TestStore;
   beforeAll(async () => {
-    ({ sql, cleanup } = await open());
-    expect(await migrate(sql)).toEqual(['001_audit_ledger.sql']);
+    opened = await openTestStore(kind);
+    ({ store, sql } = opened);
+    expect(opened.applied).toEqual(['001_audit_ledger.sql', '002_tenant_budgets.sql']);
     expect(await migrate(sql)).toEqual([]);
-    store = new GovernanceStore(sql);
   });
   afterAll(async () => {
-    await store.close();
-    await cleanup();
+    await opened.close();
   });
 
   test('appends rows and lists them per tenant, newest first, filtered by run, principal and time', async () => {
@@ -79,5 +54,74 @@ describe.each(backends)('governance store on %s', (_name, open) => {
     await expect(sql.query("UPDATE audit_ledger SET reason = 'rewritten'")).rejects.toThrow(/append-only/);
     await expect(sql.query('DELETE FROM audit_ledger')).rejects.toThrow(/append-only/);
     expect((await store.list({ tenant: 'acme' })).every((r) => r.reason !== 'rewritten')).toBe(true);
+  });
+
+  test('a row with a dedupe key is appended once, however often an activity retries it', async () => {
+    const row = {
+      tenant: 'dedupe',
+      principal: 'run',
+      action: 'tool.write',
+      outcome: 'done',
+      reason: 'r',
+      run_id: 'run-9',
+      dedupe_key: 'run-9/3/tool.write',
+    };
+    await store.append(row);
+    await store.append(row);
+    await Promise.all([store.append(row), store.append(row)]);
+    expect(await store.list({ tenant: 'dedupe' })).toHaveLength(1);
+  });
+
+  const DAY = '2026-01-02';
+  const reserve = (tenant: string, run_id: string, step: number, estimate_usd: number, limit = 1) =>
+    store.reserve({ tenant, run_id, step, day: DAY, estimate_usd, estimate_tokens: 100, limit: { daily_cost_usd: limit } });
+
+  test('concurrent reservations never pass the limit: 20 calls of $0.10 against $1.00 get exactly 10', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => reserve('burst', `run-${i}`, 1, 0.1)));
+    expect(answers.filter((a) => a.granted)).toHaveLength(10);
+    const denied = answers.find((a) => !a.granted)!;
+    expect(denied).toMatchObject({
+      exceeded: 'tenant_daily_cost',
+      reason: expect.stringMatching(/^tenant_daily_cost: burst has committed \$1 of \$1/),
+    });
+    expect(await store.budgetDay('burst', DAY)).toMatchObject({ committed_usd: 1, reservations: { reserved: 10, denied: 10, settled: 0 } });
+  });
+
+  test('reserve is idempotent per run and step: a retry gets the first answer and counts nothing twice', async () => {
+    const first = await reserve('idem', 'run-a', 1, 0.6);
+    const again = await reserve('idem', 'run-a', 1, 0.6);
+    expect(first).toMatchObject({ granted: true, replayed: false });
+    expect(again).toMatchObject({ granted: true, replayed: true });
+    const denied = await reserve('idem', 'run-b', 1, 0.6);
+    // Budget freed later does not turn a retried denial into a grant: the run already went on without the call.
+    await store.settle({ run_id: 'run-a', step: 1, actual_usd: 0, actual_tokens: 0 });
+    expect(await reserve('idem', 'run-b', 1, 0.6)).toMatchObject({ granted: false, replayed: true, exceeded: denied.exceeded });
+    expect(await store.budgetDay('idem', DAY)).toMatchObject({ committed_usd: 0 });
+  });
+
+  test('settle replaces the estimate with the actual usage, once', async () => {
+    await reserve('settle', 'run-s', 4, 0.5);
+    expect(await store.settle({ run_id: 'run-s', step: 4, actual_usd: 0.125, actual_tokens: 40 })).toEqual({ settled: true });
+    expect(await store.settle({ run_id: 'run-s', step: 4, actual_usd: 0.125, actual_tokens: 40 })).toEqual({ settled: false });
+    expect(await store.settle({ run_id: 'run-unknown', step: 1, actual_usd: 1, actual_tokens: 1 })).toEqual({ settled: false });
+    expect(await store.budgetDay('settle', DAY)).toEqual({
+      tenant: 'settle',
+      day: DAY,
+      committed_usd: 0.125,
+      committed_tokens: 40,
+      reservations: { reserved: 0, settled: 1, denied: 0 },
+    });
+    // Tenants and days are separate counters.
+    expect(await store.budgetDay('settle', '2026-01-03')).toMatchObject({ committed_usd: 0 });
+    expect(await store.budgetDay('someone-else', DAY)).toMatchObject({ committed_usd: 0 });
+  });
+
+  test('a daily token limit is enforced like the cost limit', async () => {
+    const limit = { daily_tokens: 250 };
+    const ask = (run_id: string) =>
+      store.reserve({ tenant: 'tokens', run_id, step: 1, day: DAY, estimate_usd: 0, estimate_tokens: 100, limit });
+    expect((await ask('t1')).granted).toBe(true);
+    expect((await ask('t2')).granted).toBe(true);
+    expect(await ask('t3')).toMatchObject({ granted: false, exceeded: 'tenant_daily_tokens' });
   });
 });
