@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import { ErrorCode } from '../contracts/errors';
 import { PlanActionSchema, type PlanRequest, type PlanResult, type ToolCallRequest, type ToolCallResult } from '../contracts/run';
+import type { AuditEntry, GovernanceStore, Reservation, ReserveRequest } from '../governance/store';
 import type { FileBlobStore } from './blob-store';
 import type { ModelProvider } from './model/provider';
 import type { ToolRegistry } from './tools/registry';
@@ -14,6 +15,8 @@ export interface ActivityDeps {
   blobs: FileBlobStore;
   /** Tool outputs whose JSON is larger than this stay out of history (default 32 KiB). */
   maxInlineOutputBytes?: number;
+  /** The governance store: tenant budget counters and the audit ledger runs write to. */
+  governance: Pick<GovernanceStore, 'append' | 'reserve' | 'settle'>;
 }
 
 /** The default limit on a tool output kept in workflow history, in bytes of JSON. */
@@ -41,7 +44,7 @@ function describeIssues(error: z.ZodError): string {
 }
 
 /** Builds the activities with their dependencies; the worker registers what this returns. */
-export function createActivities({ providers, tools, blobs, maxInlineOutputBytes = MAX_INLINE_OUTPUT_BYTES }: ActivityDeps) {
+export function createActivities({ providers, tools, blobs, governance, maxInlineOutputBytes = MAX_INLINE_OUTPUT_BYTES }: ActivityDeps) {
   const byName = new Map(providers.map((p) => [p.name, p]));
 
   return {
@@ -75,6 +78,33 @@ export function createActivities({ providers, tools, blobs, maxInlineOutputBytes
         model: result.model,
       });
       return { ...result, action: action.data };
+    },
+
+    /**
+     * Reserves a model call's estimated cost against the tenant's daily budget, before the call. Atomic
+     * and idempotent per run and step (see GovernanceStore.reserve); the day is today in UTC.
+     */
+    async reserveBudget(req: Omit<ReserveRequest, 'day'>): Promise<Reservation> {
+      const reservation = await governance.reserve({ ...req, day: new Date().toISOString().slice(0, 10) });
+      Context.current().log.info(reservation.granted ? 'budget reserved' : 'budget reservation denied', {
+        run_id: req.run_id,
+        step: req.step,
+        tenant: req.tenant,
+        estimate_usd: req.estimate_usd,
+        replayed: reservation.replayed,
+        ...(reservation.reason ? { reason: reservation.reason } : {}),
+      });
+      return reservation;
+    },
+
+    /** Settles a reservation with the call's actual usage (zero if it was not made); idempotent. */
+    async settleBudget(req: { run_id: string; step: number; actual_usd: number; actual_tokens: number }): Promise<{ settled: boolean }> {
+      return governance.settle(req);
+    },
+
+    /** Appends rows to the audit ledger from inside a run; each carries a dedupe key, so a retry appends once. */
+    async recordAudit(entries: (AuditEntry & { dedupe_key: string })[]): Promise<void> {
+      for (const e of entries) await governance.append(e);
     },
 
     /** ToolCall: validates the arguments, runs the tool, validates what it returned. */

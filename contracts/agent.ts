@@ -53,6 +53,11 @@ export const ModelSettingsSchema = z
     provider: z.enum(['scripted', 'openai']),
     name: z.string().min(1),
     temperature: z.number().min(0).max(2).optional(),
+    /**
+     * The most output tokens one call may produce; sent to the vendor as `max_tokens`, and the output
+     * part of the cost reserved against the tenant's daily budget before each call (1024 when unset).
+     */
+    max_output_tokens: z.number().int().positive().max(1_000_000).optional(),
     /** USD per 1,000 input and output tokens, for cost accounting and budgets. */
     pricing: z
       .object({ input_per_1k: z.number().min(0), output_per_1k: z.number().min(0) })

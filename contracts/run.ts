@@ -82,6 +82,8 @@ export interface AgentRunInput {
   environment?: string;
   /** The effective label of each context field (the higher of declared and claimed). */
   context_labels?: Record<string, Label>;
+  /** The W3C trace id of the request that started the run; the run's audit rows carry it. */
+  trace_id?: string;
 }
 
 export type StepType = 'Plan' | 'ToolCall' | 'Validate' | 'Decide' | 'HumanApproval' | 'RetryFallback' | 'Complete' | 'Fail';

@@ -155,3 +155,27 @@ export const AuditListSchema = z.object({
       .passthrough(),
   ),
 });
+
+export const BudgetStatusSchema = z.object({
+  tenant: z.string(),
+  day: z.string(),
+  limit: z.object({ daily_cost_usd: z.number().optional(), daily_tokens: z.number().optional() }).nullable(),
+  committed_usd: z.number(),
+  committed_tokens: z.number(),
+  remaining_usd: z.number().nullable(),
+  reservations: z.object({ reserved: z.number(), settled: z.number(), denied: z.number() }),
+});
+
+export const PolicyStatusSchema = z.object({
+  hash: z.string(),
+  loaded_at: z.string(),
+  files: z.array(z.string()),
+  reloadable: z.boolean(),
+  last_error: z.object({ message: z.string(), at: z.string() }).optional(),
+});
+export const PolicyReloadedSchema = z.object({
+  hash: z.string(),
+  previous_hash: z.string(),
+  loaded_at: z.string(),
+  files: z.array(z.string()),
+});

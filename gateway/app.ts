@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
 import express, { type Express, type Request, type Response } from 'express';
@@ -36,7 +36,9 @@ import { RoleAuthorizer, type Action, type Authorizer, type Resource } from './a
 import type { RateLimiter } from './rate-limit';
 import { openApiDocument } from './openapi';
 import type { AuditEntry, GovernanceStore } from '../governance/store';
-import { LABELS, type Label, type Policy } from '../policies/engine';
+import { LABELS, tenantBudgetFor, type Label, type Policy } from '../policies/engine';
+import { nanoUsd } from '../workflows/cost';
+import { ReloadablePolicy } from '../policies/reloadable';
 import { HttpProblem, notFoundHandler, problemHandler, requireJson, validationProblem } from './problem';
 
 export interface GatewayDeps {
@@ -58,8 +60,12 @@ export interface GatewayDeps {
   authenticate: (req: Request) => Promise<Principal>;
   /** May the caller do it; role checks until the policy engine implements this. */
   authorizer?: Authorizer;
-  /** The policy snapshot every run is started with (checked before each tool and model call). */
-  policy?: Policy;
+  /**
+   * The policy: every run is started with a snapshot of the one in force at its dispatch (checked before
+   * each tool and model call). A ReloadablePolicy can be reloaded (POST /v1/policy/reload, SIGHUP);
+   * a plain Policy is fixed for the app's life.
+   */
+  policy?: Policy | ReloadablePolicy;
   environment?: string;
   /** The audit ledger (governance store); without it nothing is audited. */
   audit?: GovernanceStore;
@@ -88,6 +94,8 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+/** A W3C traceparent: version 00, a 32-hex trace id and a 16-hex parent id, neither all zeros, and flags. */
+const TRACEPARENT = /^00-(?!0{32})([0-9a-f]{32})-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /** The HTTP status for each reason a decision or takeover is refused. */
 const DECISION_STATUS: Record<DecisionError, number> = {
@@ -177,10 +185,13 @@ export function createApp(deps: GatewayDeps): Express {
   const { client, agents, tools, taskQueue, logger } = deps;
   const newRunId = deps.newRunId ?? (() => `run-${randomUUID()}`);
   const authorizer = deps.authorizer ?? new RoleAuthorizer();
+  /** The live policy, read per request (never captured at start), so a reload applies to the next request. */
+  const policies = deps.policy === undefined || deps.policy instanceof ReloadablePolicy ? deps.policy : ReloadablePolicy.fixed(deps.policy);
   /** Throws a 403 problem with the reason when the caller may not do this. */
   const authorize = (res: Response, action: Action, resource?: Resource) => {
     const decision = authorizer.decide(principal(res), action, resource);
-    if (!decision.allowed) throw new HttpProblem(403, 'forbidden', 'Forbidden', decision.reason);
+    if (!decision.allowed)
+      throw new HttpProblem(403, 'forbidden', 'Forbidden', decision.reason, decision.rule ? { rule: decision.rule } : {});
   };
   const namespace = client.options.namespace;
   const uiLink = (runId: string) =>
@@ -192,7 +203,13 @@ export function createApp(deps: GatewayDeps): Express {
   const audit = async (res: Response, e: Omit<AuditEntry, 'tenant' | 'principal' | 'request_id'>): Promise<void> => {
     if (!deps.audit) return;
     const p = principal(res);
-    await deps.audit.append({ ...e, tenant: p.tenant, principal: p.subject, request_id: res.locals.requestId as string });
+    await deps.audit.append({
+      ...e,
+      tenant: p.tenant,
+      principal: p.subject,
+      request_id: res.locals.requestId as string,
+      trace_id: res.locals.traceId as string,
+    });
   };
 
   const runLinks = (runId: string) => ({
@@ -210,10 +227,15 @@ export function createApp(deps: GatewayDeps): Express {
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
     res.set('X-Request-Id', requestId);
+    // The caller's trace continues here (W3C traceparent), or one starts; runs and audit rows carry its id.
+    const traceId = TRACEPARENT.exec(req.get('traceparent') ?? '')?.[1] ?? randomBytes(16).toString('hex');
+    res.locals.traceId = traceId;
+    res.set('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-01`);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       logger.info('request', {
         request_id: requestId,
+        trace_id: traceId,
         method: req.method,
         path: req.originalUrl,
         status: res.statusCode,
@@ -344,6 +366,9 @@ export function createApp(deps: GatewayDeps): Express {
       throw err;
     }
     const def = agent.definition;
+    // Read in the same synchronous step as the decision below, so the run starts with the very policy
+    // that allowed it even if a reload lands while this request awaits.
+    const policy = policies?.current();
     try {
       authorize(res, 'run.dispatch', { agent: def.name, intent: body.task });
     } catch (err) {
@@ -353,6 +378,7 @@ export function createApp(deps: GatewayDeps): Express {
           action: 'dispatch',
           outcome: 'denied',
           reason: err.detail,
+          ...(typeof err.extensions.rule === 'string' ? { rule: err.extensions.rule } : {}),
           details: { agent: def.name, task: body.task.slice(0, 200) },
         });
       throw err;
@@ -430,8 +456,9 @@ export function createApp(deps: GatewayDeps): Express {
       ...(body.output_spec ? { output_spec: body.output_spec } : {}),
       initiator: { subject: initiator.subject, tenant: initiator.tenant, roles: initiator.roles },
       requested_at: new Date().toISOString(),
-      ...(deps.policy ? { policy: deps.policy, environment: deps.environment ?? 'dev' } : {}),
+      ...(policy ? { policy, environment: deps.environment ?? 'dev' } : {}),
       context_labels: contextLabels,
+      trace_id: res.locals.traceId as string,
     };
     try {
       await client.workflow.start(agentRun, {
@@ -654,6 +681,59 @@ export function createApp(deps: GatewayDeps): Express {
     if (!q.success) throw queryProblem(q.error);
     if (!deps.audit) throw new HttpProblem(404, 'not-found', 'Not found', 'This gateway has no audit ledger configured.');
     res.json({ entries: await deps.audit.list({ ...q.data, tenant: principal(res).tenant }) });
+  });
+
+  const BudgetQuerySchema = z.object({ day: z.iso.date().optional() }).strict();
+
+  // The caller's tenant's model spend for a UTC day (today by default) against the policy's limit.
+  app.get('/v1/budget', async (req, res) => {
+    authorize(res, 'budget.read');
+    const q = BudgetQuerySchema.safeParse(req.query);
+    if (!q.success) throw queryProblem(q.error);
+    if (!deps.audit) throw new HttpProblem(404, 'not-found', 'Not found', 'This gateway has no governance store configured.');
+    const tenant = principal(res).tenant;
+    const day = await deps.audit.budgetDay(tenant, q.data.day ?? new Date().toISOString().slice(0, 10));
+    const limit = tenantBudgetFor(policies?.current(), tenant) ?? null;
+    const remaining = limit?.daily_cost_usd === undefined ? null : Math.max(0, nanoUsd(limit.daily_cost_usd - day.committed_usd));
+    res.json({ ...day, limit, remaining_usd: remaining });
+  });
+
+  const noPolicy = () => new HttpProblem(404, 'not-found', 'Not found', 'This gateway has no policy configured.');
+
+  app.get('/v1/policy', (_req, res) => {
+    authorize(res, 'policy.read');
+    if (!policies) throw noPolicy();
+    res.json(policies.status());
+  });
+
+  // Re-reads the policies folder. Runs already started keep the snapshot in their input; new dispatches
+  // are decided by, and new runs started with, the new policy. A bad file changes nothing (422).
+  app.post('/v1/policy/reload', async (_req, res) => {
+    authorize(res, 'policy.reload');
+    if (!policies) throw noPolicy();
+    if (!policies.reloadable)
+      throw new HttpProblem(404, 'not-found', 'Not found', 'This gateway was given its policy at start; it has no folder to reload from.');
+    const outcome = policies.reload();
+    if (!outcome.reloaded) {
+      const detail = `${outcome.error}. The previous policy (${outcome.hash}) stays in force.`;
+      await audit(res, {
+        action: 'policy.reload',
+        outcome: 'refused',
+        reason: detail,
+        details: { hash: outcome.hash, previous_hash: outcome.hash },
+      });
+      logger.warn('policy reload refused', { by: principal(res).subject, error: outcome.error, hash: outcome.hash });
+      throw new HttpProblem(422, 'policy-invalid', 'Policy not reloaded', detail, { hash: outcome.hash, loaded_at: outcome.loaded_at });
+    }
+    const { hash, previous_hash, loaded_at, files } = outcome;
+    await audit(res, {
+      action: 'policy.reload',
+      outcome: 'accepted',
+      reason: hash === previous_hash ? 'policy reloaded, unchanged' : `policy reloaded from ${files.join(', ')}`,
+      details: { hash, previous_hash, files },
+    });
+    logger.info('policy reloaded', { by: principal(res).subject, hash, previous_hash, files });
+    res.json({ hash, previous_hash, loaded_at, files });
   });
 
   app.get('/v1/runs/:id/audit', async (req, res) => {

@@ -2,7 +2,17 @@ import type { Principal } from './principal';
 
 /** What a caller wants to do. */
 export type Action =
-  'run.dispatch' | 'run.read' | 'run.cancel' | 'run.takeover' | 'approval.list' | 'approval.decide' | 'agent.list' | 'audit.read';
+  | 'run.dispatch'
+  | 'run.read'
+  | 'run.cancel'
+  | 'run.takeover'
+  | 'approval.list'
+  | 'approval.decide'
+  | 'agent.list'
+  | 'audit.read'
+  | 'policy.read'
+  | 'policy.reload'
+  | 'budget.read';
 
 /** What the action is about (fields as known to the gateway). */
 export interface Resource {
@@ -16,6 +26,8 @@ export interface Resource {
 export interface Decision {
   allowed: boolean;
   reason: string;
+  /** The policy rule that decided, when a policy did (it lands in the audit ledger and the 403). */
+  rule?: string;
 }
 
 /**
@@ -49,7 +61,16 @@ export class RoleAuthorizer implements Authorizer {
         return has(principal, 'auditor', 'admin')
           ? { allowed: true, reason: 'role auditor or admin' }
           : { allowed: false, reason: 'reading the audit ledger needs the role auditor or admin' };
+      case 'policy.read':
+        return has(principal, 'auditor', 'admin')
+          ? { allowed: true, reason: 'role auditor or admin' }
+          : { allowed: false, reason: 'reading the policy status needs the role auditor or admin' };
+      case 'policy.reload':
+        return has(principal, 'admin')
+          ? { allowed: true, reason: 'role admin' }
+          : { allowed: false, reason: 'reloading the policy needs the role admin' };
       case 'run.read':
+      case 'budget.read': // the caller's own tenant's spend: what explains a budget_exceeded run
       case 'agent.list':
       case 'approval.list':
       case 'approval.decide': // who may decide is the approval's own approver set, checked by the run

@@ -13,6 +13,9 @@ import {
   CancelAcceptedSchema,
   DecisionResultSchema,
   HealthSchema,
+  PolicyReloadedSchema,
+  BudgetStatusSchema,
+  PolicyStatusSchema,
   ProblemSchema,
   ReadySchema,
   RunAcceptedSchema,
@@ -155,6 +158,29 @@ export function openApiDocument(): Json {
           summary: 'A run’s audit entries (roles auditor, admin)',
           parameters: [runId],
           responses: { '200': ok('Audit entries', AuditListSchema), ...errors(401, 403, 404, 429) },
+        },
+      },
+      '/v1/budget': {
+        get: {
+          summary: 'The caller’s tenant’s model spend for a UTC day (default today) against its daily budget',
+          parameters: [{ name: 'day', in: 'query', required: false, schema: { type: 'string', format: 'date' } }],
+          responses: { '200': ok('Budget status', BudgetStatusSchema), ...errors(400, 401, 404, 429) },
+        },
+      },
+      '/v1/policy': {
+        get: {
+          summary: 'The policy in force: hash, when loaded, files, the last failed reload (roles auditor, admin)',
+          responses: { '200': ok('Policy status', PolicyStatusSchema), ...errors(401, 403, 404, 429) },
+        },
+      },
+      '/v1/policy/reload': {
+        post: {
+          summary: 'Re-read the policies folder (role admin); runs already started keep their snapshot',
+          responses: {
+            '200': ok('The new policy is in force', PolicyReloadedSchema),
+            '422': problem('A policy file is invalid (file:line in detail); the previous policy stays in force'),
+            ...errors(401, 403, 404, 429),
+          },
         },
       },
       '/v1/agents': {

@@ -32,9 +32,29 @@ export interface Rule {
   source: string;
 }
 
-/** A compiled policy: rules in file order, with the hash of the sources they came from. */
+/** Token and cost limits of one run. */
+export interface RunBudget {
+  max_tokens?: number;
+  max_cost_usd?: number;
+}
+
+/** Limits of one tenant per UTC day, reserved before each model call in the governance store. */
+export interface TenantDailyBudget {
+  daily_cost_usd?: number;
+  daily_tokens?: number;
+}
+
+/** The policy's budgets: for every run, per agent (per run), and per tenant per day ('*' is any tenant). */
+export interface PolicyBudgets {
+  run?: RunBudget;
+  agents?: Record<string, RunBudget>;
+  tenants?: Record<string, TenantDailyBudget>;
+}
+
+/** A compiled policy: rules in file order, budgets, and the hash of the sources they came from. */
 export interface Policy {
   rules: Rule[];
+  budgets?: PolicyBudgets;
   hash: string;
 }
 
@@ -116,4 +136,24 @@ export function decide(
     rule: pick.id,
     ...(pick.approvers ? { approvers: pick.approvers } : {}),
   };
+}
+
+/** The run limits the policy sets for an agent: the tighter of its `run` and its `agents.<name>` budgets. */
+export function runBudgetFor(policy: Policy | undefined, agent: string): RunBudget {
+  const all = policy?.budgets?.run ?? {};
+  const own = policy?.budgets?.agents?.[agent] ?? {};
+  const min = (a?: number, b?: number) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
+  const out: RunBudget = {};
+  const tokens = min(all.max_tokens, own.max_tokens);
+  const cost = min(all.max_cost_usd, own.max_cost_usd);
+  if (tokens !== undefined) out.max_tokens = tokens;
+  if (cost !== undefined) out.max_cost_usd = cost;
+  return out;
+}
+
+/** A tenant's daily budget: its own entry, else the '*' entry, else none. */
+export function tenantBudgetFor(policy: Policy | undefined, tenant: string): TenantDailyBudget | undefined {
+  const tenants = policy?.budgets?.tenants;
+  if (!tenants) return undefined;
+  return Object.hasOwn(tenants, tenant) ? tenants[tenant] : tenants['*'];
 }

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import type { Policy, Rule } from './engine';
+import type { Policy, PolicyBudgets, Rule } from './engine';
 
 const names = z.array(z.string().min(1)).min(1);
 const WhenSchema = z
@@ -42,7 +42,26 @@ const RuleSchema = z
   .strict()
   .refine((r) => r.effect !== 'require_approval' || r.approvers, { message: 'require_approval needs approvers', path: ['approvers'] });
 
-const FileSchema = z.object({ rules: z.array(RuleSchema) }).strict();
+const RunBudgetSchema = z
+  .object({ max_tokens: z.number().int().positive().optional(), max_cost_usd: z.number().positive().optional() })
+  .strict();
+const BudgetsSchema = z
+  .object({
+    /** Every run, whatever the agent. */
+    run: RunBudgetSchema.optional(),
+    /** Per agent, per run. */
+    agents: z.record(z.string(), RunBudgetSchema).optional(),
+    /** Per tenant ('*' for any tenant without its own entry), per UTC day. */
+    tenants: z
+      .record(
+        z.string().min(1),
+        z.object({ daily_cost_usd: z.number().positive().optional(), daily_tokens: z.number().int().positive().optional() }).strict(),
+      )
+      .optional(),
+  })
+  .strict();
+
+const FileSchema = z.object({ rules: z.array(RuleSchema).default([]), budgets: BudgetsSchema.optional() }).strict();
 
 /** A policy file that cannot be used; the message names the file, the line and the reason. */
 export class PolicyError extends Error {
@@ -59,6 +78,9 @@ export interface PolicyCatalog {
 export function compilePolicy(sources: { file: string; text: string }[], catalog: PolicyCatalog): Policy {
   const rules: Rule[] = [];
   const ids = new Set<string>();
+  const budgets: PolicyBudgets = {};
+  /** Where each budget entry was set, so a second file setting it again is an error naming both. */
+  const budgetSources = new Map<string, string>();
   for (const { file, text } of sources) {
     const counter = new LineCounter();
     const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
@@ -93,11 +115,33 @@ export function compilePolicy(sources: { file: string; text: string }[], catalog
       }
       rules.push({ ...r, source: at });
     });
+    const b = parsed.data.budgets;
+    if (b) {
+      const claim = (key: string, at: string) => {
+        const before = budgetSources.get(key);
+        if (before) throw new PolicyError(`${at}: budgets.${key} is already set at ${before}`);
+        budgetSources.set(key, at);
+      };
+      if (b.run) {
+        claim('run', where(['budgets', 'run']));
+        budgets.run = b.run;
+      }
+      for (const [agent, limit] of Object.entries(b.agents ?? {})) {
+        const at = where(['budgets', 'agents', agent]);
+        if (!catalog.agents.includes(agent)) throw new PolicyError(`${at}: budgets.agents names unknown agent: ${agent}`);
+        claim(`agents.${agent}`, at);
+        (budgets.agents ??= {})[agent] = limit;
+      }
+      for (const [tenant, limit] of Object.entries(b.tenants ?? {})) {
+        claim(`tenants.${tenant}`, where(['budgets', 'tenants', tenant]));
+        (budgets.tenants ??= {})[tenant] = limit;
+      }
+    }
   }
   const hash = createHash('sha256')
     .update(sources.map((s) => `${s.file}\n${s.text}`).join('\n\0\n'))
     .digest('hex');
-  return { rules, hash };
+  return { rules, ...(Object.keys(budgets).length ? { budgets } : {}), hash };
 }
 
 /** Loads every *.yaml file of a folder (in name order) as one policy. */

@@ -6,6 +6,8 @@ import { startDevServer } from '../temporal/dev-server';
 import { DEV_PRINCIPALS, devApiKeys } from '../gateway/dev-principals';
 import { installTemporalRuntime } from '../worker/worker';
 import { processLogger, startGateway, startWorker } from './runtime';
+import { openGovernanceStore } from '../governance/open';
+import type { GovernanceStore } from '../governance/store';
 import path from 'node:path';
 
 async function main(): Promise<void> {
@@ -41,11 +43,15 @@ async function main(): Promise<void> {
   const target = { address: server.address, namespace: server.namespace, connectionOptions: { address: server.address } };
   let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+  // One governance store for both: the embedded one (the dev default) is a single process's.
+  let governance: GovernanceStore | undefined;
   try {
-    worker = await startWorker(settings, target);
-    gateway = await startGateway(settings, target, processLogger(settings, 'gateway'), uiUrl, devApiKeys());
+    governance = await openGovernanceStore(settings);
+    worker = await startWorker(settings, target, governance);
+    gateway = await startGateway(settings, target, processLogger(settings, 'gateway'), uiUrl, devApiKeys(), governance);
   } catch (err) {
-    await worker?.connection.close();
+    await worker?.close();
+    await governance?.close();
     await server.stop();
     throw err;
   }
@@ -85,11 +91,14 @@ async function main(): Promise<void> {
     // The SDK runtime has already begun the worker's shutdown on this signal; wait for it to finish.
     if (worker?.worker.getState() === 'RUNNING') worker.worker.shutdown();
     await running;
-    await worker?.connection.close();
+    await worker?.close();
+    await governance?.close();
     await server.stop();
     logger.info('stopped');
     process.exit(0);
   };
+  // No SIGHUP handler here on purpose: closing the terminal sends SIGHUP, and that must stop the dev
+  // platform. Reload the policy with POST /v1/policy/reload and the admin demo key.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       stop(signal).catch((err: unknown) => {

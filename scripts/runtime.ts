@@ -6,7 +6,7 @@ import { FileBlobStore } from '../activities/blob-store';
 import { OpenAICompatibleProvider } from '../activities/model/openai-compatible';
 import type { ModelProvider } from '../activities/model/provider';
 import { ScriptedPlanner } from '../activities/model/scripted';
-import { createToolRegistry } from '../activities/tools';
+import { closeTools, createToolRegistry } from '../activities/tools';
 import { AgentRegistry } from '../agents/registry';
 import type { Settings } from '../config/settings';
 import { createLogger, type Logger } from '../observability/logger';
@@ -14,7 +14,9 @@ import { createWorker } from '../worker/worker';
 import { createApp } from '../gateway/app';
 import { PolicyAuthorizer } from '../policies/authorizer';
 import { loadPolicyDir } from '../policies/load';
+import { ReloadablePolicy } from '../policies/reloadable';
 import { openGovernanceStore } from '../governance/open';
+import type { GovernanceStore } from '../governance/store';
 import { Authenticator, type ApiKeyEntry } from '../gateway/auth';
 import { authSettings } from '../gateway/auth-config';
 import { MemoryRateLimiter, RedisRateLimiter } from '../gateway/rate-limit';
@@ -55,9 +57,14 @@ export function modelProviders(settings: Settings): ModelProvider[] {
   return providers;
 }
 
-/** Connects and builds a worker for the task queue; run it with `worker.run()`. */
-export async function startWorker(settings: Settings, target: TemporalTarget) {
+/**
+ * Connects and builds a worker for the task queue; run it with `worker.run()`. The worker writes tenant
+ * budgets and runs' audit rows to the governance store: `governance` when the caller already has it
+ * open (npm run dev shares one with the gateway), else the one the settings name.
+ */
+export async function startWorker(settings: Settings, target: TemporalTarget, governance?: GovernanceStore) {
   const { tools } = loadCatalog(settings);
+  const store = governance ?? (await openGovernanceStore(settings));
   const connection = await NativeConnection.connect(target.connectionOptions as Parameters<typeof NativeConnection.connect>[0]);
   const worker = await createWorker({
     connection,
@@ -66,8 +73,15 @@ export async function startWorker(settings: Settings, target: TemporalTarget) {
     providers: modelProviders(settings),
     tools,
     blobs: new FileBlobStore(settings.blobDir),
+    governance: store,
   });
-  return { worker, connection };
+  // The store is closed by whoever opened it.
+  const close = async () => {
+    await connection.close();
+    await closeTools();
+    if (!governance) await store.close();
+  };
+  return { worker, connection, close };
 }
 
 /** Connects a client and starts the gateway listening; `close()` stops accepting and drains. */
@@ -77,10 +91,14 @@ export async function startGateway(
   logger: Logger,
   temporalUiUrl?: string,
   extraKeys: ApiKeyEntry[] = [],
+  /** A governance store the caller has open (npm run dev shares one with the worker); else the settings'. */
+  governance?: GovernanceStore,
 ) {
-  const { agents, tools, policy } = loadCatalog(settings);
+  const { agents, tools } = loadCatalog(settings);
+  // The live policy: POST /v1/policy/reload and SIGHUP re-read the folder against this same catalog.
+  const policy = ReloadablePolicy.load(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });
   const authenticator = new Authenticator(authSettings(settings, extraKeys));
-  const store = await openGovernanceStore(settings);
+  const store = governance ?? (await openGovernanceStore(settings));
   // With several gateway replicas, REDIS_URL makes them share one set of rate-limit buckets.
   const redis = settings.redis.url ? new Redis(settings.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 }) : undefined;
   const connection = await Connection.connect(target.connectionOptions);
@@ -112,8 +130,8 @@ export async function startGateway(
   const close = async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await connection.close();
-    await store.close();
+    if (!governance) await store.close();
     redis?.disconnect();
   };
-  return { server, close };
+  return { server, close, policy };
 }

@@ -23,6 +23,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP re-reads the policies folder; a bad file leaves the previous policy in force. Runs already
+  // started keep the policy snapshot in their input.
+  process.on('SIGHUP', () => {
+    const outcome = gateway.policy.reload();
+    if (outcome.reloaded) logger.info('policy reloaded', { signal: 'SIGHUP', ...outcome });
+    else logger.error('policy not reloaded; the previous policy stays in force', { signal: 'SIGHUP', ...outcome });
+  });
 }
 
 main().catch((err: unknown) => {

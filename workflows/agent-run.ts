@@ -10,6 +10,7 @@ import {
   defineUpdate,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -36,7 +37,9 @@ import type {
   Usage,
 } from '../contracts/run';
 import { RunSearchAttributes } from '../contracts/search-attributes';
+import type { AuditEntry } from '../governance/store';
 import { argsHash, diffArgs } from './canonical';
+import { estimateCall, nanoUsd, type CallEstimate } from './cost';
 import { checkOutputSpec } from './output-spec';
 import {
   decide as decidePolicy,
@@ -45,6 +48,8 @@ import {
   type PolicyAction,
   type PolicyDecision,
   type PolicyResource,
+  runBudgetFor,
+  tenantBudgetFor,
 } from '../policies/engine';
 import { isTerminal, transition, type RunEvent } from './state-machine';
 
@@ -92,15 +97,19 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
   /** Every log line of the run carries these labels. */
   const labels = { run_id: runId, agent: def.name, agent_version: def.version };
   const carry = input.carry;
-  // A caller's constraints can only tighten the agent's budgets, never loosen them.
+  // A caller's constraints and the policy's run and agent budgets can only tighten the agent's own.
   const tighter = (caller: number | undefined, agent: number | undefined) =>
     caller === undefined ? agent : agent === undefined ? caller : Math.min(caller, agent);
+  const policyRun = runBudgetFor(input.policy, def.name);
   const limits = {
     max_steps: tighter(input.constraints.max_steps, def.budgets.max_steps)!,
-    max_tokens: tighter(input.constraints.max_tokens, def.budgets.max_tokens),
-    max_cost_usd: tighter(input.constraints.max_cost_usd, def.budgets.max_cost_usd),
+    max_tokens: tighter(tighter(input.constraints.max_tokens, def.budgets.max_tokens), policyRun.max_tokens),
+    max_cost_usd: tighter(tighter(input.constraints.max_cost_usd, def.budgets.max_cost_usd), policyRun.max_cost_usd),
     timeout_seconds: tighter(input.constraints.timeout_seconds, def.budgets.timeout_seconds)!,
   };
+  const tenantBudget = tenantBudgetFor(input.policy, input.initiator.tenant);
+  // Runs started by a worker that wrote no audit rows must replay without them (see docs/changing-workflows.md).
+  const auditInRun = patched('audit-rows-from-runs');
   const usage: Usage = carry?.usage ?? { input_tokens: 0, output_tokens: 0, cost_usd: 0 };
   const observations: Observation[] = carry?.observations ?? [];
   const actions: ActionTaken[] = carry?.actions ?? [];
@@ -126,6 +135,8 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
   let approvalFor: { kind: 'tool_call'; rule: ApprovalRule } | { kind: 'escalation' } | undefined;
   let lastApprovalOutcome: { kind: Approval['kind']; approved: boolean } | undefined;
   let endError: { type: string; message: string } | undefined;
+  /** A model call the budget could not cover: Decide falls back to a cheaper model or gives up. */
+  let budgetDenial: { detail: string; estimate: CallEstimate; promptChars: number } | undefined;
   let completedBy: 'agent' | 'human' = 'agent';
 
   // Interrupts: the first one wins and cancels the step in flight.
@@ -222,6 +233,38 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     },
     summary: `plan with ${model.provider}/${model.name}`,
   });
+  // The governance store: a store that is down makes the run wait (and retry) rather than spend blind.
+  const governance = proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE] },
+    summary: 'governance store',
+  });
+  /** Audit rows in flight: appended without holding up the run, awaited before it ends or continues as new. */
+  const auditWrites: Promise<void>[] = [];
+  const audit = (
+    step: number,
+    e: Omit<AuditEntry, 'tenant' | 'run_id' | 'trace_id' | 'dedupe_key' | 'principal'> & { principal?: string },
+  ) => {
+    if (!auditInRun) return;
+    const row = {
+      ...e,
+      tenant: input.initiator.tenant,
+      principal: e.principal ?? input.initiator.subject,
+      run_id: runId,
+      ...(input.trace_id ? { trace_id: input.trace_id } : {}),
+      details: { agent: def.name, agent_version: def.version, step, ...e.details },
+      dedupe_key: `${runId}/${step}/${e.action}`,
+    };
+    auditWrites.push(CancellationScope.nonCancellable(() => governance.recordAudit([row])));
+  };
+  /** Replaces a reservation's estimate with the actual usage; runs even when the run is being cancelled. */
+  const settle = async (stepIndex: number, usd: number, tokens: number): Promise<void> => {
+    await CancellationScope.nonCancellable(() =>
+      governance.settleBudget({ run_id: runId, step: stepIndex, actual_usd: nanoUsd(usd), actual_tokens: tokens }),
+    );
+  };
+  const auditsWritten = () => CancellationScope.nonCancellable(() => Promise.all(auditWrites.splice(0)));
   const toolOptions = (spec: ToolSpec) => ({
     startToCloseTimeout: spec.timeout_ms,
     heartbeatTimeout: Math.max(2000, Math.min(spec.timeout_ms, 10_000)),
@@ -313,7 +356,74 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
         message: `policy ${modelDecision.effect === 'deny' ? 'denied' : 'did not allow'} the model call: ${modelDecision.reason}`,
       };
       finish(step, 'denied by policy', endError);
+      audit(step.index, {
+        action: 'policy.model_call',
+        outcome: modelDecision.effect,
+        reason: modelDecision.reason,
+        rule: modelDecision.rule,
+        details: { model: `${model.provider}/${model.name}` },
+      });
       return 'model_denied';
+    }
+    // Budgets before the call: the run's own cost budget, then the tenant's daily budget (reserved).
+    const promptChars =
+      def.instructions.length + input.task.length + JSON.stringify(input.context).length + JSON.stringify(observations).length;
+    const estimate = estimateCall(model, promptChars);
+    const notCalled = (detail: string): RunEvent => {
+      budgetDenial = { detail, estimate, promptChars };
+      finish(step, `not called: ${model.provider}/${model.name} needs up to $${estimate.cost_usd}`, {
+        type: ErrorCode.BudgetExceeded,
+        message: `budget_exceeded: ${detail}`,
+      });
+      return 'budget_denied';
+    };
+    if (limits.max_cost_usd !== undefined && estimate.cost_usd > 0 && nanoUsd(usage.cost_usd + estimate.cost_usd) > limits.max_cost_usd) {
+      return notCalled(`max_cost_usd: the run has spent $${nanoUsd(usage.cost_usd)} of $${limits.max_cost_usd}`);
+    }
+    const reserving =
+      tenantBudget !== undefined &&
+      ((tenantBudget.daily_cost_usd !== undefined && estimate.cost_usd > 0) || tenantBudget.daily_tokens !== undefined);
+    if (reserving) {
+      let reservation: Awaited<ReturnType<Activities['reserveBudget']>>;
+      try {
+        reservation = await inStep(() =>
+          governance.reserveBudget({
+            tenant: input.initiator.tenant,
+            run_id: runId,
+            step: step.index,
+            estimate_usd: estimate.cost_usd,
+            estimate_tokens: estimate.tokens,
+            limit: tenantBudget,
+          }),
+        );
+      } catch (err) {
+        if (interrupted(err)) {
+          await settle(step.index, estimate.cost_usd, estimate.tokens);
+          finish(step, 'interrupted');
+          return interrupt!.event;
+        }
+        lastFailure = { ...failureOf(err), from: 'model' };
+        finish(step, undefined, lastFailure);
+        return 'model_failed';
+      }
+      if (!reservation.granted) {
+        const rule = Object.hasOwn(input.policy?.budgets?.tenants ?? {}, input.initiator.tenant) ? input.initiator.tenant : '*';
+        audit(step.index, {
+          action: 'budget.reserve',
+          outcome: 'denied',
+          reason: reservation.reason ?? reservation.exceeded ?? 'tenant budget',
+          rule: `budgets.tenants.${rule}`,
+          details: { model: `${model.provider}/${model.name}`, estimate_usd: estimate.cost_usd, estimate_tokens: estimate.tokens },
+        });
+        log.warn('tenant budget denied a model call', { ...labels, step: step.index, reason: reservation.reason });
+        return notCalled(reservation.reason ?? reservation.exceeded ?? 'tenant_daily_cost');
+      }
+      if (interrupt) {
+        // Interrupted while reserving: the call is not made, so nothing is spent.
+        await settle(step.index, 0, 0);
+        finish(step, 'interrupted');
+        return interrupt.event;
+      }
     }
     const agent = model === def.model ? input.agent : { ...input.agent, definition: { ...def, model } };
     let result: PlanResult;
@@ -330,13 +440,18 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       );
     } catch (err) {
       if (interrupted(err)) {
+        // Interrupted mid-call: the vendor may have billed it; count the estimate.
+        if (reserving) await settle(step.index, estimate.cost_usd, estimate.tokens);
         finish(step, 'interrupted');
         return interrupt!.event;
       }
+      // Vendors do not bill failed requests: release the reservation.
+      if (reserving) await settle(step.index, 0, 0);
       lastFailure = { ...failureOf(err), from: 'model' };
       finish(step, undefined, lastFailure);
       return 'model_failed';
     }
+    if (reserving) await settle(step.index, result.usage.cost_usd, result.usage.input_tokens + result.usage.output_tokens);
     step.usage = result.usage;
     usage.input_tokens += result.usage.input_tokens;
     usage.output_tokens += result.usage.output_tokens;
@@ -374,6 +489,17 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       dataLabelOf(req.args),
     );
     if (decision) step.policy = { effect: decision.effect, rule: decision.rule, reason: decision.reason };
+    // A call that waited for its approval is checked again when it runs; the ledger already has that decision.
+    const coveredByApproval = decision?.effect === 'require_approval' && approvedHash === argsHash(req.tool, req.args);
+    if (decision && decision.effect !== 'allow' && !coveredByApproval) {
+      audit(step.index, {
+        action: 'policy.tool_call',
+        outcome: decision.effect,
+        reason: decision.reason,
+        rule: decision.rule,
+        details: { tool: req.tool, side_effect: spec.side_effect, args_hash: argsHash(req.tool, req.args) },
+      });
+    }
     if (decision?.effect === 'deny') {
       endError = { type: ErrorCode.PolicyDenied, message: `policy denied ${req.tool}: ${decision.reason}` };
       log.warn('policy denied a tool call', { ...labels, tool: req.tool, rule: decision.rule });
@@ -410,6 +536,19 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       );
       observations.push({ step: step.index, tool: req.tool, args: req.args, output: result.output, evidence: result.evidence });
       actions.push({ step: step.index, tool: req.tool, side_effect: spec.side_effect, args: req.args });
+      if (spec.side_effect === 'write') {
+        audit(step.index, {
+          action: 'tool.write',
+          outcome: 'done',
+          reason: req.reason,
+          details: {
+            tool: req.tool,
+            args_hash: argsHash(req.tool, req.args),
+            ...(approvedHash ? { approved_args_hash: approvedHash } : {}),
+            output: summarize(result.output),
+          },
+        });
+      }
       state.output.evidence = observations.flatMap((o) => o.evidence);
       finish(step, summarize(result.output));
       return 'tool_succeeded';
@@ -464,6 +603,20 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       ]);
     markPending(approval.approvers);
     log.info('approval requested', { ...labels, approval_id: approval.id, kind: approval.kind });
+    audit(step.index, {
+      action: 'approval.request',
+      outcome: 'pending',
+      reason: approval.reason,
+      details: {
+        approval_id: approval.id,
+        kind: approval.kind,
+        ...(approval.tool ? { tool: approval.tool } : {}),
+        args_hash: approval.args_hash,
+        approvers: approval.approvers,
+        quorum: approval.quorum,
+        deadline: approval.deadline,
+      },
+    });
 
     try {
       let decided = await inStep(() => condition(() => approval.status !== 'pending', timeoutS * 1000));
@@ -487,6 +640,14 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     }
     markPending(undefined);
     const approved = approval.status === 'approved';
+    // Each vote is audited by the gateway that received it; this row is the approval's outcome.
+    audit(step.index, {
+      action: 'approval.close',
+      outcome: approval.status,
+      principal: approval.decisions.at(-1)?.approver ?? 'system:deadline',
+      reason: approval.status === 'expired' ? 'no decision before the deadline' : `${approval.status} (quorum ${approval.quorum})`,
+      details: { approval_id: approval.id, kind: approval.kind, args_hash: approval.args_hash, escalations: approval.escalations },
+    });
     lastApprovalOutcome = { kind: approval.kind, approved };
     finish(
       step,
@@ -547,8 +708,28 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     const step = enter(
       'Decide',
       reason,
-      lastApprovalOutcome && !lastApprovalOutcome.approved ? 'after a rejection' : 'after a tool result',
+      budgetDenial
+        ? `after a budget denial: ${budgetDenial.detail}`
+        : lastApprovalOutcome && !lastApprovalOutcome.approved
+          ? 'after a rejection'
+          : 'after a tool result',
     );
+    if (budgetDenial) {
+      const denied = budgetDenial;
+      budgetDenial = undefined;
+      const cheaper = def.fallback?.model;
+      if (cheaper && !fallbackUsed && estimateCall(cheaper, denied.promptChars).cost_usd < denied.estimate.cost_usd) {
+        fallbackUsed = true;
+        warnings.push(
+          `the budget could not cover ${def.model.provider}/${def.model.name} (${denied.detail}); fell back to the cheaper ${cheaper.provider}/${cheaper.name}`,
+        );
+        finish(step, `fall back to the cheaper ${cheaper.provider}/${cheaper.name}`);
+        return 'fallback';
+      }
+      endError = { type: ErrorCode.BudgetExceeded, message: `budget_exceeded: ${denied.detail}` };
+      finish(step, 'give up: no cheaper model to fall back to');
+      return 'give_up';
+    }
     if (lastApprovalOutcome?.kind === 'escalation' && !lastApprovalOutcome.approved) {
       endError = { type: lastFailure?.type ?? ErrorCode.RunFailed, message: `gave up after escalation: ${lastFailure?.message ?? ''}` };
       finish(step, 'give up');
@@ -600,6 +781,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       const longHistory = state.steps.length - stepsAtStart >= (def.budgets.steps_per_history ?? DEFAULT_STEPS_PER_HISTORY);
       if (current === 'Plan' && (longHistory || workflowInfo().continueAsNewSuggested)) {
         await condition(allHandlersFinished);
+        await auditsWritten();
         log.info('continuing as new', { ...labels, steps: state.steps.length });
         return await continueAsNew<typeof agentRun>({
           ...input,
@@ -659,6 +841,10 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     state.status = 'completed';
     state.current = 'Complete';
     log.info('run completed', { ...labels, steps: state.steps.length, completed_by: completedBy });
+    if (completedBy === 'human' && takeover) {
+      audit(step.index, { action: 'run.taken_over', outcome: 'completed', principal: takeover.operator.subject, reason: takeover.reason });
+    }
+    await auditsWritten();
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     return { status: 'completed', ...state.output, usage, steps: state.steps, approvals: state.approvals, completed_by: completedBy };
   }
@@ -674,6 +860,9 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
   finish(step, undefined, error);
   state.status = cancelled ? 'cancelled' : 'failed';
   log.warn(cancelled ? 'run cancelled' : 'run failed', { ...labels, error_type: error.type, error: error.message });
+  // Cancellations also come from the Web UI and the CLI, which the gateway never sees: the run records them.
+  if (cancelled) audit(step.index, { action: 'run.cancelled', outcome: 'cancelled', principal: 'temporal', reason: error.message });
+  await auditsWritten();
   await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
   const output: AgentRunOutput = { status: state.status, ...state.output, usage, steps: state.steps, approvals: state.approvals, error };
   // A cancelled run ends as Cancelled in Temporal; its steps and actions stay readable through the state query.

@@ -8,6 +8,8 @@ import type { StepType } from '../contracts/run';
  *  │                         │  └─tool_succeeded──> Validate ──output_valid──> Decide ──continue──> Plan
  *  └─final_proposed──> Validate ──final_valid──> Complete
  * Failures go to RetryFallback, which falls back (Plan), escalates (HumanApproval) or gives up (Fail).
+ * A model call the budget cannot cover is not made (budget_denied): Decide falls back to a cheaper
+ * model (Plan) or gives up (Fail).
  * From any non-terminal step: budget_exceeded / cancelled → Fail, taken_over → Complete.
  */
 export const RUN_EVENTS = [
@@ -15,6 +17,7 @@ export const RUN_EVENTS = [
   'final_proposed',
   'model_failed',
   'model_denied',
+  'budget_denied',
   'approval_required',
   'tool_denied',
   'tool_succeeded',
@@ -53,7 +56,14 @@ const ANYWHERE: Partial<Record<RunEvent, StepType>> = { budget_exceeded: 'Fail',
 
 /** The table. A (step, event) pair not listed here is an error, not a silent no-op. */
 export const TRANSITIONS: Record<StepType, Partial<Record<RunEvent, StepType>>> = {
-  Plan: { ...ANYWHERE, tool_requested: 'ToolCall', final_proposed: 'Validate', model_failed: 'RetryFallback', model_denied: 'Fail' },
+  Plan: {
+    ...ANYWHERE,
+    tool_requested: 'ToolCall',
+    final_proposed: 'Validate',
+    model_failed: 'RetryFallback',
+    model_denied: 'Fail',
+    budget_denied: 'Decide',
+  },
   ToolCall: {
     ...ANYWHERE,
     approval_required: 'HumanApproval',
@@ -69,7 +79,7 @@ export const TRANSITIONS: Record<StepType, Partial<Record<RunEvent, StepType>>> 
     final_invalid_repairable: 'Plan',
     final_invalid: 'Fail',
   },
-  Decide: { ...ANYWHERE, continue: 'Plan', give_up: 'Fail' },
+  Decide: { ...ANYWHERE, continue: 'Plan', fallback: 'Plan', give_up: 'Fail' },
   RetryFallback: { ...ANYWHERE, retry: 'Plan', fallback: 'Plan', escalate: 'HumanApproval', give_up: 'Fail' },
   Complete: {},
   Fail: {},

@@ -106,6 +106,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
     const body = {
       model: def.model.name,
       ...(def.model.temperature !== undefined ? { temperature: def.model.temperature } : {}),
+      ...(def.model.max_output_tokens !== undefined ? { max_tokens: def.model.max_output_tokens } : {}),
       messages: [
         { role: 'system', content: systemPrompt(def) },
         { role: 'user', content: userPrompt(req) },

@@ -23,6 +23,7 @@ interface Entry {
   principal: string;
   reason: string;
   run_id?: string;
+  request_id?: string;
 }
 
 test('dispatches accepted and denied (no run started), decisions, cancels and takeovers land in the ledger', async () => {
@@ -70,8 +71,13 @@ test('dispatches accepted and denied (no run started), decisions, cancels and ta
   );
   await http(platform, 'POST', `/v1/runs/${other}/takeover`, { result: 'by hand', reason: 'urgent' }, admin);
 
+  // The runs write their own rows (test/integration/run-audit.test.ts) concurrently with the gateway's:
+  // the order asserted here is the gateway's, the rows that carry a request id.
   const all = (await http(platform, 'GET', '/v1/audit', undefined, auditor)).body.entries as Entry[];
-  const summary = all.map((e) => `${e.principal} ${e.action} ${e.outcome}`).reverse();
+  const summary = all
+    .filter((e) => e.request_id)
+    .map((e) => `${e.principal} ${e.action} ${e.outcome}`)
+    .reverse();
   expect(summary).toEqual([
     'dee dispatch accepted',
     'ann dispatch denied',
@@ -85,14 +91,23 @@ test('dispatches accepted and denied (no run started), decisions, cancels and ta
   expect(all.find((e) => e.principal === 'dee' && e.outcome === 'denied')!.reason).toContain('admin-intents-reserved');
   expect(all.filter((e) => e.outcome === 'denied').every((e) => e.run_id === undefined)).toBe(true);
 
-  const forRun = (await http(platform, 'GET', `/v1/runs/${waiting}/audit`, undefined, auditor)).body.entries as Entry[];
-  expect(forRun.map((e) => `${e.action} ${e.outcome}`).reverse()).toEqual([
-    'dispatch accepted',
-    'approval.decide refused',
-    'approval.decide reject',
-  ]);
+  // The run's own row (the approval closed) is written without holding up the run: wait for it.
+  const forRun = await eventually(async () => {
+    const entries = (await http(platform, 'GET', `/v1/runs/${waiting}/audit`, undefined, auditor)).body.entries as Entry[];
+    return entries.some((e) => e.action === 'approval.close') ? entries : undefined;
+  });
+  expect(forRun.map((e) => `${e.action} ${e.outcome}`).sort()).toEqual(
+    [
+      'dispatch accepted',
+      'approval.request pending',
+      'approval.decide refused',
+      'approval.decide reject',
+      'approval.close rejected',
+    ].sort(),
+  );
   const byAnn = (await http(platform, 'GET', '/v1/audit?principal=ann', undefined, auditor)).body.entries as Entry[];
-  expect(byAnn).toHaveLength(3);
+  // ann's three requests, and the approval her reject closed.
+  expect(byAnn.map((e) => e.action).sort()).toEqual(['approval.close', 'approval.decide', 'approval.decide', 'dispatch']);
 
   expect((await http(platform, 'GET', '/v1/audit', undefined, dispatcher)).status).toBe(403);
   const otherTenant = platform.as({ subject: 'aud2', tenant: `x-${randomUUID().slice(0, 8)}`, roles: ['auditor'] });

@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { Validator } from '@cfworker/json-schema';
 import { PROJECT_ROOT } from '../../config/settings';
+import { conformsTo, type OpenApiDoc } from '../support/openapi';
 import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
 
 // The OpenAPI document is valid OpenAPI 3.1, and real responses of every endpoint conform to it.
 let platform: TestPlatform;
-let doc: { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+let doc: OpenApiDoc;
 beforeAll(async () => {
   platform = await startPlatform();
   doc = (await http(platform, 'GET', '/openapi.json', undefined, { authorization: '' })).body as typeof doc;
@@ -15,18 +15,10 @@ afterAll(async () => {
   await platform.stop();
 });
 
-/** Checks a response against the document's schema for that path, method and status. */
-function conforms(method: string, template: string, res: { status: number; headers: Headers; body: unknown }): void {
-  const op = doc.paths[template]?.[method.toLowerCase()];
-  expect(op).toBeDefined();
-  const declared = op!.responses[String(res.status)];
-  if (!declared) throw new Error(`${method} ${template} answered ${res.status}, which the document does not declare`);
-  const type = (res.headers.get('content-type') ?? '').split(';')[0]!;
-  const media = declared.content?.[type];
-  if (!media) throw new Error(`${method} ${template} ${res.status}: content type ${type} not in the document`);
-  const result = new Validator(media.schema, '2020-12', false).validate(res.body);
-  if (!result.valid) throw new Error(`${method} ${template} ${res.status}: ${JSON.stringify(result.errors.slice(-3))}`);
-}
+let conforms: ReturnType<typeof conformsTo>;
+beforeAll(() => {
+  conforms = conformsTo(doc);
+});
 
 test('GET /openapi.json is a valid OpenAPI 3.1 document, served without a credential', () => {
   const out = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'test/support/validate-openapi.mjs')], {
@@ -85,6 +77,10 @@ test('responses of every endpoint, success and error, conform to the document', 
   await check('GET', '/v1/runs/{id}', `/v1/runs/${stuck}`);
   await check('POST', '/v1/runs/{id}/takeover', `/v1/runs/${stuck}/takeover`, { result: 'x', reason: 'r' }, approver);
   await check('POST', '/v1/runs/{id}/takeover', `/v1/runs/${stuck}/takeover`, { result: { done: true }, reason: 'by hand' }, operator);
+
+  const budget = await check('GET', '/v1/budget', '/v1/budget');
+  expect(budget.body).toMatchObject({ tenant: 'default', limit: { daily_cost_usd: 100 }, remaining_usd: 100 });
+  await check('GET', '/v1/budget', '/v1/budget?day=yesterday');
 
   const health = await http(platform, 'GET', '/healthz', undefined, { authorization: '' });
   conforms('GET', '/healthz', health);

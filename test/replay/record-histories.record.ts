@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -11,6 +11,7 @@ import { AgentRegistry } from '../../agents/registry';
 import { loadSettings, PROJECT_ROOT } from '../../config/settings';
 import { AgentDefinitionSchema } from '../../contracts/agent';
 import type { Approval } from '../../contracts/run';
+import { compilePolicy } from '../../policies/load';
 import { startFakeLlmVendor } from '../support/fake-llm-vendor';
 import { eventually, http, startPlatform, testTemporal, waitForRun } from '../support/platform';
 
@@ -28,6 +29,12 @@ test('record histories of the example agents', async () => {
   const load = (name: string) =>
     AgentDefinitionSchema.parse(parseYaml(readFileSync(path.join(PROJECT_ROOT, 'agents', name, 'agent.yaml'), 'utf8')));
   const docs = load('docs-researcher');
+  const budgeted = AgentDefinitionSchema.parse({
+    ...docs,
+    name: 'budget-researcher',
+    model: { provider: 'openai', name: 'gpt-priced', max_output_tokens: 100, pricing: { input_per_1k: 0, output_per_1k: 1 } },
+    fallback: { model: docs.model },
+  });
   const fallback = AgentDefinitionSchema.parse({
     ...docs,
     name: 'fallback-researcher',
@@ -35,8 +42,15 @@ test('record histories of the example agents', async () => {
     model_max_attempts: 1,
     fallback: { model: docs.model },
   });
+  const agents = new AgentRegistry([docs, load('ticket-filer'), fallback, budgeted], tools);
+  // The project's policy plus a tenant whose daily budget ($0.05) cannot cover one priced call ($0.10).
+  const sources = readdirSync(settings.policiesDir)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => ({ file: f, text: readFileSync(path.join(settings.policiesDir, f), 'utf8') }));
+  sources.push({ file: 'record-budgets.yaml', text: 'budgets:\n  tenants:\n    frugal: { daily_cost_usd: 0.05 }\n' });
   const platform = await startPlatform({
-    agents: new AgentRegistry([docs, load('ticket-filer'), fallback], tools),
+    policy: compilePolicy(sources, { agents: agents.list().map((a) => a.name), tools: tools.names() }),
+    agents,
     tools,
     blobDir: path.join(tmp, 'blobs'),
     providers: [new ScriptedPlanner(), new OpenAICompatibleProvider({ baseUrl: vendor.url })],
@@ -47,8 +61,8 @@ test('record histories of the example agents', async () => {
     (await http(platform, 'POST', '/v1/runs', { agent, task, context: agent === 'ticket-filer' ? ctx : {} })).body.run_id as string;
   const approvalOf = (runId: string) =>
     eventually(async () => ((await http(platform, 'GET', `/v1/runs/${runId}`)).body.approvals as Approval[] | undefined)?.[0]);
-  const save = async (name: string, runId: string) => {
-    await waitForRun(platform, runId);
+  const save = async (name: string, runId: string, auth: Record<string, string> = {}) => {
+    await waitForRun(platform, runId, 30_000, auth);
     // The CLI writes the standard JSON form of a history, the same an operator would download.
     const json = execFileSync(cli, ['workflow', 'show', '--address', testTemporal().address, '--workflow-id', runId, '--output', 'json'], {
       encoding: 'utf8',
@@ -80,6 +94,11 @@ test('record histories of the example agents', async () => {
     await save('cancelled', cancelled);
 
     await save('model-fallback', await dispatch('fallback-researcher', 'How are runs recorded?'));
+
+    const frugal = platform.as({ subject: 'fred', tenant: 'frugal' });
+    const budget = (await http(platform, 'POST', '/v1/runs', { agent: 'budget-researcher', task: 'What do budgets do?' }, frugal)).body
+      .run_id as string;
+    await save('budget-fallback', budget, frugal);
   } finally {
     await platform.stop();
     await vendor.close();

@@ -18,14 +18,11 @@ const histories = () =>
   }));
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
-test('the committed histories cover the approval, rejection, fallback, cancellation and plain paths', () => {
-  expect(files).toEqual([
-    'approval-approved.json',
-    'approval-rejected.json',
-    'cancelled.json',
-    'docs-researcher.json',
-    'model-fallback.json',
-  ]);
+// v1-*: recorded before runs wrote audit rows and reserved budgets (patched in agent-run.ts); they
+// prove runs started by that code still replay. The others are recorded from the current code.
+const PATHS = ['approval-approved', 'approval-rejected', 'cancelled', 'docs-researcher', 'model-fallback'];
+test('the committed histories cover the approval, rejection, fallback, cancellation, budget and plain paths', () => {
+  expect(files).toEqual([...PATHS, 'budget-fallback', ...PATHS.map((p) => `v1-${p}`)].map((p) => `${p}.json`).sort());
 });
 
 test('every committed history replays against the current workflow code', async () => {

@@ -15,7 +15,10 @@ import { AgentRegistry } from '../../agents/registry';
 import { loadSettings } from '../../config/settings';
 import { PolicyAuthorizer } from '../../policies/authorizer';
 import type { GovernanceStore } from '../../governance/store';
+import { openTestStore } from './governance';
 import { loadPolicyDir } from '../../policies/load';
+import type { Policy } from '../../policies/engine';
+import type { ReloadablePolicy } from '../../policies/reloadable';
 import { createApp, type QuotaSettings, type RateLimitSettings } from '../../gateway/app';
 import { Authenticator, hashApiKey, type JwtSettings } from '../../gateway/auth';
 import type { Principal } from '../../gateway/principal';
@@ -67,8 +70,13 @@ export interface PlatformOptions {
   providers?: ModelProvider[];
   /** Where large tool outputs go (defaults to the settings' folder). */
   blobDir?: string;
-  /** The audit ledger the gateway writes to. */
+  /**
+   * The governance store (audit ledger, tenant budgets) of the gateway and the worker. Without one the
+   * platform opens its own in a fresh PostgreSQL schema and drops it at stop().
+   */
   audit?: GovernanceStore;
+  /** The policy runs are started with (default: the project's policies/); a ReloadablePolicy makes it reloadable. */
+  policy?: Policy | ReloadablePolicy;
   /** The environment the policy decides for (default dev). */
   environment?: 'dev' | 'staging' | 'prod';
   rateLimits?: RateLimitSettings;
@@ -90,6 +98,8 @@ export interface TestPlatform {
   client: Client;
   taskQueue: string;
   agents: AgentRegistry;
+  /** The governance store the gateway and the worker write to. */
+  governance: GovernanceStore;
   startWorker(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -106,9 +116,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
   const logger = options.logger ?? createLogger({ level: 'error', format: 'json' });
   installTemporalRuntime(logger);
 
+  const ownStore = options.audit ? undefined : await openTestStore();
+  const governance = options.audit ?? ownStore!.store;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace });
-  const policy = loadPolicyDir(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });
+  const policy = options.policy ?? loadPolicyDir(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });
   const authenticator = new Authenticator({ apiKeys: [], ...(options.jwt ? { jwt: options.jwt } : {}) });
   const as = (p: Partial<Principal> = {}, key = `test-key-${randomUUID()}`): Record<string, string> => {
     authenticator.addKey({
@@ -130,7 +142,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
     authorizer: new PolicyAuthorizer(policy, options.environment ?? 'dev'),
     policy,
     environment: options.environment ?? 'dev',
-    ...(options.audit ? { audit: options.audit } : {}),
+    audit: governance,
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.quotas ? { quotas: options.quotas } : {}),
   });
@@ -150,6 +162,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
       providers: options.providers ?? [new ScriptedPlanner()],
       tools,
       blobs: new FileBlobStore(options.blobDir ?? path.join(scratch, 'blobs')),
+      governance,
       workflowBundle: await workflowBundle(),
     });
     running = worker.run();
@@ -163,6 +176,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
     client,
     taskQueue,
     agents,
+    governance,
     startWorker,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -170,6 +184,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
       await running;
       await nativeConnection?.close();
       await connection.close();
+      await ownStore?.close();
     },
   };
 }

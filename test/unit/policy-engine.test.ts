@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { PROJECT_ROOT } from '../../config/settings';
-import { decide, LABELS, type PolicyAction, type PolicyContext, type PolicyPrincipal, type PolicyResource } from '../../policies/engine';
+import {
+  decide,
+  LABELS,
+  runBudgetFor,
+  tenantBudgetFor,
+  type PolicyAction,
+  type PolicyContext,
+  type PolicyPrincipal,
+  type PolicyResource,
+} from '../../policies/engine';
 import { compilePolicy, loadPolicyDir, PolicyError } from '../../policies/load';
 import { policyCheck } from '../../scripts/policy-check';
 
@@ -125,6 +134,43 @@ describe('budget rules', () => {
   });
 });
 
+describe('budgets: per run, per agent, per tenant per day', () => {
+  const budgets = compilePolicy(
+    [
+      {
+        file: 'a.yaml',
+        text: 'budgets:\n  run: { max_tokens: 50000, max_cost_usd: 2 }\n  agents:\n    ticket-filer: { max_cost_usd: 0.5 }\n    docs-researcher: { max_tokens: 90000 }\n',
+      },
+      {
+        file: 'b.yaml',
+        text: "budgets:\n  tenants:\n    '*': { daily_cost_usd: 100 }\n    acme: { daily_cost_usd: 5, daily_tokens: 100000 }\n",
+      },
+    ],
+    catalog,
+  );
+  test.each([
+    ['ticket-filer', { max_tokens: 50000, max_cost_usd: 0.5 }],
+    ['docs-researcher', { max_tokens: 50000, max_cost_usd: 2 }],
+  ])('a run of %s gets the tighter of run and agent budgets: %j', (agent, expected) => {
+    expect(runBudgetFor(budgets, agent)).toEqual(expected);
+  });
+  test.each([
+    ['acme', { daily_cost_usd: 5, daily_tokens: 100000 }],
+    ['globex', { daily_cost_usd: 100 }],
+  ])("tenant %s's daily budget is its own entry, else '*': %j", (tenant, expected) => {
+    expect(tenantBudgetFor(budgets, tenant)).toEqual(expected);
+  });
+  test('no budgets section means no limits from the policy', () => {
+    const none = compilePolicy([{ file: 'r.yaml', text: 'rules: []\n' }], catalog);
+    expect(runBudgetFor(none, 'ticket-filer')).toEqual({});
+    expect(tenantBudgetFor(none, 'acme')).toBeUndefined();
+    expect(tenantBudgetFor(undefined, 'acme')).toBeUndefined();
+  });
+  test('the default policy gives every tenant a daily ceiling', () => {
+    expect(tenantBudgetFor(policy, 'anyone')).toEqual({ daily_cost_usd: 100 });
+  });
+});
+
 describe('bad policy files fail at load with file, line and reason', () => {
   const bad = (text: string) => () => compilePolicy([{ file: 'p.yaml', text }], catalog);
   test.each([
@@ -155,10 +201,33 @@ describe('bad policy files fail at load with file, line and reason', () => {
       /^p\.yaml:3: rule id "a" is used twice/,
     ],
     ['broken YAML', 'rules:\n  - id: [a\n', /^p\.yaml:\d+: not valid YAML/],
+    [
+      'a budget for a missing agent',
+      'budgets:\n  agents:\n    ghost: { max_cost_usd: 1 }\n',
+      /^p\.yaml:3: budgets\.agents names unknown agent: ghost/,
+    ],
+    [
+      'a budget of a bad type',
+      'budgets:\n  tenants:\n    acme:\n      daily_cost_usd: lots\n',
+      /^p\.yaml:4: budgets\.tenants\.acme\.daily_cost_usd:/,
+    ],
+    ['an unknown budget key', 'budgets:\n  tenants:\n    acme: { monthly_usd: 3 }\n', /^p\.yaml:3: budgets\.tenants\.acme: .*monthly_usd/],
   ])('%s', (_name, text, message) => {
     expect(bad(text)).toThrow(PolicyError);
     expect(bad(text)).toThrow(message);
   });
+});
+
+test('a budget set in two files is an error naming both places', () => {
+  const twice = () =>
+    compilePolicy(
+      [
+        { file: 'a.yaml', text: 'budgets:\n  tenants:\n    acme: { daily_cost_usd: 5 }\n' },
+        { file: 'b.yaml', text: 'rules: []\nbudgets:\n  tenants:\n    acme: { daily_cost_usd: 50 }\n' },
+      ],
+      catalog,
+    );
+  expect(twice).toThrow(/^b\.yaml:4: budgets\.tenants\.acme is already set at a\.yaml:3$/);
 });
 
 test('the policy hash changes with the policy text and only with it', () => {

@@ -13,7 +13,13 @@ import {
 // The whole table, written out: every (step, event) pair and its expected outcome. A change to the
 // table must change this list, so no transition changes by accident.
 const EXPECTED: Record<StepType, Partial<Record<RunEvent, StepType>>> = {
-  Plan: { tool_requested: 'ToolCall', final_proposed: 'Validate', model_failed: 'RetryFallback', model_denied: 'Fail' },
+  Plan: {
+    tool_requested: 'ToolCall',
+    final_proposed: 'Validate',
+    model_failed: 'RetryFallback',
+    model_denied: 'Fail',
+    budget_denied: 'Decide',
+  },
   ToolCall: { approval_required: 'HumanApproval', tool_denied: 'Fail', tool_succeeded: 'Validate', tool_failed: 'RetryFallback' },
   HumanApproval: { approved: 'ToolCall', rejected: 'Decide', retry: 'RetryFallback' },
   Validate: {
@@ -23,7 +29,7 @@ const EXPECTED: Record<StepType, Partial<Record<RunEvent, StepType>>> = {
     final_invalid_repairable: 'Plan',
     final_invalid: 'Fail',
   },
-  Decide: { continue: 'Plan', give_up: 'Fail' },
+  Decide: { continue: 'Plan', fallback: 'Plan', give_up: 'Fail' },
   RetryFallback: { retry: 'Plan', fallback: 'Plan', escalate: 'HumanApproval', give_up: 'Fail' },
   Complete: {},
   Fail: {},
