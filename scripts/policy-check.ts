@@ -1,12 +1,26 @@
 // `npm run policy:check -- --roles dispatcher --action dispatch --agent docs-researcher [--intent "..."]`
-// prints the policy's decision, the rule that made it and where that rule is written.
+// prints the policy's decision, the rule that made it and where that rule is written (and, for a
+// model call, the budgets the policy sets for that agent's runs and the tenant's day).
 import { parseArgs } from 'node:util';
 import { loadSettings } from '../config/settings';
-import { decide, type Label, type PolicyAction, type PolicyDecision } from '../policies/engine';
+import {
+  decide,
+  runBudgetFor,
+  tenantBudgetFor,
+  type Label,
+  type PolicyAction,
+  type PolicyDecision,
+  type RunBudget,
+  type TenantDailyBudget,
+} from '../policies/engine';
 import { loadCatalog } from './runtime';
 
 /** Decides one question from command-line arguments; exported so it can be tested without a process. */
-export function policyCheck(argv: string[]): PolicyDecision & { policy_hash: string } {
+export function policyCheck(argv: string[]): PolicyDecision & {
+  policy_hash: string;
+  /** For a model call: the policy's run budget for the agent and the tenant's daily budget. */
+  budgets?: { run: RunBudget; tenant_daily: TenantDailyBudget | null };
+} {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -47,7 +61,11 @@ export function policyCheck(argv: string[]): PolicyDecision & { policy_hash: str
       ...(values['run-cost'] ? { run_cost_usd: Number(values['run-cost']) } : {}),
     },
   );
-  return { ...decision, policy_hash: policy.hash };
+  const budgets =
+    action === 'model_call'
+      ? { budgets: { run: runBudgetFor(policy, values.agent ?? ''), tenant_daily: tenantBudgetFor(policy, values.tenant) ?? null } }
+      : {};
+  return { ...decision, policy_hash: policy.hash, ...budgets };
 }
 
 if (require.main === module) {

@@ -279,6 +279,11 @@ describe('npm run policy:check', () => {
       effect: 'require_approval',
       rule: 'prod-writes-need-approval',
     });
+    expect(policyCheck(['--action', 'model_call', '--agent', 'docs-researcher', '--tenant', 'acme'])).toMatchObject({
+      effect: 'allow',
+      rule: 'models-allowed',
+      budgets: { run: {}, tenant_daily: { daily_cost_usd: 100 } },
+    });
   });
 
   test('refuses a question it cannot ask', () => {
