@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import { ErrorCode } from '../contracts/errors';
 import { PlanActionSchema, type PlanRequest, type PlanResult, type ToolCallRequest, type ToolCallResult } from '../contracts/run';
-import type { AuditEntry, GovernanceStore, Reservation, ReserveRequest } from '../governance/store';
+import type { AuditEntry, GovernanceStore, Reservation, ReserveRequest, SettleRequest } from '../governance/store';
 import type { FileBlobStore } from './blob-store';
 import type { ModelProvider } from './model/provider';
 import type { ToolRegistry } from './tools/registry';
@@ -98,7 +98,7 @@ export function createActivities({ providers, tools, blobs, governance, maxInlin
     },
 
     /** Settles a reservation with the call's actual usage (zero if it was not made); idempotent. */
-    async settleBudget(req: { run_id: string; step: number; actual_usd: number; actual_tokens: number }): Promise<{ settled: boolean }> {
+    async settleBudget(req: SettleRequest): Promise<{ settled: boolean }> {
       return governance.settle(req);
     },
 

@@ -10,7 +10,7 @@ export interface Sql {
   /** Runs a multi-statement script (migrations). */
   exec(text: string): Promise<void>;
   /** Runs `work` in one transaction on one connection: committed if it returns, rolled back if it throws. */
-  transaction<T>(work: (tx: Pick<Sql, 'query'>) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Pick<Sql, 'query' | 'exec'>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -23,13 +23,16 @@ export function pgSql(pool: Pool): Sql {
     async exec(text: string) {
       await pool.query(text);
     },
-    async transaction<T>(work: (tx: Pick<Sql, 'query'>) => Promise<T>): Promise<T> {
+    async transaction<T>(work: (tx: Pick<Sql, 'query' | 'exec'>) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
         const result = await work({
           async query<R>(text: string, params: unknown[] = []) {
             return (await client.query(text, params)).rows as R[];
+          },
+          async exec(text: string) {
+            await client.query(text);
           },
         });
         await client.query('COMMIT');
@@ -55,11 +58,14 @@ export function pgliteSql(db: PGlite): Sql {
       await db.exec(text);
     },
     // PGlite is one connection; its transaction() holds it, so other queries wait their turn.
-    transaction<T>(work: (tx: Pick<Sql, 'query'>) => Promise<T>): Promise<T> {
+    transaction<T>(work: (tx: Pick<Sql, 'query' | 'exec'>) => Promise<T>): Promise<T> {
       return db.transaction((tx) =>
         work({
           async query<R>(text: string, params: unknown[] = []) {
             return (await tx.query<R>(text, params)).rows;
+          },
+          async exec(text: string) {
+            await tx.exec(text);
           },
         }),
       );
@@ -70,20 +76,31 @@ export function pgliteSql(db: PGlite): Sql {
 
 const MIGRATIONS = path.join(PROJECT_ROOT, 'governance', 'migrations');
 
-/** Applies the SQL files of governance/migrations/ not yet applied, in name order, each in a transaction. */
+/** The advisory lock migrators take, so processes starting together apply each migration once. */
+const MIGRATION_LOCK = 7233_0001;
+
+/**
+ * Applies the SQL files of governance/migrations/ not yet applied, in name order, in one transaction
+ * that holds an advisory lock: a worker and a gateway starting together against a fresh database
+ * take turns, and the second finds the work done.
+ */
 export async function migrate(sql: Sql, dir = MIGRATIONS): Promise<string[]> {
-  await sql.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
-  const done = new Set((await sql.query<{ name: string }>('SELECT name FROM schema_migrations')).map((r) => r.name));
-  const applied: string[] = [];
-  for (const file of readdirSync(dir)
+  const files = readdirSync(dir)
     .filter((f) => f.endsWith('.sql'))
-    .sort()) {
-    if (done.has(file)) continue;
-    const text = readFileSync(path.join(dir, file), 'utf8');
-    await sql.exec(`BEGIN;\n${text}\nINSERT INTO schema_migrations (name) VALUES ('${file.replace(/'/g, "''")}');\nCOMMIT;`);
-    applied.push(file);
-  }
-  return applied;
+    .sort();
+  return sql.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+    const done = new Set((await tx.query<{ name: string }>('SELECT name FROM schema_migrations')).map((r) => r.name));
+    const applied: string[] = [];
+    for (const file of files) {
+      if (done.has(file)) continue;
+      await tx.exec(readFileSync(path.join(dir, file), 'utf8'));
+      await tx.query('INSERT INTO schema_migrations (name) VALUES ($1)', [file]);
+      applied.push(file);
+    }
+    return applied;
+  });
 }
 
 /** One row of the audit ledger. */
@@ -122,6 +139,8 @@ export interface AuditQuery {
 export interface ReserveRequest {
   tenant: string;
   run_id: string;
+  /** The Temporal run id of the execution (with run_id and step, the idempotency key). */
+  execution: string;
   step: number;
   /** The UTC day (YYYY-MM-DD) the call counts against. */
   day: string;
@@ -140,6 +159,14 @@ export interface Reservation {
   reason?: string;
 }
 
+export interface SettleRequest {
+  run_id: string;
+  execution: string;
+  step: number;
+  actual_usd: number;
+  actual_tokens: number;
+}
+
 export interface BudgetDay {
   tenant: string;
   day: string;
@@ -147,8 +174,6 @@ export interface BudgetDay {
   committed_tokens: number;
   reservations: { reserved: number; settled: number; denied: number };
 }
-
-const dayText = (d: unknown) => (d instanceof Date ? d.toISOString().slice(0, 10) : String(d).slice(0, 10));
 
 /** The governance store: the audit ledger and the tenant budget counters. */
 export class GovernanceStore {
@@ -183,17 +208,18 @@ export class GovernanceStore {
   async reserve(r: ReserveRequest): Promise<Reservation> {
     return this.sql.transaction(async (tx) => {
       const inserted = await tx.query(
-        "INSERT INTO budget_reservations (run_id, step, tenant, day, estimate_usd, estimate_tokens, status) VALUES ($1, $2, $3, $4, $5, $6, 'reserved') ON CONFLICT (run_id, step) DO NOTHING RETURNING run_id",
-        [r.run_id, r.step, r.tenant, r.day, r.estimate_usd, r.estimate_tokens],
+        "INSERT INTO budget_reservations (run_id, execution, step, tenant, day, estimate_usd, estimate_tokens, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'reserved') ON CONFLICT (run_id, execution, step) DO NOTHING RETURNING run_id",
+        [r.run_id, r.execution, r.step, r.tenant, r.day, r.estimate_usd, r.estimate_tokens],
       );
       if (inserted.length === 0) {
-        const [prior] = await tx.query<{ status: string; day: unknown; reason: string | null }>(
-          'SELECT status, day, reason FROM budget_reservations WHERE run_id = $1 AND step = $2',
-          [r.run_id, r.step],
+        // Days are read as text: pg turns a DATE into a Date at local midnight, a day off east of UTC.
+        const [prior] = await tx.query<{ status: string; day: string; reason: string | null }>(
+          'SELECT status, day::text AS day, reason FROM budget_reservations WHERE run_id = $1 AND execution = $2 AND step = $3',
+          [r.run_id, r.execution, r.step],
         );
         const granted = prior!.status !== 'denied';
         const exceeded = prior!.reason?.startsWith('tenant_daily_tokens') ? 'tenant_daily_tokens' : 'tenant_daily_cost';
-        return { granted, replayed: true, day: dayText(prior!.day), ...(granted ? {} : { exceeded, reason: prior!.reason ?? '' }) };
+        return { granted, replayed: true, day: prior!.day, ...(granted ? {} : { exceeded, reason: prior!.reason ?? '' }) };
       }
       await tx.query('INSERT INTO budget_days (tenant, day) VALUES ($1, $2) ON CONFLICT (tenant, day) DO NOTHING', [r.tenant, r.day]);
       const moved = await tx.query(
@@ -216,8 +242,9 @@ export class GovernanceStore {
       const reason = overCost
         ? `tenant_daily_cost: ${r.tenant} has committed $${usd} of $${r.limit.daily_cost_usd} on ${r.day}; this call needs up to $${r.estimate_usd}`
         : `tenant_daily_tokens: ${r.tenant} has committed ${tokens} of ${r.limit.daily_tokens} tokens on ${r.day}; this call needs up to ${r.estimate_tokens}`;
-      await tx.query("UPDATE budget_reservations SET status = 'denied', reason = $3 WHERE run_id = $1 AND step = $2", [
+      await tx.query("UPDATE budget_reservations SET status = 'denied', reason = $4 WHERE run_id = $1 AND execution = $2 AND step = $3", [
         r.run_id,
+        r.execution,
         r.step,
         reason,
       ]);
@@ -229,19 +256,21 @@ export class GovernanceStore {
    * Replaces a reservation's estimate with what the call actually used (zero when it was never made or
    * failed). Idempotent: only a reservation still `reserved` moves the counter.
    */
-  async settle(s: { run_id: string; step: number; actual_usd: number; actual_tokens: number }): Promise<{ settled: boolean }> {
-    return this.sql.transaction(async (tx) => {
-      const [row] = await tx.query<{ tenant: string; day: unknown; estimate_usd: string; estimate_tokens: string }>(
-        "UPDATE budget_reservations SET status = 'settled', actual_usd = $3, actual_tokens = $4, settled_at = now() WHERE run_id = $1 AND step = $2 AND status = 'reserved' RETURNING tenant, day, estimate_usd, estimate_tokens",
-        [s.run_id, s.step, s.actual_usd, s.actual_tokens],
-      );
-      if (!row) return { settled: false };
-      await tx.query(
-        'UPDATE budget_days SET committed_usd = committed_usd - $3 + $4, committed_tokens = committed_tokens - $5 + $6 WHERE tenant = $1 AND day = $2',
-        [row.tenant, dayText(row.day), row.estimate_usd, s.actual_usd, row.estimate_tokens, s.actual_tokens],
-      );
-      return { settled: true };
-    });
+  async settle(s: SettleRequest): Promise<{ settled: boolean }> {
+    // One statement: the reservation's own tenant and day move the counter, never a value read back.
+    const moved = await this.sql.query(
+      `WITH settled AS (
+         UPDATE budget_reservations SET status = 'settled', actual_usd = $4, actual_tokens = $5, settled_at = now()
+         WHERE run_id = $1 AND execution = $2 AND step = $3 AND status = 'reserved'
+         RETURNING tenant, day, estimate_usd, estimate_tokens)
+       UPDATE budget_days d
+          SET committed_usd = d.committed_usd - s.estimate_usd + $4::numeric,
+              committed_tokens = d.committed_tokens - s.estimate_tokens + $5::bigint
+         FROM settled s WHERE d.tenant = s.tenant AND d.day = s.day
+       RETURNING d.tenant`,
+      [s.run_id, s.execution, s.step, s.actual_usd, s.actual_tokens],
+    );
+    return { settled: moved.length === 1 };
   }
 
   /** What a tenant has committed on a day, and how its reservations stand. */

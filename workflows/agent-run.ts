@@ -108,8 +108,12 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     timeout_seconds: tighter(input.constraints.timeout_seconds, def.budgets.timeout_seconds)!,
   };
   const tenantBudget = tenantBudgetFor(input.policy, input.initiator.tenant);
-  // Runs started by a worker that wrote no audit rows must replay without them (see docs/changing-workflows.md).
+  // Runs started by a worker that wrote no audit rows, or checked no budget before a model call, must
+  // replay without them (docs/changing-workflows.md; the v1-* histories are such runs).
   const auditInRun = patched('audit-rows-from-runs');
+  const budgetsBeforeCall = patched('budgets-before-call');
+  /** This execution of the run: with the run id and the step, the key of its reservations and audit rows. */
+  const execution = workflowInfo().runId;
   const usage: Usage = carry?.usage ?? { input_tokens: 0, output_tokens: 0, cost_usd: 0 };
   const observations: Observation[] = carry?.observations ?? [];
   const actions: ActionTaken[] = carry?.actions ?? [];
@@ -254,15 +258,31 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       run_id: runId,
       ...(input.trace_id ? { trace_id: input.trace_id } : {}),
       details: { agent: def.name, agent_version: def.version, step, ...e.details },
-      dedupe_key: `${runId}/${step}/${e.action}`,
+      dedupe_key: `${runId}/${execution}/${step}/${e.action}`,
     };
     auditWrites.push(CancellationScope.nonCancellable(() => governance.recordAudit([row])));
   };
-  /** Replaces a reservation's estimate with the actual usage; runs even when the run is being cancelled. */
+  // Settling runs even while the run is being cancelled, but gives up after about five minutes of a
+  // store that does not answer: the reservation then keeps counting at its estimate (the safe side)
+  // and the run can still end.
+  const settling = proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 12 },
+    summary: 'governance store: settle',
+  });
+  /** Replaces a reservation's estimate with the actual usage. */
   const settle = async (stepIndex: number, usd: number, tokens: number): Promise<void> => {
-    await CancellationScope.nonCancellable(() =>
-      governance.settleBudget({ run_id: runId, step: stepIndex, actual_usd: nanoUsd(usd), actual_tokens: tokens }),
-    );
+    try {
+      await CancellationScope.nonCancellable(() =>
+        settling.settleBudget({ run_id: runId, execution, step: stepIndex, actual_usd: nanoUsd(usd), actual_tokens: tokens }),
+      );
+    } catch (err) {
+      log.warn('could not settle a budget reservation; it keeps counting at its estimate', {
+        ...labels,
+        step: stepIndex,
+        error: failureOf(err).message,
+      });
+    }
   };
   const auditsWritten = () => CancellationScope.nonCancellable(() => Promise.all(auditWrites.splice(0)));
   const toolOptions = (spec: ToolSpec) => ({
@@ -377,10 +397,16 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       });
       return 'budget_denied';
     };
-    if (limits.max_cost_usd !== undefined && estimate.cost_usd > 0 && nanoUsd(usage.cost_usd + estimate.cost_usd) > limits.max_cost_usd) {
+    if (
+      budgetsBeforeCall &&
+      limits.max_cost_usd !== undefined &&
+      estimate.cost_usd > 0 &&
+      nanoUsd(usage.cost_usd + estimate.cost_usd) > limits.max_cost_usd
+    ) {
       return notCalled(`max_cost_usd: the run has spent $${nanoUsd(usage.cost_usd)} of $${limits.max_cost_usd}`);
     }
     const reserving =
+      budgetsBeforeCall &&
       tenantBudget !== undefined &&
       ((tenantBudget.daily_cost_usd !== undefined && estimate.cost_usd > 0) || tenantBudget.daily_tokens !== undefined);
     if (reserving) {
@@ -390,6 +416,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
           governance.reserveBudget({
             tenant: input.initiator.tenant,
             run_id: runId,
+            execution,
             step: step.index,
             estimate_usd: estimate.cost_usd,
             estimate_tokens: estimate.tokens,
@@ -398,7 +425,8 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
         );
       } catch (err) {
         if (interrupted(err)) {
-          await settle(step.index, estimate.cost_usd, estimate.tokens);
+          // The call was not made: release whatever a reservation attempt may have committed.
+          await settle(step.index, 0, 0);
           finish(step, 'interrupted');
           return interrupt!.event;
         }
@@ -554,7 +582,8 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       return 'tool_succeeded';
     } catch (err) {
       if (interrupted(err)) {
-        // The tool acknowledged the cancellation (we wait for it), so no effect of it is left unlisted.
+        // We wait for the tool to acknowledge the cancellation. A backend that cannot be cancelled (an MCP
+        // server that ignores it) may still have made the effect: such tools are idempotent per step.
         finish(step, 'interrupted');
         return interrupt!.event;
       }
@@ -644,7 +673,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     audit(step.index, {
       action: 'approval.close',
       outcome: approval.status,
-      principal: approval.decisions.at(-1)?.approver ?? 'system:deadline',
+      principal: approval.status === 'expired' ? 'system:deadline' : (approval.decisions.at(-1)?.approver ?? 'system:deadline'),
       reason: approval.status === 'expired' ? 'no decision before the deadline' : `${approval.status} (quorum ${approval.quorum})`,
       details: { approval_id: approval.id, kind: approval.kind, args_hash: approval.args_hash, escalations: approval.escalations },
     });

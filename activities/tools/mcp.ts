@@ -190,6 +190,10 @@ export class McpServerConnection {
           timeout: options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
         });
       } catch (err) {
+        const abandoned = signal?.aborted || (err instanceof McpError && err.code === (McpErrorCode.RequestTimeout as number));
+        // A server may finish a call we stopped waiting for (server-memory ignores cancellation). For a
+        // serial server, stop the process before the next call may start, so two calls never overlap.
+        if (abandoned && this.spec.serial && this.live === live) await this.close();
         if (signal?.aborted) throw (signal.reason as Error | undefined) ?? err;
         throw this.describe(tool, err);
       } finally {

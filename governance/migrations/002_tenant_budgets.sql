@@ -8,9 +8,11 @@ CREATE TABLE budget_days (
   PRIMARY KEY (tenant, day)
 );
 
--- One row per (run, step): the reservation's idempotency key. A retried reserve or settle finds it.
+-- One row per (run, execution, step): the reservation's idempotency key. A retried reserve or settle
+-- finds it; a run reset in Temporal (a new execution of the same run id) reserves afresh.
 CREATE TABLE budget_reservations (
   run_id TEXT NOT NULL,
+  execution TEXT NOT NULL,
   step INTEGER NOT NULL,
   tenant TEXT NOT NULL,
   day DATE NOT NULL,
@@ -23,7 +25,7 @@ CREATE TABLE budget_reservations (
   reason TEXT,
   created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
   settled_at TIMESTAMPTZ,
-  PRIMARY KEY (run_id, step)
+  PRIMARY KEY (run_id, execution, step)
 );
 CREATE INDEX budget_reservations_tenant_day ON budget_reservations (tenant, day);
 

@@ -161,7 +161,7 @@ test('when the tenant budget cannot cover the model, a cheaper fallback model an
 
 test("the run's own cost budget is checked before the call, not after the money is spent", async () => {
   vendor.respondWith((body) =>
-    body.messages.some((m) => m.content.includes('Step 1: tool docs_search'))
+    body.messages.some((m) => m.content.includes(': tool docs_search'))
       ? { content: { type: 'final', result: { answer: 'two' }, reason: 'done' }, usage: { prompt_tokens: 50, completion_tokens: 100 } }
       : {
           content: { type: 'tool_call', tool: 'docs_search', args: { query: 'budgets' }, reason: 'look it up' },

@@ -74,7 +74,16 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
 
   const DAY = '2026-01-02';
   const reserve = (tenant: string, run_id: string, step: number, estimate_usd: number, limit = 1) =>
-    store.reserve({ tenant, run_id, step, day: DAY, estimate_usd, estimate_tokens: 100, limit: { daily_cost_usd: limit } });
+    store.reserve({
+      tenant,
+      run_id,
+      execution: 'e1',
+      step,
+      day: DAY,
+      estimate_usd,
+      estimate_tokens: 100,
+      limit: { daily_cost_usd: limit },
+    });
 
   test('concurrent reservations never pass the limit: 20 calls of $0.10 against $1.00 get exactly 10', async () => {
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => reserve('burst', `run-${i}`, 1, 0.1)));
@@ -94,16 +103,60 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
     expect(again).toMatchObject({ granted: true, replayed: true });
     const denied = await reserve('idem', 'run-b', 1, 0.6);
     // Budget freed later does not turn a retried denial into a grant: the run already went on without the call.
-    await store.settle({ run_id: 'run-a', step: 1, actual_usd: 0, actual_tokens: 0 });
+    await store.settle({ execution: 'e1', run_id: 'run-a', step: 1, actual_usd: 0, actual_tokens: 0 });
     expect(await reserve('idem', 'run-b', 1, 0.6)).toMatchObject({ granted: false, replayed: true, exceeded: denied.exceeded });
     expect(await store.budgetDay('idem', DAY)).toMatchObject({ committed_usd: 0 });
   });
 
+  test('settle moves the counter of the reservation’s own day, whatever the process’s time zone', async () => {
+    // pg reads a DATE as local midnight: east of UTC that is the day before, if anything converted it.
+    const tz = process.env.TZ;
+    process.env.TZ = 'Pacific/Kiritimati'; // UTC+14
+    try {
+      await reserve('tz', 'run-tz', 1, 0.4);
+      expect(await store.settle({ execution: 'e1', run_id: 'run-tz', step: 1, actual_usd: 0.1, actual_tokens: 10 })).toEqual({
+        settled: true,
+      });
+      expect(await store.budgetDay('tz', DAY)).toMatchObject({ committed_usd: 0.1, reservations: { settled: 1 } });
+      expect((await reserve('tz', 'run-tz', 1, 0.4)).day).toBe(DAY);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
+  test('a run reset in Temporal (a new execution of the same run id) reserves afresh', async () => {
+    const ask = (execution: string) =>
+      store.reserve({
+        tenant: 'reset',
+        run_id: 'run-r',
+        execution,
+        step: 3,
+        day: DAY,
+        estimate_usd: 0.2,
+        estimate_tokens: 1,
+        limit: { daily_cost_usd: 1 },
+      });
+    expect(await ask('e1')).toMatchObject({ granted: true, replayed: false });
+    expect(await ask('e2')).toMatchObject({ granted: true, replayed: false });
+    expect(await store.budgetDay('reset', DAY)).toMatchObject({ committed_usd: 0.4 });
+  });
+
+  test('migrations run once when two processes start together', async () => {
+    expect(await Promise.all([migrate(sql), migrate(sql)])).toEqual([[], []]);
+  });
+
   test('settle replaces the estimate with the actual usage, once', async () => {
     await reserve('settle', 'run-s', 4, 0.5);
-    expect(await store.settle({ run_id: 'run-s', step: 4, actual_usd: 0.125, actual_tokens: 40 })).toEqual({ settled: true });
-    expect(await store.settle({ run_id: 'run-s', step: 4, actual_usd: 0.125, actual_tokens: 40 })).toEqual({ settled: false });
-    expect(await store.settle({ run_id: 'run-unknown', step: 1, actual_usd: 1, actual_tokens: 1 })).toEqual({ settled: false });
+    expect(await store.settle({ execution: 'e1', run_id: 'run-s', step: 4, actual_usd: 0.125, actual_tokens: 40 })).toEqual({
+      settled: true,
+    });
+    expect(await store.settle({ execution: 'e1', run_id: 'run-s', step: 4, actual_usd: 0.125, actual_tokens: 40 })).toEqual({
+      settled: false,
+    });
+    expect(await store.settle({ execution: 'e1', run_id: 'run-unknown', step: 1, actual_usd: 1, actual_tokens: 1 })).toEqual({
+      settled: false,
+    });
     expect(await store.budgetDay('settle', DAY)).toEqual({
       tenant: 'settle',
       day: DAY,
@@ -119,7 +172,7 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
   test('a daily token limit is enforced like the cost limit', async () => {
     const limit = { daily_tokens: 250 };
     const ask = (run_id: string) =>
-      store.reserve({ tenant: 'tokens', run_id, step: 1, day: DAY, estimate_usd: 0, estimate_tokens: 100, limit });
+      store.reserve({ tenant: 'tokens', run_id, execution: 'e1', step: 1, day: DAY, estimate_usd: 0, estimate_tokens: 100, limit });
     expect((await ask('t1')).granted).toBe(true);
     expect((await ask('t2')).granted).toBe(true);
     expect(await ask('t3')).toMatchObject({ granted: false, exceeded: 'tenant_daily_tokens' });

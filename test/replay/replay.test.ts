@@ -18,11 +18,15 @@ const histories = () =>
   }));
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
-// v1-*: recorded before runs wrote audit rows and reserved budgets (patched in agent-run.ts); they
-// prove runs started by that code still replay. The others are recorded from the current code.
+// v1-*: recorded by the code before runs wrote audit rows and checked budgets before each model call
+// (both patched in agent-run.ts); they prove runs started by that code still replay. v1-priced-cost-
+// budget is a priced run under max_cost_usd that the unpatched check would replay differently. The
+// others are recorded from the current code.
 const PATHS = ['approval-approved', 'approval-rejected', 'cancelled', 'docs-researcher', 'model-fallback'];
 test('the committed histories cover the approval, rejection, fallback, cancellation, budget and plain paths', () => {
-  expect(files).toEqual([...PATHS, 'budget-fallback', ...PATHS.map((p) => `v1-${p}`)].map((p) => `${p}.json`).sort());
+  expect(files).toEqual(
+    [...PATHS, 'budget-fallback', ...PATHS.map((p) => `v1-${p}`), 'v1-priced-cost-budget'].map((p) => `${p}.json`).sort(),
+  );
 });
 
 test('every committed history replays against the current workflow code', async () => {
