@@ -27,7 +27,7 @@ export default tseslint.config(
   },
   {
     // Workflows and the pure modules they import.
-    files: ['workflows/**/*.ts', 'contracts/errors.ts', 'contracts/search-attributes.ts', 'policies/engine.ts'],
+    files: ['workflows/**/*.ts', 'bench/workflows.ts', 'contracts/errors.ts', 'contracts/search-attributes.ts', 'policies/engine.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

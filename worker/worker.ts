@@ -20,6 +20,8 @@ export interface WorkerDeps extends ActivityDeps {
   taskQueue: string;
   /** A prebuilt bundle (tests build one and share it); by default the worker bundles workflows/. */
   workflowBundle?: WorkflowBundleOption;
+  /** Another module of workflows to bundle (the benchmark's, which adds a raw-Temporal baseline). */
+  workflowsPath?: string;
 }
 
 /** Creates the worker that runs the agentRun workflow and the plan and tool activities. */
@@ -34,6 +36,8 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     // heartbeat timeout.
     maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '1 second',
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...(deps.workflowBundle
+      ? { workflowBundle: deps.workflowBundle }
+      : { workflowsPath: deps.workflowsPath ?? require.resolve('../workflows') }),
   });
 }

@@ -12,6 +12,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -237,15 +238,20 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     },
     summary: `plan with ${model.provider}/${model.name}`,
   });
-  // The governance store: a store that is down makes the run wait (and retry) rather than spend blind.
-  const governance = proxyActivities<Activities>({
+  // The governance store, through local activities: short database calls run by this worker without a
+  // round trip through the task queue (they are markers in the history). A store that is down makes
+  // the run wait (and retry) rather than spend blind.
+  const governance = proxyLocalActivities<Activities>({
     startToCloseTimeout: '30 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE] },
     summary: 'governance store',
   });
-  /** Audit rows in flight: appended without holding up the run, awaited before it ends or continues as new. */
-  const auditWrites: Promise<void>[] = [];
+  /**
+   * Audit rows and settlements in flight: written without holding up the run, awaited before it ends
+   * or continues as new. (A settlement can lag: until then the reservation counts at its estimate.)
+   */
+  const governanceWrites: Promise<unknown>[] = [];
   const audit = (
     step: number,
     e: Omit<AuditEntry, 'tenant' | 'run_id' | 'trace_id' | 'dedupe_key' | 'principal'> & { principal?: string },
@@ -260,31 +266,30 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       details: { agent: def.name, agent_version: def.version, step, ...e.details },
       dedupe_key: `${runId}/${execution}/${step}/${e.action}`,
     };
-    auditWrites.push(CancellationScope.nonCancellable(() => governance.recordAudit([row])));
+    governanceWrites.push(CancellationScope.nonCancellable(() => governance.recordAudit([row])));
   };
   // Settling runs even while the run is being cancelled, but gives up after about five minutes of a
   // store that does not answer: the reservation then keeps counting at its estimate (the safe side)
   // and the run can still end.
-  const settling = proxyActivities<Activities>({
+  const settling = proxyLocalActivities<Activities>({
     startToCloseTimeout: '30 seconds',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 12 },
     summary: 'governance store: settle',
   });
-  /** Replaces a reservation's estimate with the actual usage. */
-  const settle = async (stepIndex: number, usd: number, tokens: number): Promise<void> => {
-    try {
-      await CancellationScope.nonCancellable(() =>
-        settling.settleBudget({ run_id: runId, execution, step: stepIndex, actual_usd: nanoUsd(usd), actual_tokens: tokens }),
-      );
-    } catch (err) {
+  /** Replaces a reservation's estimate with the actual usage, without holding up the run. */
+  const settle = (stepIndex: number, usd: number, tokens: number): void => {
+    const write = CancellationScope.nonCancellable(() =>
+      settling.settleBudget({ run_id: runId, execution, step: stepIndex, actual_usd: nanoUsd(usd), actual_tokens: tokens }),
+    ).catch((err: unknown) =>
       log.warn('could not settle a budget reservation; it keeps counting at its estimate', {
         ...labels,
         step: stepIndex,
         error: failureOf(err).message,
-      });
-    }
+      }),
+    );
+    governanceWrites.push(write);
   };
-  const auditsWritten = () => CancellationScope.nonCancellable(() => Promise.all(auditWrites.splice(0)));
+  const governanceWritten = () => CancellationScope.nonCancellable(() => Promise.all(governanceWrites.splice(0)));
   const toolOptions = (spec: ToolSpec) => ({
     startToCloseTimeout: spec.timeout_ms,
     heartbeatTimeout: Math.max(2000, Math.min(spec.timeout_ms, 10_000)),
@@ -426,7 +431,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       } catch (err) {
         if (interrupted(err)) {
           // The call was not made: release whatever a reservation attempt may have committed.
-          await settle(step.index, 0, 0);
+          settle(step.index, 0, 0);
           finish(step, 'interrupted');
           return interrupt!.event;
         }
@@ -448,7 +453,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       }
       if (interrupt) {
         // Interrupted while reserving: the call is not made, so nothing is spent.
-        await settle(step.index, 0, 0);
+        settle(step.index, 0, 0);
         finish(step, 'interrupted');
         return interrupt.event;
       }
@@ -469,17 +474,17 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     } catch (err) {
       if (interrupted(err)) {
         // Interrupted mid-call: the vendor may have billed it; count the estimate.
-        if (reserving) await settle(step.index, estimate.cost_usd, estimate.tokens);
+        if (reserving) settle(step.index, estimate.cost_usd, estimate.tokens);
         finish(step, 'interrupted');
         return interrupt!.event;
       }
       // Vendors do not bill failed requests: release the reservation.
-      if (reserving) await settle(step.index, 0, 0);
+      if (reserving) settle(step.index, 0, 0);
       lastFailure = { ...failureOf(err), from: 'model' };
       finish(step, undefined, lastFailure);
       return 'model_failed';
     }
-    if (reserving) await settle(step.index, result.usage.cost_usd, result.usage.input_tokens + result.usage.output_tokens);
+    if (reserving) settle(step.index, result.usage.cost_usd, result.usage.input_tokens + result.usage.output_tokens);
     step.usage = result.usage;
     usage.input_tokens += result.usage.input_tokens;
     usage.output_tokens += result.usage.output_tokens;
@@ -810,7 +815,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       const longHistory = state.steps.length - stepsAtStart >= (def.budgets.steps_per_history ?? DEFAULT_STEPS_PER_HISTORY);
       if (current === 'Plan' && (longHistory || workflowInfo().continueAsNewSuggested)) {
         await condition(allHandlersFinished);
-        await auditsWritten();
+        await governanceWritten();
         log.info('continuing as new', { ...labels, steps: state.steps.length });
         return await continueAsNew<typeof agentRun>({
           ...input,
@@ -873,7 +878,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
     if (completedBy === 'human' && takeover) {
       audit(step.index, { action: 'run.taken_over', outcome: 'completed', principal: takeover.operator.subject, reason: takeover.reason });
     }
-    await auditsWritten();
+    await governanceWritten();
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     return { status: 'completed', ...state.output, usage, steps: state.steps, approvals: state.approvals, completed_by: completedBy };
   }
@@ -891,7 +896,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
   log.warn(cancelled ? 'run cancelled' : 'run failed', { ...labels, error_type: error.type, error: error.message });
   // Cancellations also come from the Web UI and the CLI, which the gateway never sees: the run records them.
   if (cancelled) audit(step.index, { action: 'run.cancelled', outcome: 'cancelled', principal: 'temporal', reason: error.message });
-  await auditsWritten();
+  await governanceWritten();
   await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
   const output: AgentRunOutput = { status: state.status, ...state.output, usage, steps: state.steps, approvals: state.approvals, error };
   // A cancelled run ends as Cancelled in Temporal; its steps and actions stay readable through the state query.
