@@ -8,7 +8,9 @@ import { loadSettings } from '../../config/settings';
 import { AgentDefinitionSchema, type AgentDefinition } from '../../contracts/agent';
 import { ErrorCode } from '../../contracts/errors';
 import type { Step } from '../../contracts/run';
+import { GovernanceStore, type Reservation, type ReserveRequest } from '../../governance/store';
 import { compilePolicy } from '../../policies/load';
+import { openTestStore, type TestStore } from '../support/governance';
 import { startFakeLlmVendor, type FakeLlmVendor } from '../support/fake-llm-vendor';
 import { http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
 
@@ -33,9 +35,28 @@ const agent = (name: string, patch: Record<string, unknown> = {}): AgentDefiniti
     ...patch,
   });
 
+/**
+ * The real store, with outages a test can queue for reserve: the store down before the transaction,
+ * or the reply lost after it committed (a worker killed, a connection cut at the wrong moment).
+ */
+class OutageStore extends GovernanceStore {
+  outages: ('down' | 'reply-lost')[] = [];
+  reserveAttempts = 0;
+  override async reserve(r: ReserveRequest): Promise<Reservation> {
+    this.reserveAttempts += 1;
+    const outage = this.outages.shift();
+    if (outage === 'down') throw new Error('connect ECONNREFUSED 127.0.0.1:5432 (injected)');
+    const answer = await super.reserve(r);
+    if (outage === 'reply-lost') throw new Error('Connection terminated unexpectedly (injected, after the commit)');
+    return answer;
+  }
+}
+
 const settings = loadSettings({});
 let vendor: FakeLlmVendor;
 let platform: TestPlatform;
+let opened: TestStore;
+let store: OutageStore;
 beforeAll(async () => {
   vendor = await startFakeLlmVendor();
   vendor.respondWith(() => ({
@@ -61,10 +82,19 @@ beforeAll(async () => {
     .map((f) => ({ file: f, text: readFileSync(path.join(dir, f), 'utf8') }));
   sources.push({
     file: 'test-budgets.yaml',
-    text: ['budgets:', '  tenants:', '    ten-calls: { daily_cost_usd: 1.0 }', '    fallback-co: { daily_cost_usd: 0.15 }'].join('\n'),
+    text: [
+      'budgets:',
+      '  tenants:',
+      '    ten-calls: { daily_cost_usd: 1.0 }',
+      '    fallback-co: { daily_cost_usd: 0.15 }',
+      '    flaky-co: { daily_cost_usd: 1.0 }',
+    ].join('\n'),
   });
   const policy = compilePolicy(sources, { agents: agents.list().map((a) => a.name), tools: tools.names() });
+  opened = await openTestStore();
+  store = new OutageStore(opened.sql);
   platform = await startPlatform({
+    audit: store,
     agents,
     tools,
     policy,
@@ -74,6 +104,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await platform?.stop();
   await vendor?.close();
+  await opened?.close();
 });
 
 const today = () => new Date().toISOString().slice(0, 10);
@@ -176,4 +207,23 @@ test("the run's own cost budget is checked before the call, not after the money 
   expect(run.status).toBe('failed');
   expect(run.error).toMatchObject({ type: ErrorCode.BudgetExceeded, message: expect.stringMatching(/^budget_exceeded: max_cost_usd/) });
   expect(run.usage).toMatchObject({ cost_usd: 0.1 });
+}, 60_000);
+
+test('a reservation whose reply was lost, then a store that is down, still counts the call once', async () => {
+  const auth = platform.as({ subject: 'unlucky', tenant: 'flaky-co' });
+  const before = vendor.requests.length;
+  vendor.respondWith(() => ({ content: { type: 'final', result: { answer: 1 }, reason: 'done' }, usage: { completion_tokens: 100 } }));
+  store.reserveAttempts = 0;
+  store.outages = ['reply-lost', 'down'];
+  const res = await http(platform, 'POST', '/v1/runs', { agent: 'one-call', task: 'through an outage' }, auth);
+  const run = await waitForRun(platform, res.body.run_id as string, 60_000, auth);
+  expect(run.status).toBe('completed');
+  // At least three attempts: committed but unanswered, refused, then answered from the first one's
+  // row (a local activity may run once more when its workflow task is retried: at least once).
+  expect(store.reserveAttempts).toBeGreaterThanOrEqual(3);
+  expect(vendor.requests.length - before).toBe(1);
+  expect(await platform.governance.budgetDay('flaky-co', today())).toMatchObject({
+    committed_usd: 0.1,
+    reservations: { settled: 1, reserved: 0, denied: 0 },
+  });
 }, 60_000);
