@@ -13,7 +13,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { FileBlobStore } from '../activities/blob-store';
@@ -23,13 +22,12 @@ import { AgentRegistry } from '../agents/registry';
 import { loadSettings } from '../config/settings';
 import { AgentDefinitionSchema } from '../contracts/agent';
 import type { AgentRunInput } from '../contracts/run';
-import { GovernanceStore, migrate, pgliteSql, pgSql } from '../governance/store';
+import { openGovernanceStore } from '../governance/open';
 import { createLogger } from '../observability/logger';
 import { loadPolicyDir } from '../policies/load';
 import { cliVersion, resolveTemporalCli } from '../temporal/cli';
-import { freePort, startDevServer } from '../temporal/dev-server';
+import { startScratchDevServer } from '../temporal/dev-server';
 import { createWorker, installTemporalRuntime } from '../worker/worker';
-import { Pool } from 'pg';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 60);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
@@ -60,23 +58,14 @@ async function main(): Promise<void> {
   installTemporalRuntime(createLogger({ level: 'error', format: 'json' }));
   const cli = resolveTemporalCli({ onProgress: (m) => process.stderr.write(`${m}\n`) });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'acp-bench-'));
-  const server = await startDevServer({
-    cliPath: cli.path,
-    ip: '127.0.0.1',
-    port: await freePort(),
-    uiPort: 0,
-    namespace: 'default',
-    headless: true,
-    logFile: path.join(dir, 'temporal.log'),
-    searchAttributes: settings.searchAttributes,
+  const server = await startScratchDevServer({ cliPath: cli.path, dir, searchAttributes: settings.searchAttributes });
+  // The governance store as the platform opens it: PostgreSQL when GOVERNANCE_DATABASE_URL is set,
+  // else the embedded PGlite, here in the benchmark's own folder.
+  const governance = await openGovernanceStore({
+    ...settings,
+    governance: { ...settings.governance, pgliteDir: path.join(dir, 'governance') },
   });
-  // The governance store: PostgreSQL when GOVERNANCE_DATABASE_URL is set, else the embedded PGlite.
-  const sql = settings.governance.databaseUrl
-    ? pgSql(new Pool({ connectionString: settings.governance.databaseUrl, max: 5 }))
-    : pgliteSql(await PGlite.create());
-  await migrate(sql);
-  const governance = new GovernanceStore(sql);
-  const storeKind = settings.governance.databaseUrl ? 'PostgreSQL' : 'PGlite (in memory)';
+  const storeKind = settings.governance.databaseUrl ? 'PostgreSQL' : 'PGlite';
 
   const tools = createToolRegistry({ docsDir: settings.docsDir, ticketsFile: path.join(dir, 'tickets.jsonl') });
   const base = AgentRegistry.load(settings.agentsDir, tools).resolve('docs-researcher').definition;

@@ -81,6 +81,24 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/** A throwaway dev server for a test run or a benchmark: in memory, headless, on a free port, logging to `dir`. */
+export async function startScratchDevServer(o: {
+  cliPath: string;
+  dir: string;
+  searchAttributes: Record<string, SearchAttributeType>;
+}): Promise<DevServer> {
+  return startDevServer({
+    cliPath: o.cliPath,
+    ip: '127.0.0.1',
+    port: await freePort(),
+    uiPort: 0,
+    namespace: 'default',
+    headless: true,
+    logFile: path.join(o.dir, 'temporal-dev-server.log'),
+    searchAttributes: o.searchAttributes,
+  });
+}
+
 /** Waits until a Temporal frontend answers at address, or the deadline passes. */
 export async function waitForTemporal(
   address: string,

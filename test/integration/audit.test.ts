@@ -1,20 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
-import { GovernanceStore, migrate, pgliteSql } from '../../governance/store';
 import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
 
-// The gateway's audit trail over real HTTP, in an embedded PGlite ledger of this test's own.
+// The gateway's audit trail over real HTTP, in the platform's own ledger (a PostgreSQL schema of its own).
 let platform: TestPlatform;
-let store: GovernanceStore;
 beforeAll(async () => {
-  const sql = pgliteSql(await PGlite.create());
-  await migrate(sql);
-  store = new GovernanceStore(sql);
-  platform = await startPlatform({ audit: store });
+  platform = await startPlatform();
 });
 afterAll(async () => {
   await platform.stop();
-  await store.close();
 });
 
 interface Entry {

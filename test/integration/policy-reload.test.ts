@@ -2,10 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { AgentRunInput } from '../../contracts/run';
-import { GovernanceStore, migrate, pgliteSql } from '../../governance/store';
 import { ReloadablePolicy } from '../../policies/reloadable';
 import { http, startPlatform, type TestPlatform } from '../support/platform';
 import { conformsTo, type OpenApiDoc } from '../support/openapi';
@@ -47,7 +45,6 @@ const broken = `rules:
 
 let root: string;
 let dir: string;
-let store: GovernanceStore;
 let platform: TestPlatform;
 let conforms: ReturnType<typeof conformsTo>;
 const write = (file: string, text: string) => writeFileSync(path.join(dir, file), text);
@@ -57,16 +54,12 @@ beforeAll(async () => {
   dir = path.join(root, 'live-policies');
   mkdirSync(dir);
   write('00-base.yaml', allow);
-  const sql = pgliteSql(await PGlite.create());
-  await migrate(sql);
-  store = new GovernanceStore(sql);
   const policy = ReloadablePolicy.load(dir, { agents: ['docs-researcher', 'ticket-filer'], tools: ['docs_search', 'ticket_create'] });
-  platform = await startPlatform({ audit: store, policy });
+  platform = await startPlatform({ policy });
   conforms = conformsTo((await http(platform, 'GET', '/openapi.json', undefined, { authorization: '' })).body as OpenApiDoc);
 });
 afterAll(async () => {
   await platform.stop();
-  await store.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -166,7 +159,7 @@ test('a reload applies to the next request, a broken file keeps the previous pol
 });
 
 test('a gateway given its policy as a value shows it but has nothing to reload', async () => {
-  const fixed = await startPlatform({ audit: store });
+  const fixed = await startPlatform({ audit: platform.governance });
   try {
     const admin = fixed.as({ roles: ['admin'] });
     const shown = await http(fixed, 'GET', '/v1/policy', undefined, admin);

@@ -3,23 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadSettings } from '../../config/settings';
 import { cliVersion, resolveTemporalCli } from '../../temporal/cli';
-import { freePort, startDevServer } from '../../temporal/dev-server';
+import { startScratchDevServer } from '../../temporal/dev-server';
 
 /** Starts the one Temporal dev server of this test run (in memory, headless, on a free port). */
 export default async function globalSetup(): Promise<void> {
   const settings = loadSettings({});
   const cli = resolveTemporalCli({ onProgress: (m) => process.stdout.write(`${m}\n`) });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'acp-test-'));
-  const server = await startDevServer({
-    cliPath: cli.path,
-    ip: '127.0.0.1',
-    port: await freePort(),
-    uiPort: 0,
-    namespace: 'default',
-    headless: true,
-    logFile: path.join(dir, 'temporal-dev-server.log'),
-    searchAttributes: settings.searchAttributes,
-  });
+  const server = await startScratchDevServer({ cliPath: cli.path, dir, searchAttributes: settings.searchAttributes });
   globalThis.__TEMPORAL_DEV_SERVER__ = server;
   // Test files read these; each test still uses its own task queue and run ids.
   process.env.TEST_TEMPORAL_ADDRESS = server.address;
