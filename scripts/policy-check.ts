@@ -42,7 +42,9 @@ export function policyCheck(argv: string[]): PolicyDecision & {
   if (!action || !['dispatch', 'tool_call', 'model_call'].includes(action))
     throw new Error('--action must be dispatch, tool_call or model_call');
   const settings = loadSettings();
-  const { policy, tools } = loadCatalog(settings);
+  const catalog = loadCatalog(settings);
+  const { tools } = catalog;
+  const policy = catalog.policy.current();
   const tool = values.tool ? tools.get(values.tool) : undefined;
   if (values.tool && !tool) throw new Error(`unknown tool ${values.tool} (known: ${tools.names().join(', ')})`);
   const decision = decide(

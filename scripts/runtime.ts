@@ -13,7 +13,6 @@ import { createLogger, type Logger } from '../observability/logger';
 import { createWorker } from '../worker/worker';
 import { createApp } from '../gateway/app';
 import { PolicyAuthorizer } from '../policies/authorizer';
-import { loadPolicyDir } from '../policies/load';
 import { ReloadablePolicy } from '../policies/reloadable';
 import { openGovernanceStore } from '../governance/open';
 import type { GovernanceStore } from '../governance/store';
@@ -41,11 +40,14 @@ export function processLogger(settings: Settings, service: string): Logger {
   return createLogger({ level: settings.log.level, format: settings.log.format, defaults: { service } });
 }
 
-/** Loads tools, agents and the policy, failing start-up with a message naming the bad file. */
+/**
+ * Loads tools, agents and the policy, failing start-up with a message naming the bad file. The policy
+ * is the live holder: the gateway reloads it (POST /v1/policy/reload, SIGHUP) against this same catalog.
+ */
 export function loadCatalog(settings: Settings) {
   const tools = createToolRegistry(settings);
   const agents = AgentRegistry.load(settings.agentsDir, tools);
-  const policy = loadPolicyDir(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });
+  const policy = ReloadablePolicy.load(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });
   return { tools, agents, policy };
 }
 
@@ -94,9 +96,7 @@ export async function startGateway(
   /** A governance store the caller has open (npm run dev shares one with the worker); else the settings'. */
   governance?: GovernanceStore,
 ) {
-  const { agents, tools } = loadCatalog(settings);
-  // The live policy: POST /v1/policy/reload and SIGHUP re-read the folder against this same catalog.
-  const policy = ReloadablePolicy.load(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });
+  const { agents, tools, policy } = loadCatalog(settings);
   const authenticator = new Authenticator(authSettings(settings, extraKeys));
   const store = governance ?? (await openGovernanceStore(settings));
   // With several gateway replicas, REDIS_URL makes them share one set of rate-limit buckets.
