@@ -5,8 +5,99 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
-// Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, in either spelling.
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+// Layers import one way, ground floor first (docs/architecture.md). Each folder may import the folders
+// listed for it (and itself); anything else of the project is refused.
+const ALL = [
+  'contracts',
+  'shared',
+  'config',
+  'observability',
+  'policies',
+  'workflows',
+  'activities',
+  'governance',
+  'temporal',
+  'agents',
+  'gateway',
+  'worker',
+  'scripts',
+  'bench',
+];
+const INFRA = ['contracts', 'shared', 'config', 'observability'];
+const MAY_IMPORT = {
+  contracts: [],
+  shared: ['contracts'],
+  config: ['contracts', 'shared'],
+  observability: ['contracts', 'shared', 'config'],
+  policies: [...INFRA],
+  workflows: ['contracts', 'shared', 'policies'],
+  governance: [...INFRA],
+  activities: [...INFRA, 'policies', 'governance'],
+  temporal: [...INFRA],
+  agents: [...INFRA, 'policies', 'activities'],
+  gateway: [...INFRA, 'policies', 'workflows', 'activities', 'governance', 'agents'],
+  worker: [...INFRA, 'policies', 'workflows', 'activities', 'governance', 'agents', 'temporal'],
+  scripts: ALL.filter((f) => f !== 'bench'),
+  bench: ALL,
+};
+
+function layerRules() {
+  return Object.entries(MAY_IMPORT)
+    .map(([folder, allowed]) => {
+      const refused = ALL.filter((f) => f !== folder && !allowed.includes(f));
+      const patterns = [];
+      if (refused.length > 0) {
+        patterns.push({
+          regex: `^(\\.\\./)+(${refused.join('|')})(/|$)`,
+          // Workflows reach activities through proxyActivities, by type.
+          allowTypeImports: folder === 'workflows',
+          message:
+            `${folder}/ may import only ${[...allowed, folder].join(', ')}: layers import one way (docs/architecture.md).` +
+            (folder === 'workflows' ? ' Import activities as types only, through proxyActivities.' : ''),
+        });
+      }
+      const sandboxed = folder === 'workflows' || folder === 'shared' || folder === 'contracts';
+      return {
+        files: [`${folder}/**/*.ts`],
+        rules: {
+          '@typescript-eslint/no-restricted-imports': [
+            'error',
+            {
+              ...(sandboxed
+                ? {
+                    paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must stay deterministic: do I/O in activities/.' })),
+                  }
+                : {}),
+              patterns,
+            },
+          ],
+        },
+      };
+    })
+    .concat(
+      // The pure files outside those folders that the sandbox loads.
+      ['policies/engine.ts', 'bench/workflows.ts'].map((file) => ({
+        files: [file],
+        rules: {
+          '@typescript-eslint/no-restricted-imports': [
+            'error',
+            {
+              paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must stay deterministic: do I/O in activities/.' })),
+              patterns: [
+                {
+                  regex: '(^|/)activities(/|$)',
+                  allowTypeImports: true,
+                  message: 'Import activities as types only, through proxyActivities.',
+                },
+              ],
+            },
+          ],
+        },
+      })),
+    );
+}
 
 export default tseslint.config(
   { ignores: ['dist/', 'coverage/', '.temporal/', 'node_modules/'] },
@@ -25,21 +116,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  {
-    // Workflows and the pure modules they import.
-    files: ['workflows/**/*.ts', 'bench/workflows.ts', 'contracts/errors.ts', 'contracts/search-attributes.ts', 'policies/engine.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must stay deterministic: do I/O in activities/.' })),
-          patterns: [
-            { regex: '(^|/)activities(/|$)', allowTypeImports: true, message: 'Import activities as types only, through proxyActivities.' },
-          ],
-        },
-      ],
-    },
-  },
+  ...layerRules(),
   {
     files: ['**/*.test.ts', 'test/**/*.ts'],
     rules: {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AgentDefinitionSchema, type AgentDefinition, type ResolvedAgent } from '../contracts/agent';
 import type { ToolRegistry } from '../activities/tools/registry';
-import { jsonSchemaProblem } from '../workflows/output-spec';
+import { jsonSchemaProblem } from '../shared/output-spec';
 
 /** An agent definition that cannot be loaded; the message names the agent file and the problem. */
 export class AgentDefinitionError extends Error {

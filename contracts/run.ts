@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { Label, Policy } from '../policies/engine';
+import { LABELS, type Label, type Policy } from './policy';
 import type { ResolvedAgent } from './agent';
 
 /** Data-classification labels, lowest to highest. */
-export const ClassificationSchema = z.enum(['public', 'internal', 'confidential', 'restricted']);
+export const ClassificationSchema = z.enum(LABELS);
 
 /** Per-run limits the caller may set; the agent's budgets apply where these are absent. */
 export const ConstraintsSchema = z

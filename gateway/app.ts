@@ -28,16 +28,23 @@ import {
 } from '../contracts/run';
 import { RunSearchAttributes } from '../contracts/search-attributes';
 import type { Logger } from '../observability/logger';
-import { canonicalJson } from '../workflows/canonical';
-import { checkOutputSpec, jsonSchemaProblem } from '../workflows/output-spec';
-import { agentRun, approvalUpdate, stateQuery, takeoverUpdate } from '../workflows';
+import { canonicalJson } from '../shared/canonical';
+import { checkOutputSpec, jsonSchemaProblem } from '../shared/output-spec';
+import type { agentRun } from '../workflows/agent-run';
+import { approvalUpdate, stateQuery, takeoverUpdate } from '../workflows/messages';
+import { currentApprovers, decidersOf, mayDecide } from '../workflows/approvals';
+
+/** The run workflow's type name, as Temporal lists it. */
+const AGENT_RUN = 'agentRun';
 import type { Principal } from './principal';
 import { RoleAuthorizer, type Action, type Authorizer, type Resource } from './authz';
 import type { RateLimiter } from './rate-limit';
 import { openApiDocument } from './openapi';
-import type { AuditEntry, GovernanceStore } from '../governance/store';
-import { LABELS, tenantBudgetFor, type Label, type Policy } from '../policies/engine';
-import { nanoUsd } from '../workflows/cost';
+import type { AuditEntry } from '../contracts/governance';
+import type { GovernanceStore } from '../governance/store';
+import { LABELS, type Label, type Policy } from '../contracts/policy';
+import { tenantBudgetFor } from '../policies/engine';
+import { nanoUsd } from '../shared/cost';
 import { ReloadablePolicy } from '../policies/reloadable';
 import { HttpProblem, notFoundHandler, problemHandler, requireJson, validationProblem } from './problem';
 
@@ -319,7 +326,7 @@ export function createApp(deps: GatewayDeps): Express {
   const checkQuotas = async (tenant: string) => {
     if (!deps.quotas) return;
     const count = async (query: string) => Number((await client.workflowService.countWorkflowExecutions({ namespace, query })).count ?? 0);
-    const base = `WorkflowType = "${agentRun.name}" AND Tenant = ${JSON.stringify(tenant)}`;
+    const base = `WorkflowType = "${AGENT_RUN}" AND Tenant = ${JSON.stringify(tenant)}`;
     const running = await count(`${base} AND ExecutionStatus = "Running"`);
     if (running >= deps.quotas.concurrentRuns) {
       throw new HttpProblem(
@@ -461,7 +468,7 @@ export function createApp(deps: GatewayDeps): Express {
       trace_id: res.locals.traceId as string,
     };
     try {
-      await client.workflow.start(agentRun, {
+      await client.workflow.start<typeof agentRun>(AGENT_RUN, {
         taskQueue,
         workflowId: runId,
         args: [input],
@@ -556,7 +563,7 @@ export function createApp(deps: GatewayDeps): Express {
       if (err instanceof WorkflowNotFoundError) throw notFound(runId);
       throw err;
     }
-    if (desc.type !== agentRun.name || desc.typedSearchAttributes.get(RunSearchAttributes.tenant) !== principal(res).tenant)
+    if (desc.type !== AGENT_RUN || desc.typedSearchAttributes.get(RunSearchAttributes.tenant) !== principal(res).tenant)
       throw notFound(runId);
     return { handle, desc };
   };
@@ -599,7 +606,7 @@ export function createApp(deps: GatewayDeps): Express {
     const parsed = ListRunsQuerySchema.safeParse(req.query);
     if (!parsed.success) throw queryProblem(parsed.error);
     const q = parsed.data;
-    const clauses = [`WorkflowType = "${agentRun.name}"`, `Tenant = ${JSON.stringify(principal(res).tenant)}`];
+    const clauses = [`WorkflowType = "${AGENT_RUN}"`, `Tenant = ${JSON.stringify(principal(res).tenant)}`];
     if (q.agent) clauses.push(`AgentName = ${JSON.stringify(q.agent)}`);
     if (q.version) clauses.push(`AgentVersion = ${JSON.stringify(q.version)}`);
     if (q.state) clauses.push(`RunState = ${JSON.stringify(q.state)}`);
@@ -866,11 +873,9 @@ export function createApp(deps: GatewayDeps): Express {
         continue; // closed or unreachable since the listing; it will not take a decision anyway
       }
       for (const a of state.approvals) {
-        const allowed = a.escalations > 0 && a.escalate_to ? a.escalate_to : a.approvers;
-        const may = allowed.subjects.includes(who.subject) || who.roles.some((r) => allowed.roles.includes(r));
         // Votes count from the last edit on (an edit resets earlier approvals), as the run counts them.
-        const since = Math.max(a.decisions.map((d) => Boolean(d.edited_args)).lastIndexOf(true), 0);
-        const voted = a.decisions.slice(since).some((d) => d.approver === who.subject && d.decision === 'approve');
+        const may = mayDecide(who, decidersOf(a));
+        const voted = currentApprovers(a).has(who.subject);
         if (a.status === 'pending' && may && !voted) {
           pending.push({
             run_id: wf.workflowId,

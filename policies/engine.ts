@@ -1,93 +1,19 @@
 // The policy engine: a pure function over a compiled policy. No I/O and no Node imports, so the same
 // code runs in the gateway and inside the workflow sandbox (an ESLint rule keeps it that way).
 
-export const LABELS = ['public', 'internal', 'confidential', 'restricted'] as const;
-export type Label = (typeof LABELS)[number];
-export type Effect = 'allow' | 'deny' | 'require_approval';
-export type PolicyAction = 'dispatch' | 'tool_call' | 'model_call';
-
-/** Conditions of a rule; all present ones must hold. */
-export interface When {
-  roles?: string[];
-  not_roles?: string[];
-  agents?: string[];
-  tools?: string[];
-  environments?: string[];
-  side_effect?: 'read' | 'write';
-  intent_words?: string[];
-  /** The data sent is labelled higher than the tool may receive. */
-  data_above_clearance?: boolean;
-  run_tokens_over?: number;
-  run_cost_over?: number;
-}
-
-export interface Rule {
-  id: string;
-  description?: string;
-  action: PolicyAction;
-  when: When;
-  effect: Effect;
-  approvers?: { roles: string[]; subjects: string[] };
-  /** Where it was written, for reasons and debugging: file:line. */
-  source: string;
-}
-
-/** Token and cost limits of one run. */
-export interface RunBudget {
-  max_tokens?: number;
-  max_cost_usd?: number;
-}
-
-/** Limits of one tenant per UTC day, reserved before each model call in the governance store. */
-export interface TenantDailyBudget {
-  daily_cost_usd?: number;
-  daily_tokens?: number;
-}
-
-/** The policy's budgets: for every run, per agent (per run), and per tenant per day ('*' is any tenant). */
-export interface PolicyBudgets {
-  run?: RunBudget;
-  agents?: Record<string, RunBudget>;
-  tenants?: Record<string, TenantDailyBudget>;
-}
-
-/** A compiled policy: rules in file order, budgets, and the hash of the sources they came from. */
-export interface Policy {
-  rules: Rule[];
-  budgets?: PolicyBudgets;
-  hash: string;
-}
-
-export interface PolicyPrincipal {
-  subject: string;
-  tenant: string;
-  roles: string[];
-}
-
-export interface PolicyResource {
-  agent?: string;
-  tool?: string;
-  side_effect?: 'read' | 'write';
-  /** The highest label the tool may receive. */
-  max_classification?: Label;
-  intent?: string;
-}
-
-export interface PolicyContext {
-  environment: string;
-  /** The highest label of the data this call would send. */
-  data_classification?: Label;
-  run_tokens?: number;
-  run_cost_usd?: number;
-}
-
-export interface PolicyDecision {
-  effect: Effect;
-  reason: string;
-  /** The id of the deciding rule, or `default-deny`. */
-  rule: string;
-  approvers?: { roles: string[]; subjects: string[] };
-}
+import {
+  LABELS,
+  type Label,
+  type Policy,
+  type PolicyAction,
+  type PolicyContext,
+  type PolicyDecision,
+  type PolicyPrincipal,
+  type PolicyResource,
+  type RunBudget,
+  type TenantDailyBudget,
+  type When,
+} from '../contracts/policy';
 
 const rank = (l: Label | undefined) => (l === undefined ? -1 : LABELS.indexOf(l));
 const any = (list: string[] | undefined, value: string | undefined) =>

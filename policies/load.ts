@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import type { Policy, PolicyBudgets, Rule } from './engine';
+import type { Policy, PolicyBudgets, Rule } from '../contracts/policy';
 
 const names = z.array(z.string().min(1)).min(1);
 const WhenSchema = z

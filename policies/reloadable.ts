@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Policy } from './engine';
+import type { Policy } from '../contracts/policy';
 import { loadPolicyDir, PolicyError, type PolicyCatalog } from './load';
 
 /** Anything that knows the policy in force now; read it per decision, never once at start. */

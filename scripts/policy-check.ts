@@ -3,16 +3,8 @@
 // model call, the budgets the policy sets for that agent's runs and the tenant's day).
 import { parseArgs } from 'node:util';
 import { loadSettings } from '../config/settings';
-import {
-  decide,
-  runBudgetFor,
-  tenantBudgetFor,
-  type Label,
-  type PolicyAction,
-  type PolicyDecision,
-  type RunBudget,
-  type TenantDailyBudget,
-} from '../policies/engine';
+import { type Label, type PolicyAction, type PolicyDecision, type RunBudget, type TenantDailyBudget } from '../contracts/policy';
+import { decide, runBudgetFor, tenantBudgetFor } from '../policies/engine';
 import { loadCatalog } from './runtime';
 
 /** Decides one question from command-line arguments; exported so it can be tested without a process. */

@@ -12,7 +12,7 @@ import type { Settings } from '../config/settings';
 import { createLogger, type Logger } from '../observability/logger';
 import { createWorker } from '../worker/worker';
 import { createApp } from '../gateway/app';
-import { PolicyAuthorizer } from '../policies/authorizer';
+import { PolicyAuthorizer } from '../gateway/policy-authorizer';
 import { ReloadablePolicy } from '../policies/reloadable';
 import { openGovernanceStore } from '../governance/open';
 import type { GovernanceStore } from '../governance/store';

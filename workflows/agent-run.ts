@@ -6,8 +6,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineUpdate,
   isCancellation,
   log,
   patched,
@@ -23,12 +21,10 @@ import type { ApprovalRule, ModelSettings, ToolSpec } from '../contracts/agent';
 import { DecisionError, ErrorCode, NON_RETRYABLE } from '../contracts/errors';
 import type {
   ActionTaken,
-  Actor,
   AgentRunInput,
   AgentRunOutput,
   Approval,
   ApprovalUpdateInput,
-  ApprovalUpdateResult,
   Observation,
   PlanResult,
   RunState,
@@ -38,31 +34,17 @@ import type {
   Usage,
 } from '../contracts/run';
 import { RunSearchAttributes } from '../contracts/search-attributes';
-import type { AuditEntry } from '../governance/store';
-import { argsHash, diffArgs } from './canonical';
-import { estimateCall, nanoUsd, type CallEstimate } from './cost';
-import { checkOutputSpec } from './output-spec';
-import {
-  decide as decidePolicy,
-  LABELS,
-  type Label,
-  type PolicyAction,
-  type PolicyDecision,
-  type PolicyResource,
-  runBudgetFor,
-  tenantBudgetFor,
-} from '../policies/engine';
+import type { AuditEntry } from '../contracts/governance';
+import { argsHash, diffArgs } from '../shared/canonical';
+import { estimateCall, nanoUsd, type CallEstimate } from '../shared/cost';
+import { checkOutputSpec } from '../shared/output-spec';
+import { LABELS, type Label, type PolicyAction, type PolicyDecision, type PolicyResource } from '../contracts/policy';
+import { decide as decidePolicy, runBudgetFor, tenantBudgetFor } from '../policies/engine';
 import { isTerminal, transition, type RunEvent } from './state-machine';
 
-/** The run's current state, steps, usage, approvals and output so far; answered while running and after. */
-export const stateQuery = defineQuery<RunState>('state');
-/** An approver's decision on a pending approval; the validator rejects bad decisions without touching the run. */
-export const approvalUpdate = defineUpdate<ApprovalUpdateResult, [ApprovalUpdateInput]>('decideApproval');
-/** An operator completes the run by hand; the result is marked as human-provided. */
-export const takeoverUpdate = defineUpdate<RunState['output'], [TakeoverUpdateInput]>('takeover');
+import { approvalUpdate, OPERATOR_ROLES, stateQuery, takeoverUpdate } from './messages';
+import { currentApprovers, decidersOf, escalationHash, mayDecide } from './approvals';
 
-/** Roles that may take over any run by hand (the manual path that always exists). */
-export const OPERATOR_ROLES: readonly string[] = ['operator', 'admin'];
 /** Steps recorded in one Temporal run before continuing-as-new, unless the agent sets its own. */
 const DEFAULT_STEPS_PER_HISTORY = 200;
 
@@ -76,10 +58,6 @@ function failureOf(err: unknown): { type: string; message: string } {
   while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
   if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'ApplicationFailure', message: cause.message };
   return { type: (cause as Error)?.name ?? 'Error', message: (cause as Error)?.message ?? String(cause) };
-}
-
-function mayDecide(actor: Actor, set: { roles: string[]; subjects: string[] }): boolean {
-  return set.subjects.includes(actor.subject) || actor.roles.some((r) => set.roles.includes(r));
 }
 
 function decisionError(type: DecisionError, message: string): ApplicationFailure {
@@ -181,7 +159,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
         if (!approval) throw decisionError(DecisionError.ApprovalNotFound, `run ${runId} has no approval ${u.approval_id}`);
         if (approval.status !== 'pending')
           throw decisionError(DecisionError.ApprovalNotPending, `approval ${u.approval_id} is already ${approval.status}`);
-        const allowed = approval.escalations > 0 && approval.escalate_to ? approval.escalate_to : approval.approvers;
+        const allowed = decidersOf(approval);
         if (!mayDecide(u.approver, allowed)) {
           throw decisionError(DecisionError.ApproverNotAllowed, `${u.approver.subject} may not decide approval ${u.approval_id}`);
         }
@@ -902,20 +880,4 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
   // A cancelled run ends as Cancelled in Temporal; its steps and actions stay readable through the state query.
   if (cancelled) throw new CancelledFailure(error.message);
   throw ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: true, details: [output] });
-
-  /** The set of subjects whose approve votes count toward the quorum (votes since the last edit). */
-  function currentApprovers(approval: Approval): Set<string> {
-    const since = approval.decisions.map((d) => Boolean(d.edited_args)).lastIndexOf(true);
-    return new Set(
-      approval.decisions
-        .slice(Math.max(since, 0))
-        .filter((d) => d.decision === 'approve')
-        .map((d) => d.approver),
-    );
-  }
-}
-
-/** Escalations bind to the failure they escalate, so a decision cannot land on a later escalation. */
-function escalationHash(approval: Approval): string {
-  return argsHash(`escalation:${approval.id}`, { reason: approval.reason });
 }

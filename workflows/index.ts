@@ -1,2 +1,3 @@
 // The worker bundles this file: every workflow the platform runs is re-exported here.
-export { agentRun, approvalUpdate, OPERATOR_ROLES, stateQuery, takeoverUpdate } from './agent-run';
+export { agentRun } from './agent-run';
+export { approvalUpdate, OPERATOR_ROLES, stateQuery, takeoverUpdate } from './messages';

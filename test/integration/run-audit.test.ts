@@ -6,7 +6,7 @@ import { AgentRegistry } from '../../agents/registry';
 import { loadSettings, PROJECT_ROOT } from '../../config/settings';
 import { AgentDefinitionSchema } from '../../contracts/agent';
 import type { Approval } from '../../contracts/run';
-import type { AuditRow } from '../../governance/store';
+import type { AuditRow } from '../../contracts/governance';
 import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
 
 // The audit ledger written from inside runs (policy decisions that were not a plain allow, approvals

@@ -1,4 +1,4 @@
-import { checkOutputSpec, jsonSchemaProblem } from '../../workflows/output-spec';
+import { checkOutputSpec, jsonSchemaProblem } from '../../shared/output-spec';
 
 describe('checkOutputSpec', () => {
   const spec = {

@@ -2,16 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { PROJECT_ROOT } from '../../config/settings';
-import {
-  decide,
-  LABELS,
-  runBudgetFor,
-  tenantBudgetFor,
-  type PolicyAction,
-  type PolicyContext,
-  type PolicyPrincipal,
-  type PolicyResource,
-} from '../../policies/engine';
+import { LABELS, type PolicyAction, type PolicyContext, type PolicyPrincipal, type PolicyResource } from '../../contracts/policy';
+import { decide, runBudgetFor, tenantBudgetFor } from '../../policies/engine';
 import { compilePolicy, loadPolicyDir, PolicyError } from '../../policies/load';
 import { policyCheck } from '../../scripts/policy-check';
 

@@ -37,3 +37,20 @@ test('the same imports are fine outside workflows/', async () => {
     "import { readFileSync } from 'node:fs';\nimport { createActivities } from '../activities';\nexport const r = [readFileSync, createActivities];\n";
   expect(await restrictedImports(code, 'gateway/app.ts')).toEqual([]);
 });
+
+test('layers import one way: the ground floor imports nothing above it', async () => {
+  const contracts = "import type { Settings } from '../config/settings';\nexport type S = Settings;\n";
+  expect(await restrictedImports(contracts, 'contracts/run.ts')).toEqual([expect.stringContaining('contracts/ may import only contracts')]);
+  const policies = "import type { Principal } from '../gateway/principal';\nexport type P = Principal;\n";
+  expect(await restrictedImports(policies, 'policies/load.ts')).toEqual([expect.stringContaining('policies/ may import only')]);
+  const nested = "import { GovernanceStore } from '../governance/store';\nexport const G = GovernanceStore;\n";
+  expect(await restrictedImports(nested, 'workflows/state-machine.ts')).toEqual([expect.stringContaining('workflows/ may import only')]);
+  const allowed = "import { argsHash } from '../shared/canonical';\nexport const h = argsHash;\n";
+  expect(await restrictedImports(allowed, 'gateway/app.ts')).toEqual([]);
+});
+
+test('shared/ and contracts/ are sandbox code too: no Node built-ins', async () => {
+  const code = "import { createHash } from 'node:crypto';\nexport const h = createHash;\n";
+  expect(await restrictedImports(code, 'shared/canonical.ts')).toEqual([expect.stringContaining('deterministic')]);
+  expect(await restrictedImports(code, 'contracts/run.ts')).toEqual([expect.stringContaining('deterministic')]);
+});

@@ -1,7 +1,7 @@
-import { RoleAuthorizer, type Action, type Authorizer, type Decision, type Resource } from '../gateway/authz';
-import type { Principal } from '../gateway/principal';
-import { decide } from './engine';
-import { currentPolicy, type PolicyLike } from './reloadable';
+import { RoleAuthorizer, type Action, type Authorizer, type Decision, type Resource } from './authz';
+import type { Principal } from './principal';
+import { decide } from '../policies/engine';
+import { currentPolicy, type PolicyLike } from '../policies/reloadable';
 
 /**
  * The gateway's Authorizer backed by the policy: dispatch is decided by the policy's `dispatch` rules
