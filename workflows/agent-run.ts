@@ -54,8 +54,8 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
         log.info('continuing as new', { ...labels, steps: state.steps.length });
         return await continueAsNew<typeof agentRun>({ ...input, carry: ctx.carry() });
       }
-      // A step that does no I/O answers at once: the next step starts in the same turn, so no update or
-      // timer lands in between (as when the steps were one function).
+      // A step that does no I/O answers at once and the next step starts in the same turn, so no update
+      // or timer lands in between (docs/changing-workflows.md).
       const outcome = STEP_HANDLERS[current](ctx, reason);
       event = typeof outcome === 'string' ? outcome : await outcome;
     }
