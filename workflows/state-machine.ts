@@ -49,7 +49,11 @@ export const STEP_TYPES: readonly StepType[] = [
   'Complete',
   'Fail',
 ];
-export const TERMINAL: readonly StepType[] = ['Complete', 'Fail'];
+export const TERMINAL = ['Complete', 'Fail'] as const satisfies readonly StepType[];
+/** The steps that end a run. */
+export type TerminalStep = (typeof TERMINAL)[number];
+/** The steps that do work and report an event: each has a handler in ./steps. */
+export type ActiveStep = Exclude<StepType, TerminalStep>;
 
 /** Events every non-terminal step accepts: limits, the caller's cancel and an operator's takeover. */
 const ANYWHERE: Partial<Record<RunEvent, StepType>> = { budget_exceeded: 'Fail', cancelled: 'Fail', taken_over: 'Complete' };
@@ -104,6 +108,6 @@ export function transition(from: StepType, event: RunEvent): StepType {
 }
 
 /** True for Complete and Fail: the run is over. */
-export function isTerminal(step: StepType): boolean {
-  return TERMINAL.includes(step);
+export function isTerminal(step: StepType): step is TerminalStep {
+  return (TERMINAL as readonly StepType[]).includes(step);
 }

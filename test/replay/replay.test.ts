@@ -19,9 +19,9 @@ const histories = () =>
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 // v1-*: recorded by the code before runs wrote audit rows and checked budgets before each model call
-// (both patched in agent-run.ts); they prove runs started by that code still replay. v1-priced-cost-
-// budget is a priced run under max_cost_usd that the unpatched check would replay differently. The
-// others are recorded from the current code.
+// (both patched in workflows/run-context.ts); they prove runs started by that code still replay.
+// v1-priced-cost-budget is a priced run under max_cost_usd that the unpatched check would replay
+// differently. The others are recorded from the current code.
 const PATHS = ['approval-approved', 'approval-rejected', 'cancelled', 'docs-researcher', 'model-fallback'];
 test('the committed histories cover the approval, rejection, fallback, cancellation, budget and plain paths', () => {
   expect(files).toEqual(

@@ -1,0 +1,23 @@
+// What the run says about values and errors: short summaries for step rows, the state query and logs,
+// and the failures it reports.
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { DecisionError } from '../contracts/errors';
+
+/** The value as text, cut to `max` characters. */
+export function summarize(value: unknown, max = 200): string {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined');
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
+/** The type and message of an error, from the ApplicationFailure under Temporal's wrappers when there is one. */
+export function failureOf(err: unknown): { type: string; message: string } {
+  let cause: unknown = err;
+  while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'ApplicationFailure', message: cause.message };
+  return { type: (cause as Error)?.name ?? 'Error', message: (cause as Error)?.message ?? String(cause) };
+}
+
+/** A refused decision or takeover: the update's caller gets it as the error, and the run is untouched. */
+export function decisionError(type: DecisionError, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}

@@ -1,0 +1,136 @@
+// Plan: the model chooses the next action (a tool call or the final result), once the policy allows
+// the call and the budgets can cover it.
+import { log, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { ErrorCode } from '../../contracts/errors';
+import type { Reservation } from '../../contracts/governance';
+import type { PlanResult, Step } from '../../contracts/run';
+import { estimateCall, nanoUsd, type CallEstimate } from '../../shared/cost';
+import { planOptions } from '../activity-options';
+import { summarize } from '../describe';
+import { checkPolicy } from '../policy-checks';
+import type { RunContext } from '../run-context';
+import type { RunEvent } from '../state-machine';
+
+/** Calls the model (the fallback model once the run has fallen back) and hands its action to the next step. */
+export async function plan(ctx: RunContext, reason: string): Promise<RunEvent> {
+  const { def, input } = ctx;
+  const model = ctx.fallbackUsed && def.fallback?.model ? def.fallback.model : def.model;
+  const step = ctx.enter('Plan', reason, summarize(input.task));
+  const modelDecision = checkPolicy(input, ctx.usage, 'model_call', { agent: def.name });
+  if (modelDecision) step.policy = { effect: modelDecision.effect, rule: modelDecision.rule, reason: modelDecision.reason };
+  if (modelDecision && modelDecision.effect !== 'allow') {
+    ctx.endError = {
+      type: ErrorCode.PolicyDenied,
+      message: `policy ${modelDecision.effect === 'deny' ? 'denied' : 'did not allow'} the model call: ${modelDecision.reason}`,
+    };
+    ctx.finish(step, 'denied by policy', ctx.endError);
+    ctx.governance.audit(step.index, {
+      action: 'policy.model_call',
+      outcome: modelDecision.effect,
+      reason: modelDecision.reason,
+      rule: modelDecision.rule,
+      details: { model: `${model.provider}/${model.name}` },
+    });
+    return 'model_denied';
+  }
+  // Budgets before the call: the run's own cost budget, then the tenant's daily budget (reserved).
+  const promptChars =
+    def.instructions.length + input.task.length + JSON.stringify(input.context).length + JSON.stringify(ctx.observations).length;
+  const estimate = estimateCall(model, promptChars);
+  const notCalled = (detail: string): RunEvent => {
+    ctx.budgetDenial = { detail, estimate, promptChars };
+    ctx.finish(step, `not called: ${model.provider}/${model.name} needs up to $${estimate.cost_usd}`, {
+      type: ErrorCode.BudgetExceeded,
+      message: `budget_exceeded: ${detail}`,
+    });
+    return 'budget_denied';
+  };
+  const { limits, usage, tenantBudget } = ctx;
+  if (
+    ctx.budgetsBeforeCall &&
+    limits.max_cost_usd !== undefined &&
+    estimate.cost_usd > 0 &&
+    nanoUsd(usage.cost_usd + estimate.cost_usd) > limits.max_cost_usd
+  ) {
+    return notCalled(`max_cost_usd: the run has spent $${nanoUsd(usage.cost_usd)} of $${limits.max_cost_usd}`);
+  }
+  const reserving =
+    ctx.budgetsBeforeCall &&
+    tenantBudget !== undefined &&
+    ((tenantBudget.daily_cost_usd !== undefined && estimate.cost_usd > 0) || tenantBudget.daily_tokens !== undefined);
+  if (reserving) {
+    let reservation: Reservation;
+    try {
+      reservation = await ctx.inStep(() => ctx.governance.reserve(step.index, estimate, tenantBudget));
+    } catch (err) {
+      if (ctx.interrupted(err)) {
+        // The call was not made: release whatever a reservation attempt may have committed.
+        ctx.governance.settle(step.index, 0, 0);
+        return ctx.stopped(step);
+      }
+      ctx.failed(step, err, 'model');
+      return 'model_failed';
+    }
+    if (!reservation.granted) {
+      deniedReservation(ctx, step, `${model.provider}/${model.name}`, estimate, reservation);
+      return notCalled(reservation.reason ?? reservation.exceeded ?? 'tenant_daily_cost');
+    }
+    if (ctx.interrupt) {
+      // Interrupted while reserving: the call is not made, so nothing is spent.
+      ctx.governance.settle(step.index, 0, 0);
+      return ctx.stopped(step);
+    }
+  }
+  const agent = model === def.model ? input.agent : { ...input.agent, definition: { ...def, model } };
+  let result: PlanResult;
+  try {
+    result = await ctx.inStep(() =>
+      proxyActivities<Activities>(planOptions(def, model)).plan({
+        run_id: ctx.runId,
+        step: step.index,
+        agent,
+        task: input.task,
+        context: input.context,
+        observations: ctx.observations,
+      }),
+    );
+  } catch (err) {
+    if (ctx.interrupted(err)) {
+      // Interrupted mid-call: the vendor may have billed it; count the estimate.
+      if (reserving) ctx.governance.settle(step.index, estimate.cost_usd, estimate.tokens);
+      return ctx.stopped(step);
+    }
+    // Vendors do not bill failed requests: release the reservation.
+    if (reserving) ctx.governance.settle(step.index, 0, 0);
+    ctx.failed(step, err, 'model');
+    return 'model_failed';
+  }
+  if (reserving) ctx.governance.settle(step.index, result.usage.cost_usd, result.usage.input_tokens + result.usage.output_tokens);
+  step.usage = result.usage;
+  usage.input_tokens += result.usage.input_tokens;
+  usage.output_tokens += result.usage.output_tokens;
+  usage.cost_usd += result.usage.cost_usd;
+  ctx.finish(step, summarize(result.action));
+  if (result.action.type === 'final') {
+    ctx.finalResult = result.action.result;
+    return 'final_proposed';
+  }
+  ctx.toolRequest = { tool: result.action.tool, args: result.action.args, reason: result.action.reason };
+  ctx.approvedHash = undefined;
+  return 'tool_requested';
+}
+
+/** Audits and logs a tenant budget that could not cover the call. */
+function deniedReservation(ctx: RunContext, step: Step, model: string, estimate: CallEstimate, reservation: Reservation): void {
+  const { input } = ctx;
+  const rule = Object.hasOwn(input.policy?.budgets?.tenants ?? {}, input.initiator.tenant) ? input.initiator.tenant : '*';
+  ctx.governance.audit(step.index, {
+    action: 'budget.reserve',
+    outcome: 'denied',
+    reason: reservation.reason ?? reservation.exceeded ?? 'tenant budget',
+    rule: `budgets.tenants.${rule}`,
+    details: { model, estimate_usd: estimate.cost_usd, estimate_tokens: estimate.tokens },
+  });
+  log.warn('tenant budget denied a model call', { ...ctx.labels, step: step.index, reason: reservation.reason });
+}
