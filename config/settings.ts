@@ -61,7 +61,7 @@ export interface Settings {
   };
   /** Gateway request limits (per minute) and tenant run quotas. */
   limits: { principalPerMinute: number; tenantPerMinute: number; concurrentRuns: number; runsPerDay: number };
-  /** Shared Redis for rate limits across gateway replicas; unset means in-memory buckets. */
+  /** Shared Redis for rate limits across gateway replicas; unset means counters in each process. */
   redis: { url: string | undefined; keyPrefix: string };
   /** The environment policies decide for (dev, staging, prod). */
   environment: 'dev' | 'staging' | 'prod';
