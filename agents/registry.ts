@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { rcompare, valid } from 'semver';
 import { AgentDefinitionSchema, type AgentDefinition, type ResolvedAgent } from '../contracts/agent';
 import type { ToolRegistry } from '../activities/tools/registry';
+import { readYamlFile } from '../config/yaml-file';
 import { jsonSchemaProblem } from '../shared/output-spec';
 
 /** An agent definition that cannot be loaded; the message names the agent file and the problem. */
@@ -21,30 +22,14 @@ export class UnknownAgentError extends Error {
   }
 }
 
-/** Compares semantic versions (pre-releases sort before their release). */
-export function compareSemver(a: string, b: string): number {
-  const parse = (v: string) => {
-    const [core = '', pre] = v.split('-', 2);
-    return { nums: core.split('.').map(Number), pre };
-  };
-  const x = parse(a);
-  const y = parse(b);
-  for (let i = 0; i < 3; i++) {
-    const d = (x.nums[i] ?? 0) - (y.nums[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  if (x.pre === y.pre) return 0;
-  if (x.pre === undefined) return 1;
-  if (y.pre === undefined) return -1;
-  return x.pre.localeCompare(y.pre, 'en', { numeric: true });
-}
-
 /** The agents this deployment can run, loaded from agents/<name>/agent.yaml (and agent@<version>.yaml). */
 export class AgentRegistry {
   private readonly byName = new Map<string, ResolvedAgent[]>();
 
   constructor(agents: AgentDefinition[], tools: ToolRegistry) {
     for (const def of agents) {
+      // The schema's pattern lets through a few strings semver.org forbids (1.0.0-01); semver cannot order those.
+      if (!valid(def.version)) throw new AgentDefinitionError(`agent ${def.name}@${def.version}: version is not a semantic version`);
       const unknown = def.tools.filter((t) => !tools.get(t));
       if (unknown.length) {
         throw new AgentDefinitionError(
@@ -56,7 +41,7 @@ export class AgentRegistry {
         throw new AgentDefinitionError(`agent ${def.name}@${def.version} is defined twice`);
       }
       versions.push({ definition: def, tools: Object.fromEntries(def.tools.map((t) => [t, tools.spec(t)])) });
-      versions.sort((a, b) => compareSemver(b.definition.version, a.definition.version));
+      versions.sort((a, b) => rcompare(a.definition.version, b.definition.version));
       this.byName.set(def.name, versions);
     }
   }
@@ -71,30 +56,20 @@ export class AgentRegistry {
         .filter((f) => /^agent(@[^/]+)?\.ya?ml$/.test(f))
         .sort()) {
         const full = path.join(folder, file);
-        let raw: unknown;
-        try {
-          raw = parseYaml(readFileSync(full, 'utf8'));
-        } catch (err) {
-          throw new AgentDefinitionError(`${full}: not valid YAML: ${(err as Error).message}`);
-        }
-        const parsed = AgentDefinitionSchema.safeParse(raw);
-        if (!parsed.success) {
-          const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-          throw new AgentDefinitionError(`${full}: invalid agent definition: ${issues}`);
-        }
+        const { data: def, at } = readYamlFile(full, AgentDefinitionSchema, (message) => new AgentDefinitionError(message));
         const fileVersion = /^agent@(.+)\.ya?ml$/.exec(file)?.[1];
-        if (fileVersion !== undefined && fileVersion !== parsed.data.version) {
-          throw new AgentDefinitionError(`${full}: version "${parsed.data.version}" does not match its file name (${file})`);
+        if (fileVersion !== undefined && fileVersion !== def.version) {
+          throw new AgentDefinitionError(`${at(['version'])}: version "${def.version}" does not match its file name (${file})`);
         }
         for (const key of ['input_schema', 'output_schema'] as const) {
-          const schema = parsed.data[key];
+          const schema = def[key];
           const problem = schema ? jsonSchemaProblem(schema) : undefined;
-          if (problem) throw new AgentDefinitionError(`${full}: ${key} is not a usable JSON Schema: ${problem}`);
+          if (problem) throw new AgentDefinitionError(`${at([key])}: ${key} is not a usable JSON Schema: ${problem}`);
         }
-        if (parsed.data.name !== entry.name) {
-          throw new AgentDefinitionError(`${full}: name "${parsed.data.name}" does not match its folder "${entry.name}"`);
+        if (def.name !== entry.name) {
+          throw new AgentDefinitionError(`${at(['name'])}: name "${def.name}" does not match its folder "${entry.name}"`);
         }
-        defs.push(parsed.data);
+        defs.push(def);
       }
     }
     return new AgentRegistry(defs, tools);

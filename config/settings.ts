@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readYamlFile } from './yaml-file';
 
 /** The project root: the folder holding package.json, temporal-dev.yaml and agents/. */
 export const PROJECT_ROOT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..');
@@ -62,7 +61,7 @@ export interface Settings {
   };
   /** Gateway request limits (per minute) and tenant run quotas. */
   limits: { principalPerMinute: number; tenantPerMinute: number; concurrentRuns: number; runsPerDay: number };
-  /** Shared Redis for rate limits across gateway replicas; unset means in-memory buckets. */
+  /** Shared Redis for rate limits across gateway replicas; unset means counters in each process. */
   redis: { url: string | undefined; keyPrefix: string };
   /** The environment policies decide for (dev, staging, prod). */
   environment: 'dev' | 'staging' | 'prod';
@@ -107,21 +106,10 @@ function jwtSettings(env: Env): Settings['auth']['jwt'] {
 
 /**
  * Reads temporal-dev.yaml and applies environment overrides. Fails fast with a message naming the
- * file or variable at fault.
+ * variable at fault, or the file, line and key.
  */
 export function loadSettings(env: Env = process.env, file = path.join(PROJECT_ROOT, 'temporal-dev.yaml')): Settings {
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  const parsed = DevFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`${file}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
-  }
-  const f = parsed.data;
+  const f = readYamlFile(file, DevFileSchema, (message) => new ConfigError(message)).data;
   const fromRoot = (p: string) => path.resolve(PROJECT_ROOT, p);
   const text = z.string().min(1);
   const count = z

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type Settings } from '../config/settings';
+import { readYamlFile } from '../config/yaml-file';
 import type { ApiKeyEntry, AuthSettings } from './auth';
 import { devApiKeys } from './dev-principals';
 
@@ -20,20 +19,9 @@ const KeyFileSchema = z
   })
   .strict();
 
-/** Reads an API-key file: `keys: [{ sha256, subject, tenant, roles }]`. Fails naming the file and field. */
+/** Reads an API-key file: `keys: [{ sha256, subject, tenant, roles }]`. Fails naming the file, line and field. */
 export function loadApiKeyFile(file: string): ApiKeyEntry[] {
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`AUTH_API_KEYS_FILE ${file}: ${(err as Error).message}`);
-  }
-  const parsed = KeyFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw new ConfigError(`AUTH_API_KEYS_FILE ${file}: ${i?.path.join('.') || '(root)'}: ${i?.message ?? 'invalid'}`);
-  }
-  return parsed.data.keys;
+  return readYamlFile(file, KeyFileSchema, (message) => new ConfigError(`AUTH_API_KEYS_FILE ${message}`)).data.keys;
 }
 
 /** The gateway's credentials from settings, plus extra keys (the dev demo principals, in dev only). */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { parseYamlText } from '../config/yaml-file';
 import type { Policy, PolicyBudgets, Rule } from '../contracts/policy';
 
 const names = z.array(z.string().min(1)).min(1);
@@ -82,26 +82,8 @@ export function compilePolicy(sources: { file: string; text: string }[], catalog
   /** Where each budget entry was set, so a second file setting it again is an error naming both. */
   const budgetSources = new Map<string, string>();
   for (const { file, text } of sources) {
-    const counter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
-    const where = (p: (string | number)[]) => {
-      for (let n = p.length; n >= 0; n--) {
-        const node = doc.getIn(p.slice(0, n), true);
-        if (isNode(node) && node.range) return `${file}:${counter.linePos(node.range[0]).line}`;
-      }
-      return `${file}:1`;
-    };
-    if (doc.errors.length) {
-      const e = doc.errors[0]!;
-      throw new PolicyError(`${file}:${counter.linePos(e.pos[0]).line}: not valid YAML: ${e.message.split('\n')[0]}`);
-    }
-    const parsed = FileSchema.safeParse(doc.toJS());
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
-      throw new PolicyError(`${where(issue.path as (string | number)[])}: ${issue.path.join('.') || '(root)'}: ${issue.message}${keys}`);
-    }
-    parsed.data.rules.forEach((r, i) => {
+    const { data, at: where } = parseYamlText(file, text, FileSchema, (message) => new PolicyError(message));
+    data.rules.forEach((r, i) => {
       const at = where(['rules', i]);
       if (ids.has(r.id)) throw new PolicyError(`${at}: rule id "${r.id}" is used twice`);
       ids.add(r.id);
@@ -115,7 +97,7 @@ export function compilePolicy(sources: { file: string; text: string }[], catalog
       }
       rules.push({ ...r, source: at });
     });
-    const b = parsed.data.budgets;
+    const b = data.budgets;
     if (b) {
       const claim = (key: string, at: string) => {
         const before = budgetSources.get(key);

@@ -1,5 +1,6 @@
 import { mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Mutex } from 'async-mutex';
 import { z } from 'zod';
 
 export const TICKET_PRIORITIES = ['low', 'normal', 'high'] as const;
@@ -35,21 +36,21 @@ export interface FileTicketStoreOptions {
 }
 
 /**
- * One promise chain per file (by absolute path) for the whole process, so that every store instance
- * on the same file takes turns: read the file, decide, append. Without it, two instances could both
- * see "no ticket for this key" and both append.
+ * One mutex per file (by absolute path) for the whole process, so that every store instance on the
+ * same file takes turns: read the file, decide, append. Without it, two instances could both see
+ * "no ticket for this key" and both append. A mutex nobody holds or waits for is dropped, so the map
+ * does not grow with every file a process ever touched.
  */
-const chains = new Map<string, Promise<unknown>>();
+const locks = new Map<string, Mutex>();
 
-function serialized<T>(file: string, fn: () => Promise<T>): Promise<T> {
-  const previous = chains.get(file) ?? Promise.resolve();
-  const run = previous.then(fn, fn);
-  const tail = run.catch(() => undefined);
-  chains.set(file, tail);
-  void tail.then(() => {
-    if (chains.get(file) === tail) chains.delete(file);
-  });
-  return run;
+async function serialized<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const lock = locks.get(file) ?? new Mutex();
+  locks.set(file, lock);
+  try {
+    return await lock.runExclusive(fn);
+  } finally {
+    if (!lock.isLocked()) locks.delete(file);
+  }
 }
 
 /**

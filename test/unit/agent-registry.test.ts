@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { createToolRegistry } from '../../activities/tools';
-import { AgentDefinitionError, AgentRegistry, compareSemver, UnknownAgentError } from '../../agents/registry';
+import { AgentDefinitionError, AgentRegistry, UnknownAgentError } from '../../agents/registry';
 import { PROJECT_ROOT } from '../../config/settings';
 import { thrown } from '../support/thrown';
 
@@ -131,26 +131,62 @@ describe('AgentRegistry.load on a temp agents folder', () => {
   });
 });
 
-describe('compareSemver', () => {
-  test.each([
-    ['1.10.0', '1.9.0'],
-    ['2.0.0', '1.99.99'],
-    ['1.0.0', '1.0.0-rc.1'],
-    ['1.0.0-rc.2', '1.0.0-rc.1'],
-  ])('%s > %s', (a, b) => {
-    expect(compareSemver(a, b)).toBeGreaterThan(0);
-    expect(compareSemver(b, a)).toBeLessThan(0);
+describe('versions are ordered by semver', () => {
+  test('pre-releases sort before their release and compare their numbers numerically', () => {
+    for (const v of ['1.0.0-rc.9', '1.0.0', '1.0.0-rc.10', '0.9.0', '1.0.0-rc.2'])
+      write('helper', `agent@${v}.yaml`, definition('helper', v));
+    const registry = load();
+    expect(registry.list()[0]!.versions).toEqual(['1.0.0', '1.0.0-rc.10', '1.0.0-rc.9', '1.0.0-rc.2', '0.9.0']);
+    expect(registry.resolve('helper').definition.version).toBe('1.0.0');
   });
 
-  test('equal versions compare as 0', () => {
-    expect(compareSemver('1.2.3', '1.2.3')).toBe(0);
-    expect(compareSemver('1.2.3-rc.1', '1.2.3-rc.1')).toBe(0);
+  test('a version the schema lets through but semver.org forbids is refused, not mis-ordered', () => {
+    write('helper', 'agent@1.0.0-01.yaml', definition('helper', '1.0.0-01'));
+    const err = thrown(load);
+    expect(err).toBeInstanceOf(AgentDefinitionError);
+    expect(err.message).toBe('agent helper@1.0.0-01: version is not a semantic version');
   });
 });
 
-describe('review follow-ups', () => {
-  test('pre-release numbers compare numerically', () => {
-    expect(compareSemver('1.0.0-rc.10', '1.0.0-rc.9')).toBeGreaterThan(0);
+describe('problems in an agent file name the file and the line', () => {
+  const text = (version: string, owner = 'team', name = 'helper') =>
+    [
+      `name: ${name}`,
+      `version: ${version}`,
+      `owner: ${owner}`,
+      'description: d',
+      'model: { provider: scripted, name: script }',
+      'instructions: Do the thing.',
+      'tools: [docs_search]',
+      'script:',
+      '  steps:',
+      '    - tool: docs_search',
+      '      args: { query: "{{task}}" }',
+      '  finish: { summary: done }',
+      '',
+    ].join('\n');
+
+  test.each([
+    ['a schema problem', 'agent.yaml', text('1.0.0', '[a, b]'), ':3: owner: '],
+    [
+      'a step naming a tool the agent lacks',
+      'agent.yaml',
+      text('1.0.0').replace('tool: docs_search', 'tool: ticket_create'),
+      ':10: script.steps.0.tool: ',
+    ],
+    [
+      'YAML that does not parse',
+      'agent.yaml',
+      text('1.0.0').replace('tools: [docs_search]', 'tools: [docs_search'),
+      ':8: not valid YAML: ',
+    ],
+    ['a version that differs from the file name', 'agent@2.0.0.yaml', text('1.0.0'), ':2: version "1.0.0" does not match'],
+    ['a name that differs from the folder', 'agent.yaml', text('1.0.0', 'team', 'other'), ':1: name "other" does not match'],
+  ])('%s', (_what, file, content, problem) => {
+    const full = write('helper', file, content);
+    const err = thrown(load);
+    expect(err).toBeInstanceOf(AgentDefinitionError);
+    expect(err.message.slice(0, full.length + problem.length)).toBe(full + problem);
   });
 });
 

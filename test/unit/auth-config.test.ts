@@ -5,6 +5,7 @@ import { ConfigError, loadSettings } from '../../config/settings';
 import { hashApiKey } from '../../gateway/auth';
 import { authSettings, loadApiKeyFile } from '../../gateway/auth-config';
 import { devApiKeys } from '../../gateway/dev-principals';
+import { thrown } from '../support/thrown';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'acp-auth-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -22,10 +23,23 @@ test('a key file holds hashes, subjects, tenants and roles', () => {
   expect(loadApiKeyFile(file)).toEqual([{ sha256: hashApiKey('secret-1'), subject: 'ci', tenant: 'acme', roles: ['dispatcher'] }]);
 });
 
-test('a plain key instead of its hash is refused, naming the file and field', () => {
-  const file = write('plain.yaml', 'keys:\n  - sha256: my-secret-key\n    subject: ci\n    tenant: acme\n');
+test('a plain key instead of its hash is refused, naming the setting, file, line and field', () => {
+  const ok = `  - sha256: ${hashApiKey('secret-1')}\n    subject: ci\n    tenant: acme\n`;
+  const file = write('plain.yaml', `keys:\n${ok}  - sha256: my-secret-key\n    subject: ci\n    tenant: acme\n`);
   expect(() => loadApiKeyFile(file)).toThrow(ConfigError);
-  expect(() => loadApiKeyFile(file)).toThrow(/plain\.yaml: keys\.0\.sha256: must be the hex SHA-256/);
+  expect(() => loadApiKeyFile(file)).toThrow(`AUTH_API_KEYS_FILE ${file}:5: keys.1.sha256: must be the hex SHA-256`);
+});
+
+test.each([
+  ['YAML that does not parse', 'keys:\n  - sha256: [\n', /:\d+: not valid YAML: /],
+  ['an unknown key', 'keys: []\nusers: []\n', /:1: \(root\): .*"users"/],
+  ['a missing file', undefined, /^AUTH_API_KEYS_FILE cannot read .*missing\.yaml/],
+])('%s in the key file is a ConfigError naming it', (_what, text, message) => {
+  const file = text === undefined ? path.join(tmp, 'missing.yaml') : write('bad.yaml', text);
+  const err = thrown(() => loadApiKeyFile(file));
+  expect(err).toBeInstanceOf(ConfigError);
+  expect(err.message).toContain(file);
+  expect(err.message).toMatch(message);
 });
 
 test('a gateway without any credential source refuses to start', () => {

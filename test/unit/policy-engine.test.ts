@@ -199,6 +199,11 @@ describe('bad policy files fail at load with file, line and reason', () => {
       /^p\.yaml:3: budgets\.agents names unknown agent: ghost/,
     ],
     [
+      'a budget for a missing agent, written as a block (the line of its key)',
+      'budgets:\n  agents:\n    ghost:\n      max_cost_usd: 1\n',
+      /^p\.yaml:3: budgets\.agents names unknown agent: ghost/,
+    ],
+    [
       'a budget of a bad type',
       'budgets:\n  tenants:\n    acme:\n      daily_cost_usd: lots\n',
       /^p\.yaml:4: budgets\.tenants\.acme\.daily_cost_usd:/,

@@ -89,18 +89,22 @@ describe('loadSettings with a broken file', () => {
   }
 
   test.each([
-    ['an unknown key', 'namespace: default', 'namespace: default\n  colour: blue', 'server', 'colour'],
-    ['a port that is text', 'port: 8080', 'port: eighty', 'gateway.port', 'number'],
-    ['a port left empty', 'port: 8080', 'port:', 'gateway.port', 'number'],
-    ['a port that is a boolean', 'port: 7233', 'port: true', 'server.port', 'number'],
-    ['an unknown search attribute type', 'Tenant: Keyword', 'Tenant: Keywrd', 'search_attributes.Tenant', 'Keyword'],
-    ['a task queue that is a list', 'task_queue: agent-runs', 'task_queue: [a, b]', 'task_queue', 'string'],
-  ])('%s is rejected naming the file and the key path', (_what, from, to, keyPath, detail) => {
+    ['an unknown key', 'namespace: default', 'namespace: default\n  colour: blue', 'server:', 'server', 'colour'],
+    ['a port that is text', 'port: 8080', 'port: eighty', 'port: eighty', 'gateway.port', 'number'],
+    ['a port left empty', 'port: 8080', 'port:', 'port: # GATEWAY_PORT', 'gateway.port', 'number'],
+    ['a port that is a boolean', 'port: 7233', 'port: true', 'port: true', 'server.port', 'number'],
+    ['an unknown search attribute type', 'Tenant: Keyword', 'Tenant: Keywrd', 'Tenant: Keywrd', 'search_attributes.Tenant', 'Keyword'],
+    ['a task queue that is a list', 'task_queue: agent-runs', 'task_queue: [a, b]', 'task_queue: [a, b]', 'task_queue', 'string'],
+  ])('%s is rejected naming the file, the line and the key path', (_what, from, to, lineStart, keyPath, detail) => {
     const file = variant(from, to);
+    const line =
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.trim().startsWith(lineStart)) + 1;
+    expect(line).toBeGreaterThan(0);
     const err = thrown(() => loadSettings({}, file));
     expect(err).toBeInstanceOf(ConfigError);
-    expect(err.message).toContain(file);
-    expect(err.message).toContain(`: ${keyPath}: `);
+    expect(err.message).toMatch(new RegExp(`^${file}:${line}: ${keyPath}: `));
     expect(err.message).toContain(detail);
   });
 
@@ -111,11 +115,11 @@ describe('loadSettings with a broken file', () => {
     expect(err.message).toContain(`cannot read ${file}`);
   });
 
-  test('a file that is not YAML is rejected naming the file', () => {
+  test('a file that is not YAML is rejected naming the file and the line', () => {
     const file = path.join(dir, 'bad.yaml');
-    writeFileSync(file, 'server: [unclosed\n');
+    writeFileSync(file, '# settings\nserver: [unclosed\n');
     const err = thrown(() => loadSettings({}, file));
     expect(err).toBeInstanceOf(ConfigError);
-    expect(err.message).toContain(file);
+    expect(err.message).toMatch(new RegExp(`^${file}:\\d+: not valid YAML: `));
   });
 });
