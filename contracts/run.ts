@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LABELS, type Label, type Policy } from './policy';
-import type { ResolvedAgent } from './agent';
+import { NameSchema, type ResolvedAgent } from './agent';
 
 /** Data-classification labels, lowest to highest. */
 export const ClassificationSchema = z.enum(LABELS);
@@ -43,28 +43,145 @@ export const RunRequestSchema = z
   .strict();
 export type RunRequest = z.infer<typeof RunRequestSchema>;
 
+/** Step types of a run, in the order a newcomer meets them; the transition table (workflows/state-machine.ts) moves between them. */
+export const STEP_TYPES = ['Plan', 'ToolCall', 'Validate', 'Decide', 'HumanApproval', 'RetryFallback', 'Complete', 'Fail'] as const;
+export const StepTypeSchema = z.enum(STEP_TYPES);
+export type StepType = z.infer<typeof StepTypeSchema>;
+
+/** How a run stands, as the API reports it (Temporal's execution status, in the API's words). */
+export const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out'] as const;
+export const RunStatusSchema = z.enum(RUN_STATUSES);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+/** An Idempotency-Key header or a WorkRequest's task_id. */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
+export const IdempotencyKeySchema = z.string().regex(IDEMPOTENCY_KEY, 'must be 1-200 characters of A-Z a-z 0-9 . _ : -');
+/** A run id (the Temporal workflow id): what the gateway makes, or `run-idem-…` from an idempotency key. */
+export const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+export const RunIdSchema = z.string().regex(RUN_ID, 'must be a run id');
+/** A principal's subject, as filters name it. */
+export const SubjectSchema = z.string().regex(/^[A-Za-z0-9._@:-]{1,128}$/, 'must be a subject');
+
 /** Who asked for the run; comes from the credential, never from the body. */
-export interface Initiator {
-  subject: string;
-  tenant: string;
+export const InitiatorSchema = z.object({
+  subject: z.string(),
+  tenant: z.string(),
   /** The initiator's roles, which the policy sees on every check of the run. */
-  roles?: string[];
-}
+  roles: z.array(z.string()).optional(),
+});
+export type Initiator = z.infer<typeof InitiatorSchema>;
+
+export const UsageSchema = z.object({ input_tokens: z.number(), output_tokens: z.number(), cost_usd: z.number() });
+export type Usage = z.infer<typeof UsageSchema>;
+
+/** Why a step or a run failed. */
+export const FailureSchema = z.object({ type: z.string(), message: z.string() });
+
+/** One numbered step of a run, as recorded by the workflow. */
+export const StepSchema = z.object({
+  index: z.number().int(),
+  type: StepTypeSchema,
+  /** Workflow time, ISO. */
+  started_at: z.string(),
+  ended_at: z.string().optional(),
+  input_summary: z.string(),
+  output_summary: z.string().optional(),
+  error: FailureSchema.optional(),
+  usage: UsageSchema.optional(),
+  /** The policy decision that let this step happen (or stopped it). */
+  policy: z.object({ effect: z.string(), rule: z.string(), reason: z.string() }).optional(),
+  /** Why the run moved to this step. */
+  reason: z.string(),
+});
+export type Step = z.infer<typeof StepSchema>;
+
+export const EvidenceSchema = z.object({
+  /** Where it came from, e.g. docs/architecture.md#L12. */
+  source: z.string(),
+  excerpt: z.string(),
+});
+export type Evidence = z.infer<typeof EvidenceSchema>;
+
+export const ActionTakenSchema = z.object({
+  step: z.number(),
+  tool: z.string(),
+  side_effect: z.enum(['read', 'write']),
+  args: z.record(z.string(), z.unknown()),
+});
+export type ActionTaken = z.infer<typeof ActionTakenSchema>;
+
+/** A principal as the workflow sees it: who, and with which roles. */
+export const ActorSchema = z.object({ subject: z.string(), roles: z.array(z.string()) });
+export type Actor = z.infer<typeof ActorSchema>;
+
+export const ApprovalDecisionSchema = z.object({
+  approver: z.string(),
+  decision: z.enum(['approve', 'reject']),
+  comment: z.string().optional(),
+  /** Workflow time, ISO. */
+  at: z.string(),
+  /** Set when the approver approved with edited arguments. */
+  edited_args: z.record(z.string(), z.unknown()).optional(),
+  /** The edit, field by field. */
+  diff: z.array(z.object({ path: z.string(), before: z.unknown(), after: z.unknown() })).optional(),
+});
+export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
+
+const ApproverSetSchema = z.object({ roles: z.array(z.string()), subjects: z.array(z.string()) });
+/** `withdrawn`: the run was cancelled, timed out or taken over while the approval was pending. */
+export const ApprovalStatusSchema = z.enum(['pending', 'approved', 'rejected', 'expired', 'withdrawn']);
+
+/**
+ * A first-class approval: bound to one exact tool call (tool + hash of its canonical arguments), or
+ * an escalation of a failing run, with who may decide, a quorum, a deadline and what the deadline does.
+ */
+export const ApprovalSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['tool_call', 'escalation']),
+  step: z.number(),
+  tool: z.string().optional(),
+  args: z.record(z.string(), z.unknown()).optional(),
+  args_hash: z.string().optional(),
+  reason: z.string(),
+  approvers: ApproverSetSchema,
+  quorum: z.number(),
+  /** Workflow time, ISO. */
+  deadline: z.string(),
+  on_timeout: z.enum(['reject', 'escalate']),
+  escalate_to: ApproverSetSchema.optional(),
+  status: ApprovalStatusSchema,
+  decisions: z.array(ApprovalDecisionSchema),
+  escalations: z.number(),
+});
+export type Approval = z.infer<typeof ApprovalSchema>;
+
+/** What a tool call produced, as the planner sees it on the next Plan step. */
+export const ObservationSchema = z.object({
+  step: z.number(),
+  tool: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  output: z.unknown(),
+  evidence: z.array(EvidenceSchema),
+});
+export type Observation = z.infer<typeof ObservationSchema>;
 
 /** What a run carries into its next Temporal run when it continues-as-new. */
-export interface RunCarry {
-  steps: Step[];
-  usage: Usage;
-  observations: Observation[];
-  actions: ActionTaken[];
-  warnings: string[];
-  approvals: Approval[];
-  repairs: number;
-  fallback_used: boolean;
+export const RunCarrySchema = z.object({
+  steps: z.array(StepSchema),
+  usage: UsageSchema,
+  observations: z.array(ObservationSchema),
+  actions: z.array(ActionTakenSchema),
+  warnings: z.array(z.string()),
+  approvals: z.array(ApprovalSchema),
+  repairs: z.number(),
+  fallback_used: z.boolean(),
   /** How many times this run has continued-as-new. */
-  generation: number;
-}
+  generation: z.number(),
+});
+export type RunCarry = z.infer<typeof RunCarrySchema>;
 
+// The run input embeds the resolved agent and the compiled policy, whose shapes contracts/agent.ts and
+// contracts/policy.ts declare as interfaces; it stays an interface until those have schemas.
 /** The one input object of the agentRun workflow (continue-as-new carries it forward). */
 export interface AgentRunInput {
   agent: ResolvedAgent;
@@ -86,102 +203,29 @@ export interface AgentRunInput {
   trace_id?: string;
 }
 
-export type StepType = 'Plan' | 'ToolCall' | 'Validate' | 'Decide' | 'HumanApproval' | 'RetryFallback' | 'Complete' | 'Fail';
-export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out';
-
-export interface Usage {
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: number;
-}
-
-/** One numbered step of a run, as recorded by the workflow. */
-export interface Step {
-  index: number;
-  type: StepType;
-  /** Workflow time, ISO. */
-  started_at: string;
-  ended_at?: string;
-  input_summary: string;
-  output_summary?: string;
-  error?: { type: string; message: string };
-  usage?: Usage;
-  /** The policy decision that let this step happen (or stopped it). */
-  policy?: { effect: string; rule: string; reason: string };
-  /** Why the run moved to this step. */
-  reason: string;
-}
-
-export interface Evidence {
-  /** Where it came from, e.g. docs/architecture.md#L12. */
-  source: string;
-  excerpt: string;
-}
-
-export interface ActionTaken {
-  step: number;
-  tool: string;
-  side_effect: 'read' | 'write';
-  args: Record<string, unknown>;
-}
-
-/** A principal as the workflow sees it: who, and with which roles. */
-export interface Actor {
-  subject: string;
-  roles: string[];
-}
-
-export interface ApprovalDecision {
-  approver: string;
-  decision: 'approve' | 'reject';
-  comment?: string;
-  /** Workflow time, ISO. */
-  at: string;
-  /** Set when the approver approved with edited arguments. */
-  edited_args?: Record<string, unknown>;
-  /** The edit, field by field. */
-  diff?: { path: string; before: unknown; after: unknown }[];
-}
-
-/**
- * A first-class approval: bound to one exact tool call (tool + hash of its canonical arguments), or
- * an escalation of a failing run, with who may decide, a quorum, a deadline and what the deadline does.
- */
-export interface Approval {
-  id: string;
-  kind: 'tool_call' | 'escalation';
-  step: number;
-  tool?: string;
-  args?: Record<string, unknown>;
-  args_hash?: string;
-  reason: string;
-  approvers: { roles: string[]; subjects: string[] };
-  quorum: number;
-  /** Workflow time, ISO. */
-  deadline: string;
-  on_timeout: 'reject' | 'escalate';
-  escalate_to?: { roles: string[]; subjects: string[] };
-  /** `withdrawn`: the run was cancelled, timed out or taken over while the approval was pending. */
-  status: 'pending' | 'approved' | 'rejected' | 'expired' | 'withdrawn';
-  decisions: ApprovalDecision[];
-  escalations: number;
-}
-
-/** The body an approver sends; the gateway adds who they are. */
-export const ApprovalDecisionRequestSchema = z
+const DecisionBodySchema = z
   .object({
     decision: z.enum(['approve', 'reject']),
     /** The hash shown with the approval: proves the approver saw these exact arguments. */
     args_hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64-hex-digit args_hash of the pending approval'),
     comment: z.string().max(2000).optional(),
-    /** Approve with these arguments instead (only with decision approve, only for tool calls). */
+    /** Approve with these arguments instead (only for tool calls); ignored with reject. */
     edited_args: z.record(z.string(), z.unknown()).optional(),
   })
-  .strict()
-  .refine((d) => d.decision === 'approve' || d.edited_args === undefined, {
-    message: 'edited_args only go with approve',
-    path: ['edited_args'],
-  });
+  .strict();
+
+/**
+ * The body an approver sends; the gateway adds who they are. A reject is a reject whatever arguments
+ * come with it: refusing the body would turn an approver's clear "no" into a 400 to retry, and the run
+ * records a rejection without them anyway. So edited_args may come with either decision, as the
+ * document says, and a reject drops them here, before the argument check, the update and the audit row.
+ */
+export const ApprovalDecisionRequestSchema = DecisionBodySchema.transform((d): z.infer<typeof DecisionBodySchema> => {
+  if (d.decision === 'approve') return d;
+  const { edited_args, ...rest } = d;
+  void edited_args;
+  return rest;
+});
 export type ApprovalDecisionRequest = z.infer<typeof ApprovalDecisionRequestSchema>;
 
 /** The approval update's argument: the decision plus the approver, from the credential. */
@@ -190,12 +234,13 @@ export interface ApprovalUpdateInput extends ApprovalDecisionRequest {
   approver: Actor;
 }
 
-export interface ApprovalUpdateResult {
-  approval_id: string;
-  status: Approval['status'];
-  approvals: number;
-  quorum: number;
-}
+export const ApprovalUpdateResultSchema = z.object({
+  approval_id: z.string(),
+  status: ApprovalStatusSchema,
+  approvals: z.number(),
+  quorum: z.number(),
+});
+export type ApprovalUpdateResult = z.infer<typeof ApprovalUpdateResultSchema>;
 
 /** The body of a manual takeover. */
 export const TakeoverRequestSchema = z
@@ -210,32 +255,39 @@ export interface TakeoverUpdateInput extends TakeoverRequest {
   operator: Actor;
 }
 
+/** Who finished the run: `human` when an operator completed it by manual takeover. */
+const CompletedBySchema = z.enum(['agent', 'human']);
+
+/** The output of a run as far as it got (complete once the run has ended). */
+export const RunOutputSchema = z.object({
+  result: z.unknown(),
+  evidence: z.array(EvidenceSchema),
+  actions_taken: z.array(ActionTakenSchema),
+  warnings: z.array(z.string()),
+  completed_by: CompletedBySchema.optional(),
+});
+
 /** What the `state` query returns while a run is going and after it ends. */
-export interface RunState {
-  status: RunStatus;
-  current: StepType;
-  agent: { name: string; version: string };
-  steps: Step[];
-  usage: Usage;
-  approvals: Approval[];
-  /** The output so far (complete once the run has ended). */
-  output: Pick<AgentRunOutput, 'result' | 'evidence' | 'actions_taken' | 'warnings'> & { completed_by?: 'agent' | 'human' };
-}
+export const RunStateSchema = z.object({
+  status: RunStatusSchema,
+  current: StepTypeSchema,
+  agent: z.object({ name: z.string(), version: z.string() }),
+  steps: z.array(StepSchema),
+  usage: UsageSchema,
+  approvals: z.array(ApprovalSchema),
+  output: RunOutputSchema,
+});
+export type RunState = z.infer<typeof RunStateSchema>;
 
 /** The agent contract's output. */
-export interface AgentRunOutput {
-  status: RunStatus;
-  result: unknown;
-  evidence: Evidence[];
-  actions_taken: ActionTaken[];
-  warnings: string[];
-  usage: Usage;
-  steps: Step[];
-  approvals?: Approval[];
-  error?: { type: string; message: string };
-  /** `human` when an operator completed the run by manual takeover. */
-  completed_by?: 'agent' | 'human';
-}
+export const AgentRunOutputSchema = RunOutputSchema.extend({
+  status: RunStatusSchema,
+  usage: UsageSchema,
+  steps: z.array(StepSchema),
+  approvals: z.array(ApprovalSchema).optional(),
+  error: FailureSchema.optional(),
+});
+export type AgentRunOutput = z.infer<typeof AgentRunOutputSchema>;
 
 /** A tool request or a final answer: the only things a model may return. */
 export const PlanActionSchema = z.discriminatedUnion('type', [
@@ -257,15 +309,7 @@ export const PlanActionSchema = z.discriminatedUnion('type', [
 ]);
 export type PlanAction = z.infer<typeof PlanActionSchema>;
 
-/** What a tool call produced, as the planner sees it on the next Plan step. */
-export interface Observation {
-  step: number;
-  tool: string;
-  args: Record<string, unknown>;
-  output: unknown;
-  evidence: Evidence[];
-}
-
+/** What the planner is asked; the resolved agent is an interface of contracts/agent.ts. */
 export interface PlanRequest {
   run_id: string;
   step: number;
@@ -275,43 +319,33 @@ export interface PlanRequest {
   observations: Observation[];
 }
 
-export interface PlanResult {
-  action: PlanAction;
-  model: string;
-  usage: Usage;
-}
+export const PlanResultSchema = z.object({ action: PlanActionSchema, model: z.string(), usage: UsageSchema });
+export type PlanResult = z.infer<typeof PlanResultSchema>;
 
-export interface ToolCallRequest {
-  run_id: string;
-  step: number;
+export const ToolCallRequestSchema = z.object({
+  run_id: z.string(),
+  step: z.number(),
   /** For log labels. */
-  agent: { name: string; version: string };
-  tool: string;
-  args: Record<string, unknown>;
-}
+  agent: z.object({ name: z.string(), version: z.string() }),
+  tool: z.string(),
+  args: z.record(z.string(), z.unknown()),
+});
+export type ToolCallRequest = z.infer<typeof ToolCallRequestSchema>;
 
-export interface ToolCallResult {
-  output: unknown;
-  evidence: Evidence[];
-}
+export const ToolCallResultSchema = z.object({ output: z.unknown(), evidence: z.array(EvidenceSchema) });
+export type ToolCallResult = z.infer<typeof ToolCallResultSchema>;
 
 /** Query parameters of `GET /v1/runs`. */
 export const ListRunsQuerySchema = z
   .object({
-    agent: z
-      .string()
-      .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'must be an agent name')
-      .optional(),
+    agent: NameSchema.optional(),
     version: z
       .string()
       .regex(/^[0-9A-Za-z.+-]{1,64}$/, 'must be a version')
       .optional(),
-    state: z.enum(['Plan', 'ToolCall', 'Validate', 'Decide', 'HumanApproval', 'RetryFallback', 'Complete', 'Fail']).optional(),
-    status: z.enum(['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out']).optional(),
-    initiator: z
-      .string()
-      .regex(/^[A-Za-z0-9._@:-]{1,128}$/, 'must be a subject')
-      .optional(),
+    state: StepTypeSchema.optional(),
+    status: RunStatusSchema.optional(),
+    initiator: SubjectSchema.optional(),
     awaiting_approval: z.enum(['true', 'false']).optional(),
     started_after: z.iso.datetime({ offset: true }).optional(),
     started_before: z.iso.datetime({ offset: true }).optional(),
@@ -328,7 +362,7 @@ export type ListRunsQuery = z.infer<typeof ListRunsQuerySchema>;
 export const WorkRequestSchema = z
   .object({
     /** The caller's id for this task; used as the idempotency key. */
-    task_id: z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/, 'must be 1-200 characters of A-Z a-z 0-9 . _ : -'),
+    task_id: IdempotencyKeySchema,
     intent: z.string().trim().min(1).max(2000),
     /** `agent`, `task`, `context`, `constraints`, `output_spec`, as in POST /v1/runs. */
     payload: z.record(z.string(), z.unknown()).default({}),

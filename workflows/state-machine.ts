@@ -1,4 +1,4 @@
-import type { StepType } from '../contracts/run';
+import { STEP_TYPES, type StepType } from '../contracts/run';
 
 /**
  * The run's transition table: what happened in a step (the event) decides the next step. The workflow
@@ -39,16 +39,7 @@ export const RUN_EVENTS = [
 ] as const;
 export type RunEvent = (typeof RUN_EVENTS)[number];
 
-export const STEP_TYPES: readonly StepType[] = [
-  'Plan',
-  'ToolCall',
-  'Validate',
-  'Decide',
-  'HumanApproval',
-  'RetryFallback',
-  'Complete',
-  'Fail',
-];
+export { STEP_TYPES };
 export const TERMINAL = ['Complete', 'Fail'] as const satisfies readonly StepType[];
 /** The steps that end a run. */
 export type TerminalStep = (typeof TERMINAL)[number];
