@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LABELS, type Label, type Policy } from './policy';
 import { NameSchema, type ResolvedAgent } from './agent';
+import { IDEMPOTENCY_KEY, RUN_ID, RUN_STATUSES, STEP_TYPES } from './vocabulary';
 
 /** Data-classification labels, lowest to highest. */
 export const ClassificationSchema = z.enum(LABELS);
@@ -43,21 +44,13 @@ export const RunRequestSchema = z
   .strict();
 export type RunRequest = z.infer<typeof RunRequestSchema>;
 
-/** Step types of a run, in the order a newcomer meets them; the transition table (workflows/state-machine.ts) moves between them. */
-export const STEP_TYPES = ['Plan', 'ToolCall', 'Validate', 'Decide', 'HumanApproval', 'RetryFallback', 'Complete', 'Fail'] as const;
 export const StepTypeSchema = z.enum(STEP_TYPES);
 export type StepType = z.infer<typeof StepTypeSchema>;
 
-/** How a run stands, as the API reports it (Temporal's execution status, in the API's words). */
-export const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out'] as const;
 export const RunStatusSchema = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
-/** An Idempotency-Key header or a WorkRequest's task_id. */
-export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 export const IdempotencyKeySchema = z.string().regex(IDEMPOTENCY_KEY, 'must be 1-200 characters of A-Z a-z 0-9 . _ : -');
-/** A run id (the Temporal workflow id): what the gateway makes, or `run-idem-…` from an idempotency key. */
-export const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 export const RunIdSchema = z.string().regex(RUN_ID, 'must be a run id');
 /** A principal's subject, as filters name it. */
 export const SubjectSchema = z.string().regex(/^[A-Za-z0-9._@:-]{1,128}$/, 'must be a subject');

@@ -1,4 +1,5 @@
-import { STEP_TYPES, type StepType } from '../contracts/run';
+import type { StepType } from '../contracts/run';
+import { STEP_TYPES } from '../contracts/vocabulary';
 
 /**
  * The run's transition table: what happened in a step (the event) decides the next step. The workflow
