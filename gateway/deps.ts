@@ -1,0 +1,51 @@
+import type { Request } from 'express';
+import type { Client } from '@temporalio/client';
+import type { ToolRegistry } from '../activities/tools/registry';
+import type { AgentRegistry } from '../agents/registry';
+import type { Policy } from '../contracts/policy';
+import type { GovernanceStore } from '../governance/store';
+import type { Logger } from '../observability/logger';
+import type { ReloadablePolicy } from '../policies/reloadable';
+import type { Authorizer } from './authz';
+import type { RateLimitSettings } from './middleware/rate-limit';
+import type { Principal } from './principal';
+
+/** What the gateway is built from; the entry point (or a test) passes them to createApp. */
+export interface GatewayDeps {
+  client: Client;
+  agents: AgentRegistry;
+  taskQueue: string;
+  logger: Logger;
+  /** Base URL of the Temporal Web UI, for links to runs; omitted when there is none. */
+  temporalUiUrl?: string;
+  /** Makes run ids; tests may fix it. */
+  newRunId?: () => string;
+  /** Body size limit for JSON requests. */
+  bodyLimit?: string;
+  /** How long GET /v1/runs/{id} waits for a running run's state query. */
+  queryTimeoutMs?: number;
+  /** The tools, to check an approver's edited arguments before they reach a run. */
+  tools: ToolRegistry;
+  /** Who is calling: API keys and JWTs (gateway/auth.ts). */
+  authenticate: (req: Request) => Promise<Principal>;
+  /** May the caller do it; role checks until the policy engine implements this. */
+  authorizer?: Authorizer;
+  /**
+   * The policy: every run is started with a snapshot of the one in force at its dispatch (checked before
+   * each tool and model call). A ReloadablePolicy can be reloaded (POST /v1/policy/reload, SIGHUP);
+   * a plain Policy is fixed for the app's life.
+   */
+  policy?: Policy | ReloadablePolicy;
+  environment?: string;
+  /** The audit ledger (governance store); without it nothing is audited. */
+  audit?: GovernanceStore;
+  /** Request rate limits per principal and per tenant (token buckets). */
+  rateLimits?: RateLimitSettings;
+  /** Run quotas per tenant. */
+  quotas?: QuotaSettings;
+}
+
+export interface QuotaSettings {
+  concurrentRuns: number;
+  runsPerDay: number;
+}

@@ -1,0 +1,134 @@
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import type { AgentRunOutput, ListRunsQuery, RunState } from '../../contracts/run';
+import { RUN_ID } from '../../contracts/vocabulary';
+import { RunSearchAttributes } from '../../contracts/search-attributes';
+import { stateQuery } from '../../workflows/messages';
+import { HttpProblem } from '../problem';
+import { isInvalidArgument, queryFailure, runNotFound, type QueryFailure } from './errors';
+import { pendingApprovalsQuery, AGENT_RUN, listQuery, summaryOf, type RunSummary } from './visibility';
+
+/** A run the caller may see: its handle and its description. */
+export interface VisibleRun {
+  handle: WorkflowHandle;
+  desc: WorkflowExecutionDescription;
+}
+
+/** The outcome of a state query: the state, or why there is none. */
+export type StateAnswer = { state: RunState } | { failure: QueryFailure };
+
+/** The output of a closed run and, for one that failed, its error. */
+export interface ClosedOutput {
+  out?: AgentRunOutput;
+  error?: { type: string; message: string };
+}
+
+/** The gateway's reading side of Temporal: describe, query, result and list runs of one namespace. */
+export class RunStore {
+  constructor(
+    readonly client: Client,
+    /** How long a state query waits for a worker to answer. */
+    private readonly queryTimeoutMs = 5000,
+  ) {}
+
+  get namespace(): string {
+    return this.client.options.namespace;
+  }
+
+  /** Describes a run of `tenant`; another tenant's run is a 404, exactly like a missing one. */
+  async visible(runId: string, tenant: string): Promise<VisibleRun> {
+    if (!RUN_ID.test(runId)) throw runNotFound(runId);
+    const handle = this.client.workflow.getHandle(runId);
+    let desc: WorkflowExecutionDescription;
+    try {
+      desc = await handle.describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw runNotFound(runId);
+      throw err;
+    }
+    if (desc.type !== AGENT_RUN || desc.typedSearchAttributes.get(RunSearchAttributes.tenant) !== tenant) throw runNotFound(runId);
+    return { handle, desc };
+  }
+
+  /** The description of a run by id, or undefined when there is none (idempotent dispatch). */
+  async describe(runId: string): Promise<WorkflowExecutionDescription | undefined> {
+    try {
+      return await this.client.workflow.getHandle(runId).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /** Asks a running run for its state, within the query timeout. */
+  queryState(handle: WorkflowHandle): Promise<RunState> {
+    return this.client.withDeadline(Date.now() + this.queryTimeoutMs, () => handle.query(stateQuery));
+  }
+
+  /** The state, or why the run did not answer (sorted: no worker, or another failure). */
+  async tryQueryState(handle: WorkflowHandle): Promise<StateAnswer> {
+    try {
+      return { state: await this.queryState(handle) };
+    } catch (err) {
+      return { failure: queryFailure(err) };
+    }
+  }
+
+  /**
+   * The output of a closed run: its result, or for a failed run the partial output the workflow put in
+   * the failure's details, with the error.
+   */
+  async closedOutput(handle: WorkflowHandle): Promise<ClosedOutput> {
+    try {
+      return { out: (await handle.result()) as AgentRunOutput };
+    } catch (err) {
+      const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure) {
+        const out = cause.details?.[0] as AgentRunOutput | undefined;
+        return { ...(out ? { out } : {}), error: { type: cause.type ?? 'ApplicationFailure', message: cause.message } };
+      }
+      return { error: { type: cause?.name ?? 'Error', message: cause?.message ?? String(err) } };
+    }
+  }
+
+  /** One page of a tenant's runs, newest first; a page token the server does not know is a 400. */
+  async list(q: ListRunsQuery, tenant: string): Promise<{ runs: RunSummary[]; next_page_token?: string }> {
+    let page;
+    try {
+      page = await this.client.workflowService.listWorkflowExecutions({
+        namespace: this.namespace,
+        query: listQuery(q, tenant),
+        pageSize: q.page_size,
+        nextPageToken: q.page_token ? Buffer.from(q.page_token, 'base64url') : undefined,
+      });
+    } catch (err) {
+      if (q.page_token && isInvalidArgument(err)) {
+        throw new HttpProblem(400, 'invalid-page-token', 'Invalid page_token', 'page_token is not one this API returned for this query.');
+      }
+      throw err;
+    }
+    const next = page.nextPageToken?.length ? Buffer.from(page.nextPageToken).toString('base64url') : undefined;
+    return { runs: (page.executions ?? []).map(summaryOf), next_page_token: next };
+  }
+
+  /** How many runs match a visibility query. */
+  async count(query: string): Promise<number> {
+    return Number((await this.client.workflowService.countWorkflowExecutions({ namespace: this.namespace, query })).count ?? 0);
+  }
+
+  /** Ids of the tenant's running runs (at most `max`) with an approval any of `keys` may decide. */
+  async awaitingApproval(keys: string[], tenant: string, max: number): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const wf of this.client.workflow.list({ query: pendingApprovalsQuery(keys, tenant), pageSize: 50 })) {
+      if (ids.length >= max) break;
+      ids.push(wf.workflowId);
+    }
+    return ids;
+  }
+}
