@@ -79,7 +79,7 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
 export function methodNotAllowed(methodsOf: (path: string) => readonly string[]): RequestHandler {
   return (req, res, next) => {
     const methods = methodsOf(req.path);
-    const allowed = methods.includes('GET') ? [...methods, 'HEAD'] : methods;
+    const allowed = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].sort();
     if (methods.length === 0 || allowed.includes(req.method)) {
       next();
       return;

@@ -21,3 +21,24 @@ export function conformsTo(doc: OpenApiDoc) {
     if (!result.valid) throw new Error(`${method} ${template} ${res.status}: ${JSON.stringify(result.errors.slice(-3))}`);
   };
 }
+
+/** A layer of an Express 5 router: a route, or a mounted router with its own stack. */
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[] };
+}
+
+/** Every method+path pair an Express app serves (routes of mounted routers included; HEAD is implied by GET). */
+export function routesOf(app: unknown): { method: string; path: string }[] {
+  const walk = (stack: Layer[]): { method: string; path: string }[] =>
+    stack.flatMap((layer) =>
+      layer.route
+        ? Object.keys(layer.route.methods)
+            .filter((m) => m !== '_all')
+            .map((m) => ({ method: m.toUpperCase(), path: layer.route!.path }))
+        : layer.handle?.stack
+          ? walk(layer.handle.stack)
+          : [],
+    );
+  return walk((app as { router: { stack: Layer[] } }).router.stack);
+}
