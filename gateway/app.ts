@@ -17,7 +17,7 @@ export type { GatewayDeps, QuotaSettings } from './deps';
 export type { RateLimitSettings } from './middleware/rate-limit';
 
 /** The gateway's routes, declared once: the routers serve them and the OpenAPI document describes them. */
-export function declareRoutes(gw: Gateway): { table: RouteTable; open: Router; authenticated: Router; document: () => unknown } {
+export function declareRoutes(gw: Gateway): { table: RouteTable; open: Router; withCredential: Router; document: () => unknown } {
   const table = new RouteTable();
   const open = Router();
   const closed = Router();
@@ -28,13 +28,14 @@ export function declareRoutes(gw: Gateway): { table: RouteTable; open: Router; a
   runsWriteRoutes(table, closed, gw);
   approvalRoutes(table, closed, gw);
   governanceRoutes(table, closed, gw);
-  return { table, open, authenticated: closed, document };
+  return { table, open, withCredential: closed, document };
 }
 
 /** Builds the gateway's Express app. It does not listen; the entry point (or a test) does. */
 export function createApp(deps: GatewayDeps): Express {
   const gw = new Gateway(deps);
   const routes = declareRoutes(gw);
+  // Generated now, so a declaration the generator cannot describe fails at start, not at the first GET.
   routes.document();
 
   const app = express();
@@ -47,7 +48,7 @@ export function createApp(deps: GatewayDeps): Express {
   // Everything below needs a credential.
   app.use(authenticated(deps.authenticate));
   if (deps.rateLimits) app.use(rateLimited(deps.rateLimits));
-  app.use(routes.authenticated);
+  app.use(routes.withCredential);
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));
   return app;
