@@ -9,6 +9,7 @@ import { principal, requestIds } from './locals';
 import type { Principal } from './principal';
 import { HttpProblem } from './problem';
 import { RunStore, type VisibleRun } from './runs/store';
+import type { RunLinks } from './runs/view';
 import { RUN_ID } from '../contracts/vocabulary';
 
 /** Who is asking, and under which request and trace ids: what audit rows and runs carry. */
@@ -20,13 +21,6 @@ export interface Caller {
 
 /** The caller of this request, as the middleware found it. */
 export const callerOf = (res: Response): Caller => ({ principal: principal(res), ...requestIds(res) });
-
-/** Links of a run in API answers. */
-export interface RunLinks {
-  self: string;
-  steps: string;
-  temporal_ui?: string;
-}
 
 /** What every route shares: the dependencies, resolved once, and the checks and records they make. */
 export class Gateway {
