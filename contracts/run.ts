@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LABELS, type Label, type Policy } from './policy';
-import type { ResolvedAgent } from './agent';
+import type { ModelCall, ResolvedAgent } from './agent';
 
 /** Data-classification labels, lowest to highest. */
 export const ClassificationSchema = z.enum(LABELS);
@@ -110,6 +110,8 @@ export interface Step {
   policy?: { effect: string; rule: string; reason: string };
   /** Why the run moved to this step. */
   reason: string;
+  /** Plan steps: which provider and model answered, why it stopped, latency and attempts. */
+  model?: ModelCall;
 }
 
 export interface Evidence {
@@ -273,12 +275,16 @@ export interface PlanRequest {
   task: string;
   context: Record<string, unknown>;
   observations: Observation[];
+  /** The JSON Schema of the final answer (the caller's output_spec, else the agent's output_schema). */
+  output_spec?: Record<string, unknown>;
 }
 
 export interface PlanResult {
   action: PlanAction;
   model: string;
   usage: Usage;
+  /** How the call went (absent in histories recorded before the AI SDK providers). */
+  call?: ModelCall;
 }
 
 export interface ToolCallRequest {
