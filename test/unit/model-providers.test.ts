@@ -117,7 +117,7 @@ describe('openai (chat completions)', () => {
             type: 'object',
             properties: {
               query: { type: 'string', minLength: 1, description: 'What to look for' },
-              limit: { type: 'integer', default: 3 },
+              limit: { type: 'integer', default: 3, minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
             },
             required: ['query'],
             additionalProperties: false,
