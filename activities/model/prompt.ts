@@ -72,7 +72,7 @@ export function systemPrompt(agent: ResolvedAgent, mode: AnswerMode): string {
       : hasTools
         ? 'Call exactly one tool per turn to gather what you need; when the observations are enough, answer with the JSON object of the response schema instead of a tool call.'
         : 'Answer with the JSON object of the response schema.';
-  return [agent.definition.instructions, '', 'You decide the next step of an agent run.', how].join('\n');
+  return [agent.definition.instructions.trim(), '', 'You decide the next step of an agent run.', how].join('\n');
 }
 
 /** The conversation: the task and context, then every observation so far, oldest first. */
