@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ModelCallSchema } from '../contracts/agent';
 
 // Response shapes of the HTTP API. Request shapes live in contracts/ (they validate requests); both
 // are turned into the OpenAPI document by gateway/openapi.ts, so the document cannot drift from them.
@@ -21,6 +22,8 @@ export const StepSchema = z
     error: Failure.optional(),
     usage: Usage.optional(),
     reason: z.string(),
+    /** Plan steps: which provider and model answered, finish reason, latency, attempt (docs/models.md). */
+    model: ModelCallSchema.optional(),
   })
   .passthrough();
 
