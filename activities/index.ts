@@ -7,6 +7,7 @@ import type { AuditEntry, Reservation, ReserveRequest, SettleRequest } from '../
 import type { GovernanceStore } from '../governance/store';
 import type { FileBlobStore } from './blob-store';
 import type { ModelProvider } from './model/provider';
+import { withToolContracts } from './model/tool-contracts';
 import type { ToolRegistry } from './tools/registry';
 
 export interface ActivityDeps {
@@ -61,13 +62,23 @@ export function createActivities({ providers, tools, blobs, governance, maxInlin
           nonRetryable: true,
         });
       }
-      const result = await heartbeating(() => provider.plan(req, Context.current().cancellationSignal));
+      const { info, cancellationSignal } = Context.current();
+      const request = { ...req, agent: withToolContracts(req.agent, (name) => tools.get(name)) };
+      const result = await heartbeating(() =>
+        provider.plan(request, cancellationSignal, {
+          attempt: info.attempt,
+          // A Retry-After longer than the step's own timeout is capped there (the run has a deadline to keep).
+          retryCapMs: info.startToCloseTimeoutMs ?? info.scheduleToCloseTimeoutMs ?? 120_000,
+        }),
+      );
       const action = PlanActionSchema.safeParse(result.action);
       if (!action.success) {
         throw ApplicationFailure.create({
           type: ErrorCode.InvalidModelOutput,
           message: `model ${result.model} returned an invalid action: ${describeIssues(action.error)}`,
           nonRetryable: true,
+          // The answer was produced (and billed): the workflow counts its usage toward the budgets.
+          details: [{ usage: result.usage, ...(result.call ? { call: result.call } : {}) }],
         });
       }
       log.info('plan decided', {
@@ -77,6 +88,14 @@ export function createActivities({ providers, tools, blobs, governance, maxInlin
         step: req.step,
         action: action.data.type,
         model: result.model,
+        ...(result.call
+          ? {
+              finish_reason: result.call.finish_reason,
+              latency_ms: result.call.latency_ms,
+              attempt: result.call.attempt,
+              repairs: result.call.repairs,
+            }
+          : {}),
       });
       return { ...result, action: action.data };
     },

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { rcompare, valid } from 'semver';
 import { AgentDefinitionSchema, type AgentDefinition, type ResolvedAgent } from '../contracts/agent';
+import { toolContract } from '../activities/model/tool-contracts';
 import type { ToolRegistry } from '../activities/tools/registry';
 import { readYamlFile } from '../config/yaml-file';
 import { jsonSchemaProblem } from '../shared/output-spec';
@@ -40,7 +41,11 @@ export class AgentRegistry {
       if (versions.some((v) => v.definition.version === def.version)) {
         throw new AgentDefinitionError(`agent ${def.name}@${def.version} is defined twice`);
       }
-      versions.push({ definition: def, tools: Object.fromEntries(def.tools.map((t) => [t, tools.spec(t)])) });
+      // Each tool's contract (description, JSON Schema of its arguments) travels with the run: the model sees it.
+      versions.push({
+        definition: def,
+        tools: Object.fromEntries(def.tools.map((t) => [t, { ...tools.spec(t), ...toolContract(tools.get(t)!) }])),
+      });
       versions.sort((a, b) => rcompare(a.definition.version, b.definition.version));
       this.byName.set(def.name, versions);
     }

@@ -70,8 +70,6 @@ export interface Settings {
   governance: { databaseUrl: string | undefined; pgliteDir: string };
   /** Where tool outputs too large for workflow history are kept. */
   blobDir: string;
-  /** An OpenAI-compatible model vendor, for agents with `model.provider: openai`; unset means none. */
-  openai: { baseUrl: string | undefined; apiKey: string | undefined };
 }
 
 /** A configuration problem, reported with the setting that caused it. */
@@ -166,10 +164,6 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
       pgliteDir: fromRoot(pick(env, 'GOVERNANCE_PGLITE_DIR', text, '.data/governance')),
     },
     blobDir: fromRoot(pick(env, 'BLOB_DIR', text, '.data/blobs')),
-    openai: {
-      baseUrl: pick<string | undefined>(env, 'OPENAI_BASE_URL', z.url(), undefined),
-      apiKey: pick<string | undefined>(env, 'OPENAI_API_KEY', text, undefined),
-    },
     log: {
       level: pick(env, 'LOG_LEVEL', LogLevelSchema, 'info'),
       format: pick(env, 'LOG_FORMAT', z.enum(['json', 'pretty']), 'json'),

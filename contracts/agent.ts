@@ -43,19 +43,27 @@ export const BudgetsSchema = z
   })
   .strict();
 
+/**
+ * Who answers an agent's Plan steps. `scripted` is the deterministic offline planner (it does not
+ * reason); the others are model vendors reached through the Vercel AI SDK. `openai-compatible` is any
+ * server speaking OpenAI's chat-completions protocol (Ollama, vLLM, LM Studio, LiteLLM, Azure OpenAI),
+ * named by `endpoint` in config/model-endpoints.yaml.
+ */
+export const PROVIDER_KINDS = ['scripted', 'openai', 'anthropic', 'google', 'openai-compatible'] as const;
+export const ProviderKindSchema = z.enum(PROVIDER_KINDS);
+export type ProviderKind = z.infer<typeof ProviderKindSchema>;
+
 /** Which model plans an agent's steps. */
 export const ModelSettingsSchema = z
   .object({
-    /**
-     * `scripted` is the deterministic, offline planner; `openai` is any vendor speaking the OpenAI
-     * chat-completions protocol (endpoint and key come from the worker's environment).
-     */
-    provider: z.enum(['scripted', 'openai']),
+    provider: ProviderKindSchema,
     name: z.string().min(1),
+    /** For `openai-compatible`: the named endpoint (base URL and key variable) in config/model-endpoints.yaml. */
+    endpoint: NameSchema.optional(),
     temperature: z.number().min(0).max(2).optional(),
     /**
-     * The most output tokens one call may produce; sent to the vendor as `max_tokens`, and the output
-     * part of the cost reserved against the tenant's daily budget before each call (1024 when unset).
+     * The most output tokens one call may produce; sent to the vendor, and the output part of the cost
+     * reserved against the tenant's daily budget before each call (1024 when unset).
      */
     max_output_tokens: z.number().int().positive().max(1_000_000).optional(),
     /** USD per 1,000 input and output tokens, for cost accounting and budgets. */
@@ -64,7 +72,19 @@ export const ModelSettingsSchema = z
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.provider === 'openai-compatible' && !m.endpoint) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['endpoint'],
+        message: 'openai-compatible needs an endpoint named in config/model-endpoints.yaml',
+      });
+    }
+    if (m.provider !== 'openai-compatible' && m.endpoint) {
+      ctx.addIssue({ code: 'custom', path: ['endpoint'], message: `endpoint applies only to openai-compatible, not ${m.provider}` });
+    }
+  });
 export type ModelSettings = z.infer<typeof ModelSettingsSchema>;
 
 /** Who may decide: any listed role, or any listed subject. */
@@ -159,7 +179,7 @@ export const AgentDefinitionSchema = z
   });
 export type AgentDefinition = z.infer<typeof AgentDefinitionSchema>;
 
-/** The execution settings of a tool, resolved at dispatch and carried in the run input. */
+/** The execution settings and the contract of a tool, resolved at dispatch and carried in the run input. */
 export interface ToolSpec {
   name: string;
   side_effect: 'read' | 'write';
@@ -167,6 +187,10 @@ export interface ToolSpec {
   max_classification?: 'public' | 'internal' | 'confidential' | 'restricted';
   timeout_ms: number;
   max_attempts: number;
+  /** What the tool does, as the model reads it (absent in runs started before tool contracts). */
+  description?: string;
+  /** JSON Schema of the tool's arguments, from its zod schema (absent in runs started before tool contracts). */
+  input_schema?: Record<string, unknown>;
 }
 
 /** An agent definition with its tools resolved: exactly what a run sees, recorded in its history. */
@@ -174,3 +198,25 @@ export interface ResolvedAgent {
   definition: AgentDefinition;
   tools: Record<string, ToolSpec>;
 }
+
+/** What one Plan step's model call was: recorded on the step, so a fallback or a repair is visible. */
+export const ModelCallSchema = z
+  .object({
+    provider: ProviderKindSchema,
+    /** The model that answered, as the vendor named it (can differ from the requested alias). */
+    model: z.string(),
+    /** Why the model stopped: stop, tool-calls, length, content-filter, error, other. */
+    finish_reason: z.string(),
+    /** Wall time of the vendor requests of this attempt, repair turn included. */
+    latency_ms: z.number().int().min(0),
+    /** Temporal's attempt number of the plan activity (1 unless a retryable vendor error came first). */
+    attempt: z.number().int().min(1),
+    /** Vendor requests this attempt made: 1, or 2 with a repair turn. */
+    requests: z.number().int().min(1),
+    /** Repair turns spent on an answer that was not JSON or not a valid action (counts against max_repairs). */
+    repairs: z.number().int().min(0),
+    /** Set when the answer came from, or was written to, a cassette. */
+    cassette: z.enum(['recorded', 'replayed']).optional(),
+  })
+  .strict();
+export type ModelCall = z.infer<typeof ModelCallSchema>;

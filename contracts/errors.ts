@@ -23,6 +23,10 @@ export enum ErrorCode {
   ModelAuthFailed = 'ModelAuthFailed',
   /** The model vendor refused the request as malformed (other 4xx). */
   ModelRequestInvalid = 'ModelRequestInvalid',
+  /** The prompt is longer than the model's context window; a retry sends the same prompt. */
+  ModelContextTooLong = 'ModelContextTooLong',
+  /** Cassette replay found no recorded answer for this request (the prompt or settings changed). */
+  ModelCassetteMiss = 'ModelCassetteMiss',
   /** The final result does not satisfy the caller's output_spec. */
   OutputSpecViolation = 'OutputSpecViolation',
   /** The policy denied a tool or model call. */
@@ -44,6 +48,8 @@ export const NON_RETRYABLE: readonly ErrorCode[] = [
   ErrorCode.BudgetExceeded,
   ErrorCode.ModelAuthFailed,
   ErrorCode.ModelRequestInvalid,
+  ErrorCode.ModelContextTooLong,
+  ErrorCode.ModelCassetteMiss,
   ErrorCode.OutputSpecViolation,
   ErrorCode.PolicyDenied,
 ];

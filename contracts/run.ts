@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LABELS, type Label, type Policy } from './policy';
-import { NameSchema, type ResolvedAgent } from './agent';
+import { ModelCallSchema, NameSchema, type ResolvedAgent } from './agent';
 import { IDEMPOTENCY_KEY, RUN_ID, RUN_STATUSES, STEP_TYPES } from './vocabulary';
 
 /** Data-classification labels, lowest to highest. */
@@ -85,6 +85,8 @@ export const StepSchema = z.object({
   policy: z.object({ effect: z.string(), rule: z.string(), reason: z.string() }).optional(),
   /** Why the run moved to this step. */
   reason: z.string(),
+  /** Plan steps: which provider and model answered, why it stopped, latency and attempts (docs/models.md). */
+  model: ModelCallSchema.optional(),
 });
 export type Step = z.infer<typeof StepSchema>;
 
@@ -310,9 +312,17 @@ export interface PlanRequest {
   task: string;
   context: Record<string, unknown>;
   observations: Observation[];
+  /** The JSON Schema of the final answer (the caller's output_spec, else the agent's output_schema). */
+  output_spec?: Record<string, unknown>;
 }
 
-export const PlanResultSchema = z.object({ action: PlanActionSchema, model: z.string(), usage: UsageSchema });
+export const PlanResultSchema = z.object({
+  action: PlanActionSchema,
+  model: z.string(),
+  usage: UsageSchema,
+  /** How the call went (absent in histories recorded before the AI SDK providers). */
+  call: ModelCallSchema.optional(),
+});
 export type PlanResult = z.infer<typeof PlanResultSchema>;
 
 export const ToolCallRequestSchema = z.object({

@@ -3,11 +3,11 @@ import { Connection, Client } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import { FileBlobStore } from '../activities/blob-store';
-import { OpenAICompatibleProvider } from '../activities/model/openai-compatible';
+import { createModelProviders } from '../activities/model';
 import type { ModelProvider } from '../activities/model/provider';
-import { ScriptedPlanner } from '../activities/model/scripted';
 import { closeTools, createToolRegistry } from '../activities/tools';
 import { AgentRegistry } from '../agents/registry';
+import { checkAgentModels, loadModelConfig } from '../config/models';
 import type { Settings } from '../config/settings';
 import { createLogger, type Logger } from '../observability/logger';
 import { createWorker } from '../worker/worker';
@@ -51,12 +51,17 @@ export function loadCatalog(settings: Settings) {
   return { tools, agents, policy };
 }
 
-/** The model providers this worker offers: the scripted planner always, an OpenAI-compatible vendor when configured. */
-export function modelProviders(settings: Settings): ModelProvider[] {
-  const providers: ModelProvider[] = [new ScriptedPlanner()];
-  if (settings.openai.baseUrl)
-    providers.push(new OpenAICompatibleProvider({ baseUrl: settings.openai.baseUrl, apiKey: settings.openai.apiKey }));
-  return providers;
+/**
+ * The model providers this worker offers, after checking that every agent's model can be called here
+ * (its key variable is set, its endpoint configured): a missing key fails the worker's start, naming it.
+ */
+export function modelProviders(settings: Settings, agents: ReturnType<typeof loadCatalog>['agents']): ModelProvider[] {
+  const models = loadModelConfig(process.env, settings.agentsDir);
+  checkAgentModels(
+    agents.refs().map((ref) => agents.resolve(ref).definition),
+    models,
+  );
+  return createModelProviders(models);
 }
 
 /**
@@ -65,14 +70,15 @@ export function modelProviders(settings: Settings): ModelProvider[] {
  * open (npm run dev shares one with the gateway), else the one the settings name.
  */
 export async function startWorker(settings: Settings, target: TemporalTarget, governance?: GovernanceStore) {
-  const { tools } = loadCatalog(settings);
+  const { tools, agents } = loadCatalog(settings);
+  const providers = modelProviders(settings, agents);
   const store = governance ?? (await openGovernanceStore(settings));
   const connection = await NativeConnection.connect(target.connectionOptions as Parameters<typeof NativeConnection.connect>[0]);
   const worker = await createWorker({
     connection,
     namespace: target.namespace,
     taskQueue: settings.taskQueue,
-    providers: modelProviders(settings),
+    providers,
     tools,
     blobs: new FileBlobStore(settings.blobDir),
     governance: store,

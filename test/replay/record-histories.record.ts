@@ -23,7 +23,12 @@ test('record histories of the example agents', async () => {
   const cli = resolveTemporalCli({ install: false }).path;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'acp-record-'));
   const vendor = await startFakeLlmVendor();
-  vendor.respondWith(() => ({ status: 500, error: 'overloaded' }));
+  // gpt-unusable answers prose (billed, not a plan action); every other model is down.
+  vendor.respondWith((body) =>
+    body.model === 'gpt-unusable'
+      ? { content: 'I would rather chat.', usage: { prompt_tokens: 200, completion_tokens: 6 } }
+      : { status: 500, error: 'overloaded' },
+  );
   const settings = loadSettings({});
   const tools = createToolRegistry({ docsDir: settings.docsDir, ticketsFile: path.join(tmp, 'tickets.jsonl') });
   const load = (name: string) =>
@@ -42,7 +47,14 @@ test('record histories of the example agents', async () => {
     model_max_attempts: 1,
     fallback: { model: docs.model },
   });
-  const agents = new AgentRegistry([docs, load('ticket-filer'), fallback, budgeted], tools);
+  const unusable = AgentDefinitionSchema.parse({
+    ...docs,
+    name: 'unusable-researcher',
+    model: { provider: 'openai', name: 'gpt-unusable', pricing: { input_per_1k: 1, output_per_1k: 1 } },
+    model_max_attempts: 1,
+    fallback: { model: docs.model },
+  });
+  const agents = new AgentRegistry([docs, load('ticket-filer'), fallback, budgeted, unusable], tools);
   // The project's policy plus a tenant whose daily budget ($0.05) cannot cover one priced call ($0.10).
   const sources = readdirSync(settings.policiesDir)
     .filter((f) => f.endsWith('.yaml'))
@@ -94,6 +106,8 @@ test('record histories of the example agents', async () => {
     await save('cancelled', cancelled);
 
     await save('model-fallback', await dispatch('fallback-researcher', 'How are runs recorded?'));
+    // An answer that fails validation after its repair turn: its billed tokens count (patch model-usage-on-failure).
+    await save('model-unusable-answer', await dispatch('unusable-researcher', 'How are runs recorded?'));
 
     const frugal = platform.as({ subject: 'fred', tenant: 'frugal' });
     const budget = (await http(platform, 'POST', '/v1/runs', { agent: 'budget-researcher', task: 'What do budgets do?' }, frugal)).body

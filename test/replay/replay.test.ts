@@ -21,11 +21,16 @@ const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() 
 // v1-*: recorded by the code before runs wrote audit rows and checked budgets before each model call
 // (both patched in workflows/run-context.ts); they prove runs started by that code still replay.
 // v1-priced-cost-budget is a priced run under max_cost_usd that the unpatched check would replay
-// differently. The others are recorded from the current code.
+// differently. The others are recorded from the current code, except that the ones before
+// model-unusable-answer were recorded before a model answer that fails validation counted its usage
+// (patched in workflows/steps/plan.ts): model-fallback proves a model failure recorded by that code
+// still replays.
 const PATHS = ['approval-approved', 'approval-rejected', 'cancelled', 'docs-researcher', 'model-fallback'];
-test('the committed histories cover the approval, rejection, fallback, cancellation, budget and plain paths', () => {
+test('the committed histories cover the approval, rejection, fallback, cancellation, budget, unusable-answer and plain paths', () => {
   expect(files).toEqual(
-    [...PATHS, 'budget-fallback', ...PATHS.map((p) => `v1-${p}`), 'v1-priced-cost-budget'].map((p) => `${p}.json`).sort(),
+    [...PATHS, 'budget-fallback', 'model-unusable-answer', ...PATHS.map((p) => `v1-${p}`), 'v1-priced-cost-budget']
+      .map((p) => `${p}.json`)
+      .sort(),
   );
 });
 

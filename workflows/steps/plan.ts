@@ -1,10 +1,11 @@
 // Plan: the model chooses the next action (a tool call or the final result), once the policy allows
 // the call and the budgets can cover it.
-import { log, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
+import type { ModelCall } from '../../contracts/agent';
 import { ErrorCode } from '../../contracts/errors';
 import type { Reservation } from '../../contracts/governance';
-import type { PlanResult, Step } from '../../contracts/run';
+import type { PlanResult, Step, Usage } from '../../contracts/run';
 import { estimateCall, nanoUsd, type CallEstimate } from '../../shared/cost';
 import { planOptions } from '../activity-options';
 import { summarize } from '../describe';
@@ -93,6 +94,7 @@ export async function plan(ctx: RunContext, reason: string): Promise<RunEvent> {
         task: input.task,
         context: input.context,
         observations: ctx.observations,
+        output_spec: input.output_spec ?? def.output_schema,
       }),
     );
   } catch (err) {
@@ -101,13 +103,32 @@ export async function plan(ctx: RunContext, reason: string): Promise<RunEvent> {
       if (reserving) ctx.governance.settle(step.index, estimate.cost_usd, estimate.tokens);
       return ctx.stopped(step);
     }
-    // Vendors do not bill failed requests: release the reservation.
-    if (reserving) ctx.governance.settle(step.index, 0, 0);
+    // Vendors do not bill failed requests, but an answer that failed validation was billed: it counts.
+    const billed = patched('model-usage-on-failure') ? billedCall(err) : {};
+    if (reserving) {
+      ctx.governance.settle(
+        step.index,
+        billed.usage?.cost_usd ?? 0,
+        billed.usage ? billed.usage.input_tokens + billed.usage.output_tokens : 0,
+      );
+    }
+    if (billed.usage) {
+      step.usage = billed.usage;
+      usage.input_tokens += billed.usage.input_tokens;
+      usage.output_tokens += billed.usage.output_tokens;
+      usage.cost_usd += billed.usage.cost_usd;
+    }
+    if (billed.call) step.model = billed.call;
     ctx.failed(step, err, 'model');
     return 'model_failed';
   }
   if (reserving) ctx.governance.settle(step.index, result.usage.cost_usd, result.usage.input_tokens + result.usage.output_tokens);
   step.usage = result.usage;
+  if (result.call) {
+    step.model = result.call;
+    // A repair turn inside the call spends one of the agent's max_repairs.
+    ctx.repairs += result.call.repairs;
+  }
   usage.input_tokens += result.usage.input_tokens;
   usage.output_tokens += result.usage.output_tokens;
   usage.cost_usd += result.usage.cost_usd;
@@ -119,6 +140,17 @@ export async function plan(ctx: RunContext, reason: string): Promise<RunEvent> {
   ctx.toolRequest = { tool: result.action.tool, args: result.action.args, reason: result.action.reason };
   ctx.approvedHash = undefined;
   return 'tool_requested';
+}
+
+/** The usage and call record a model failure carries when the vendor answered (and billed) before it failed. */
+function billedCall(err: unknown): { usage?: Usage; call?: ModelCall } {
+  let cause: unknown = err;
+  while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
+  const detail =
+    cause instanceof ApplicationFailure ? (cause.details?.[0] as { usage?: Partial<Usage>; call?: ModelCall } | undefined) : undefined;
+  const u = detail?.usage;
+  const valid = u && [u.input_tokens, u.output_tokens, u.cost_usd].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
+  return { ...(valid ? { usage: u as Usage } : {}), ...(detail?.call ? { call: detail.call } : {}) };
 }
 
 /** Audits and logs a tenant budget that could not cover the call. */

@@ -1,0 +1,254 @@
+import { generateText, jsonSchema, NoObjectGeneratedError, Output, type LanguageModelUsage, type ModelMessage } from 'ai';
+import { ApplicationFailure } from '@temporalio/common';
+import type { z } from 'zod';
+import type { ModelCall, ModelSettings, ProviderKind } from '../../contracts/agent';
+import { ErrorCode } from '../../contracts/errors';
+import { PlanActionSchema, type PlanAction, type PlanRequest, type PlanResult, type Usage } from '../../contracts/run';
+import { withCassettes, type CassetteMode, type VendorModel } from './cassettes';
+import { answerSchema, FINAL_ANSWER_TOOL, messages, systemPrompt, toolSet, truncate, type AnswerMode } from './prompt';
+import { estimateTokens, type ModelProvider, type PlanCallInfo } from './provider';
+import { classifyVendorError, failure } from './vendor-errors';
+
+// Under the plan activity's 2-minute startToCloseTimeout, so a slow vendor fails as a retryable
+// ModelUnavailable with a clear message instead of an opaque activity timeout.
+const DEFAULT_TIMEOUT_MS = 90_000;
+const MAX_ECHO_CHARS = 500;
+
+/** Recording or replaying an agent's model exchanges; `dirFor` names the folder of an agent's cassettes. */
+export interface CassetteSettings {
+  mode: CassetteMode;
+  dirFor(agent: string): string;
+}
+
+/** What a vendor kind contributes; the rest (prompt, parsing, repair, usage, errors) is shared. */
+export interface VendorOptions {
+  kind: Exclude<ProviderKind, 'scripted'>;
+  /** The AI SDK model for an agent's model settings. */
+  model(settings: ModelSettings): VendorModel;
+  /** Whether the answer schema goes in the vendor's structured-output mode (else as a final_answer tool). */
+  structuredOutputs(settings: ModelSettings, hasTools: boolean): boolean;
+  /** The environment variable holding the key for these settings, named when the vendor refuses it. */
+  keyVariable(settings: ModelSettings): string | undefined;
+  /** Keys this provider holds: redacted from every failure and cassette. */
+  secrets: string[];
+  /** Vendor-specific request options (one tool call per turn, no strict schemas). */
+  providerOptions?: Record<string, Record<string, boolean>>;
+  /** Sent when the agent sets no max_output_tokens, for vendors that require a limit. */
+  defaultMaxOutputTokens?: number;
+  /** Per-request limit in ms (default 90 s, under the plan activity's timeout). */
+  timeoutMs?: number;
+  cassettes?: CassetteSettings;
+}
+
+/** One vendor answer, reduced to what the platform reads. */
+interface Answer {
+  text: string;
+  toolCalls: { toolName: string; input: unknown }[];
+  usage: LanguageModelUsage | undefined;
+  finishReason: string;
+  modelId: string | undefined;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Reads the model's answer as a plan action, or says what is wrong with it (for the repair turn). */
+export function toAction(answer: Answer, mode: AnswerMode): { action: PlanAction } | { problem: string; echo: string } {
+  let candidate: unknown;
+  let echo: string;
+  const call = answer.toolCalls[0];
+  if (call) {
+    echo = `${call.toolName}(${JSON.stringify(call.input) ?? ''})`;
+    if (!isRecord(call.input)) return { problem: `the arguments of ${call.toolName} are not a JSON object`, echo };
+    candidate =
+      call.toolName === FINAL_ANSWER_TOOL
+        ? { type: 'final', result: call.input.result, reason: typeof call.input.reason === 'string' ? call.input.reason : '' }
+        : { type: 'tool_call', tool: call.toolName, args: call.input, reason: answer.text.trim() };
+    if (call.toolName === FINAL_ANSWER_TOOL && !('result' in call.input)) return { problem: `${FINAL_ANSWER_TOOL} needs a "result"`, echo };
+  } else {
+    echo = answer.text;
+    // Models like to fence JSON in markdown even when asked not to; the fence is not the answer.
+    const text = answer.text.trim().replace(/^```(?:json)?\s*([\s\S]*?)\s*```$/, '$1');
+    if (!text) return { problem: `the answer was empty (finish reason ${answer.finishReason})`, echo };
+    try {
+      candidate = JSON.parse(text);
+    } catch {
+      const cut = answer.finishReason === 'length' ? ' (cut off: finish reason length)' : '';
+      return { problem: `the answer is not JSON${cut}: ${truncate(text, MAX_ECHO_CHARS)}`, echo };
+    }
+    if (mode === 'structured_output' && isRecord(candidate) && candidate.type === undefined && 'result' in candidate) {
+      candidate = { type: 'final', ...candidate };
+    }
+  }
+  const parsed = PlanActionSchema.safeParse(candidate);
+  if (!parsed.success) return { problem: `the answer is not a valid action: ${describeIssues(parsed.error)}`, echo };
+  return { action: parsed.data };
+}
+
+function costUsd(settings: ModelSettings, input: number, output: number): number {
+  const pricing = settings.pricing;
+  if (!pricing) return 0;
+  return (input / 1000) * pricing.input_per_1k + (output / 1000) * pricing.output_per_1k;
+}
+
+/**
+ * A model vendor behind the platform's one provider interface, on the Vercel AI SDK. The model gets
+ * the agent's instructions, the task, the observations, the tool contracts as native tool definitions
+ * and the answer schema (structured output or a final_answer tool). The SDK does not retry
+ * (maxRetries 0): vendor errors are classified once and Temporal retries what a retry can fix. An
+ * answer that is not JSON or not a valid action goes back once as a repair turn; every answered
+ * request's tokens are counted, also when the answer is finally rejected.
+ */
+export class AiSdkProvider implements ModelProvider {
+  readonly name: ProviderKind;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: VendorOptions) {
+    this.name = options.kind;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** Asks the vendor for the next action of the run in `req`; `signal` is the activity's cancellation. */
+  async plan(req: PlanRequest, signal?: AbortSignal, info: PlanCallInfo = { attempt: 1, retryCapMs: 120_000 }): Promise<PlanResult> {
+    const def = req.agent.definition;
+    const settings = def.model;
+    const label = `${this.name}/${settings.name}`;
+    const mode: AnswerMode = this.options.structuredOutputs(settings, def.tools.length > 0) ? 'structured_output' : 'final_answer_tool';
+    const answer = answerSchema(req.output_spec ?? def.output_schema, mode);
+    const tools = toolSet(req.agent, answer, mode);
+    let cassette: ModelCall['cassette'];
+    let model = this.options.model(settings);
+    if (this.options.cassettes && this.options.cassettes.mode !== 'off') {
+      model = withCassettes(model, {
+        mode: this.options.cassettes.mode,
+        dir: this.options.cassettes.dirFor(def.name),
+        provider: this.name,
+        secrets: this.options.secrets,
+        onUse: (kind) => (cassette = kind),
+      });
+    }
+    const conversation = messages(req);
+    const system = systemPrompt(req.agent, mode);
+    const maxRepairs = Math.min(1, def.max_repairs);
+    const tokens = { input: 0, output: 0 };
+    let latency = 0;
+    let requests = 0;
+    let repairs = 0;
+
+    for (;;) {
+      requests += 1;
+      const started = Date.now();
+      const got = await this.ask(model, label, system, conversation, tools, mode, answer, settings, signal, info);
+      latency += Date.now() - started;
+      // Vendors that omit usage would otherwise make token and cost budgets blind; estimate instead.
+      tokens.input += got.usage?.inputTokens ?? estimateTokens(system + JSON.stringify(conversation) + JSON.stringify(tools));
+      tokens.output += got.usage?.outputTokens ?? estimateTokens(got.text + JSON.stringify(got.toolCalls));
+      const usage: Usage = {
+        input_tokens: tokens.input,
+        output_tokens: tokens.output,
+        cost_usd: costUsd(settings, tokens.input, tokens.output),
+      };
+      const call: ModelCall = {
+        provider: this.name,
+        model: got.modelId ?? settings.name,
+        finish_reason: got.finishReason,
+        latency_ms: latency,
+        attempt: info.attempt,
+        requests,
+        repairs,
+        ...(cassette ? { cassette } : {}),
+      };
+      const read = toAction(got, mode);
+      if ('action' in read) return { action: read.action, model: `${this.name}/${call.model}`, usage, call };
+      if (repairs < maxRepairs) {
+        repairs += 1;
+        const how =
+          mode === 'final_answer_tool'
+            ? `Call exactly one of the tools, or ${FINAL_ANSWER_TOOL} with your answer.`
+            : 'Call exactly one tool, or answer with the JSON object of the response schema and nothing else.';
+        conversation.push(
+          { role: 'assistant', content: truncate(read.echo, MAX_ECHO_CHARS) || '(empty)' },
+          { role: 'user', content: `Your answer could not be used: ${read.problem}. ${how}` },
+        );
+        continue;
+      }
+      // The tokens were billed: the details carry them so the run's and the tenant's budgets count them.
+      throw failure(
+        ErrorCode.InvalidModelOutput,
+        true,
+        `${label} ${repairs ? 'after a repair turn still ' : ''}gave an unusable answer: ${read.problem}`,
+        this.options.secrets,
+        { details: [{ usage, call }] },
+      );
+    }
+  }
+
+  private async ask(
+    model: VendorModel,
+    label: string,
+    system: string,
+    conversation: ModelMessage[],
+    tools: ReturnType<typeof toolSet>,
+    mode: AnswerMode,
+    answer: Record<string, unknown>,
+    settings: ModelSettings,
+    signal: AbortSignal | undefined,
+    info: PlanCallInfo,
+  ): Promise<Answer> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const abortSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const hasTools = Object.keys(tools).length > 0;
+    try {
+      const r = await generateText({
+        model,
+        system,
+        messages: conversation,
+        ...(hasTools ? { tools, toolChoice: mode === 'final_answer_tool' ? 'required' : 'auto' } : {}),
+        ...(mode === 'structured_output' ? { output: Output.object({ schema: jsonSchema(answer), name: FINAL_ANSWER_TOOL }) } : {}),
+        ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
+        maxOutputTokens: settings.max_output_tokens ?? this.options.defaultMaxOutputTokens,
+        ...(this.options.providerOptions ? { providerOptions: this.options.providerOptions } : {}),
+        // Temporal is the one retrier: it honours Retry-After and the step's attempts and timeouts.
+        maxRetries: 0,
+        abortSignal,
+      });
+      return {
+        text: r.text,
+        toolCalls: r.toolCalls.map((c) => ({ toolName: c.toolName, input: c.input as unknown })),
+        usage: r.usage,
+        finishReason: r.finishReason,
+        modelId: r.response.modelId,
+      };
+    } catch (err) {
+      // A cancelled activity must surface the cancellation itself, not a retryable vendor error.
+      if (signal?.aborted) throw signal.reason ?? err;
+      // Structured output the SDK could not parse is still an answer: billed, and worth a repair turn.
+      if (NoObjectGeneratedError.isInstance(err)) {
+        return {
+          text: err.text ?? '',
+          toolCalls: [],
+          usage: err.usage,
+          finishReason: err.finishReason ?? 'other',
+          modelId: err.response?.modelId,
+        };
+      }
+      if (err instanceof ApplicationFailure) throw err;
+      throw classifyVendorError(
+        err,
+        {
+          label,
+          keyVariable: this.options.keyVariable(settings),
+          secrets: this.options.secrets,
+          timeoutMs: this.timeoutMs,
+          retryCapMs: info.retryCapMs,
+        },
+        timeout.aborted,
+      );
+    }
+  }
+}

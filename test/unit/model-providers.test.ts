@@ -1,0 +1,415 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { OpenAICompatibleProvider } from '../../activities/model/openai-compatible';
+import { toolContract } from '../../activities/model/tool-contracts';
+import { anthropicProvider, googleProvider, openAICompatibleProvider, openAIProvider } from '../../activities/model/vendors';
+import { AgentDefinitionSchema, type ModelCall, type ResolvedAgent } from '../../contracts/agent';
+import { ErrorCode } from '../../contracts/errors';
+import type { Observation, PlanRequest, Usage } from '../../contracts/run';
+import { startFakeAnthropicVendor } from '../support/fake-anthropic-vendor';
+import { startFakeGoogleVendor } from '../support/fake-google-vendor';
+import { startFakeLlmVendor, type FakeLlmVendor } from '../support/fake-llm-vendor';
+import { TRIAGE_TASK, triageRequest } from '../support/plan-fixtures';
+
+// Every provider over real HTTP against the test fakes of the vendors (test/support/fake-*-vendor.ts).
+
+const KEY = 'sk-test-0123456789abcdef';
+const DocsArgs = z.object({ query: z.string().min(1).describe('What to look for'), limit: z.number().int().default(3) }).strict();
+const TOOLS: ResolvedAgent['tools'] = {
+  ticket_lookup: {
+    name: 'ticket_lookup',
+    side_effect: 'read',
+    timeout_ms: 1000,
+    max_attempts: 1,
+    ...toolContract({ description: 'Look a ticket up by id.', input: z.object({ id: z.string() }) }),
+  },
+  docs_search: {
+    name: 'docs_search',
+    side_effect: 'read',
+    timeout_ms: 1000,
+    max_attempts: 1,
+    ...toolContract({ description: 'Search the docs.', input: DocsArgs }),
+  },
+};
+const SPEC = { type: 'object', required: ['answer'], properties: { answer: { type: 'string' } } };
+
+function agentFor(model: Record<string, unknown>, patch: Record<string, unknown> = {}): ResolvedAgent {
+  const definition = AgentDefinitionSchema.parse({
+    name: 'triager',
+    version: '1.0.0',
+    owner: 'support',
+    description: 'Looks up a ticket, then searches the docs.',
+    model: { pricing: { input_per_1k: 0.5, output_per_1k: 1.5 }, ...model },
+    instructions: 'Triage the ticket. Cite the docs you used.',
+    tools: ['ticket_lookup', 'docs_search'],
+    ...patch,
+  });
+  return { definition, tools: TOOLS };
+}
+const openaiAgent = agentFor({ provider: 'openai', name: 'gpt-test', temperature: 0.2 });
+const request = (agent: ResolvedAgent, observations: Observation[] = []): PlanRequest => ({
+  ...triageRequest(agent, observations),
+  output_spec: SPEC,
+});
+const observation: Observation = {
+  step: 2,
+  tool: 'ticket_lookup',
+  args: { id: '42' },
+  output: { status: 'open', note: 'Run timed out after 600 s' },
+  evidence: [],
+};
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const err: unknown = await promise.then(
+    () => new Error('expected the plan to fail'),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('openai (chat completions)', () => {
+  let vendor: FakeLlmVendor;
+  beforeEach(async () => {
+    vendor = await startFakeLlmVendor();
+  });
+  afterEach(async () => {
+    await vendor.close();
+  });
+  const provider = (o: { timeoutMs?: number; apiKey?: string } = {}) =>
+    openAIProvider({ baseUrl: vendor.url, apiKey: KEY, keyVariable: 'OPENAI_API_KEY', ...o });
+
+  test('the model gets the tool contracts as native tools and output_spec as the answer schema; a tool call comes back as the action', async () => {
+    vendor.respondWith(() => ({
+      toolCalls: [{ name: 'docs_search', args: { query: 'timeouts' } }],
+      usage: { prompt_tokens: 1200, completion_tokens: 300 },
+    }));
+    const result = await provider().plan(request(openaiAgent, [observation]));
+    const { body, authorization } = vendor.requests[0]!;
+    expect(authorization).toBe(`Bearer ${KEY}`);
+    expect(body.model).toBe('gpt-test');
+    expect(body.temperature).toBe(0.2);
+    expect(body.tools).toEqual([
+      {
+        type: 'function',
+        function: {
+          name: 'ticket_lookup',
+          description: 'Look a ticket up by id.',
+          parameters: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+        },
+      },
+      {
+        type: 'function',
+        function: {
+          name: 'docs_search',
+          description: 'Search the docs.',
+          parameters: {
+            type: 'object',
+            properties: {
+              query: { type: 'string', minLength: 1, description: 'What to look for' },
+              limit: { type: 'integer', default: 3, minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
+            },
+            required: ['query'],
+            additionalProperties: false,
+          },
+        },
+      },
+    ]);
+    expect(body.response_format).toEqual({
+      type: 'json_schema',
+      json_schema: expect.objectContaining({
+        name: 'final_answer',
+        strict: false,
+        schema: expect.objectContaining({ properties: expect.objectContaining({ result: SPEC }) }),
+      }),
+    });
+    expect(body.parallel_tool_calls).toBe(false);
+    expect(body.messages.map((m) => m.role)).toEqual(['system', 'user']);
+    expect(body.messages[0]!.content).toContain('Triage the ticket. Cite the docs you used.');
+    expect(body.messages[1]!.content).toContain(TRIAGE_TASK);
+    expect(body.messages[1]!.content).toContain('Step 2: tool ticket_lookup');
+    expect(result.action).toEqual({ type: 'tool_call', tool: 'docs_search', args: { query: 'timeouts' }, reason: '' });
+    expect(result.model).toBe('openai/gpt-test');
+    expect(result.usage).toEqual({ input_tokens: 1200, output_tokens: 300, cost_usd: expect.closeTo(1.05, 10) });
+    expect(result.call).toMatchObject<Partial<ModelCall>>({
+      provider: 'openai',
+      model: 'gpt-test',
+      finish_reason: 'tool-calls',
+      attempt: 1,
+      requests: 1,
+      repairs: 0,
+    });
+  });
+
+  test('a final answer in the structured-output JSON comes back as a final action', async () => {
+    vendor.respondWith(() => ({ content: { type: 'final', result: { answer: 'raise timeout_seconds' }, reason: 'docs say so' } }));
+    const result = await provider().plan(request(openaiAgent));
+    expect(result.action).toEqual({ type: 'final', result: { answer: 'raise timeout_seconds' }, reason: 'docs say so' });
+    expect(result.call?.finish_reason).toBe('stop');
+  });
+
+  test('content that is not JSON: its tokens count, one repair turn goes back, the repaired answer is used', async () => {
+    let calls = 0;
+    vendor.respondWith(() =>
+      ++calls === 1
+        ? { content: 'Sure! I will search the docs next.', usage: { prompt_tokens: 100, completion_tokens: 10 } }
+        : { toolCalls: [{ name: 'docs_search', args: { query: 'timeouts' } }], usage: { prompt_tokens: 150, completion_tokens: 20 } },
+    );
+    const result = await provider().plan(request(openaiAgent));
+    expect(vendor.requests).toHaveLength(2);
+    const repair = vendor.requests[1]!.body.messages;
+    expect(repair.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(repair[2]!.content).toBe('Sure! I will search the docs next.');
+    expect(repair[3]!.content).toMatch(/^Your answer could not be used: the answer is not JSON/);
+    expect(result.action).toMatchObject({ type: 'tool_call', tool: 'docs_search' });
+    expect(result.usage).toMatchObject({ input_tokens: 250, output_tokens: 30 });
+    expect(result.call).toMatchObject({ requests: 2, repairs: 1 });
+  });
+
+  test('an answer that stays unusable fails non-retryably, and the failure carries the billed usage of both requests', async () => {
+    vendor.respondWith(() => ({ content: 'still prose', usage: { prompt_tokens: 100, completion_tokens: 10 } }));
+    const failure = await failureOf(provider().plan(request(openaiAgent)));
+    expect(failure.type).toBe(ErrorCode.InvalidModelOutput);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('after a repair turn still gave an unusable answer: the answer is not JSON: still prose');
+    const [detail] = failure.details as [{ usage: Usage; call: ModelCall }];
+    expect(detail.usage).toEqual({ input_tokens: 200, output_tokens: 20, cost_usd: expect.closeTo(0.13, 10) });
+    expect(detail.call).toMatchObject({ requests: 2, repairs: 1 });
+  });
+
+  test('with max_repairs 0 there is no repair turn', async () => {
+    vendor.respondWith(() => ({ content: { type: 'wrong' } }));
+    const failure = await failureOf(provider().plan(request(agentFor({ provider: 'openai', name: 'gpt-test' }, { max_repairs: 0 }))));
+    expect(vendor.requests).toHaveLength(1);
+    expect(failure.message).toContain('the answer is not a valid action');
+  });
+
+  test('429 with Retry-After is retryable and asks Temporal for that delay, capped by the step timeout', async () => {
+    vendor.respondWith(() => ({ status: 429, headers: { 'retry-after': '3' } }));
+    const failure = await failureOf(provider().plan(request(openaiAgent)));
+    expect(failure).toMatchObject({ type: ErrorCode.ModelUnavailable, nonRetryable: false, nextRetryDelay: 3000 });
+    expect(failure.message).toContain('429');
+    vendor.respondWith(() => ({ status: 429, headers: { 'retry-after': '600' } }));
+    const capped = await failureOf(provider().plan(request(openaiAgent), undefined, { attempt: 2, retryCapMs: 120_000 }));
+    expect(capped.nextRetryDelay).toBe(120_000);
+    expect(capped.message).toContain('capped from 600000 ms');
+  });
+
+  test.each([500, 503])('%i is retryable without a vendor delay; the next request succeeds', async (status) => {
+    vendor.failNext(1, status);
+    const failure = await failureOf(provider().plan(request(openaiAgent)));
+    expect(failure).toMatchObject({ type: ErrorCode.ModelUnavailable, nonRetryable: false });
+    expect(failure.nextRetryDelay).toBeUndefined();
+    expect((await provider().plan(request(openaiAgent))).action.type).toBe('final');
+  });
+
+  test('401 is ModelAuthFailed, non-retryable, names the key variable, never the key', async () => {
+    vendor.requireApiKey('sk-the-right-one');
+    const failure = await failureOf(provider().plan(request(openaiAgent)));
+    expect(failure).toMatchObject({ type: ErrorCode.ModelAuthFailed, nonRetryable: true });
+    expect(failure.message).toContain('401');
+    expect(failure.message).toContain('check OPENAI_API_KEY');
+    expect(failure.message).not.toContain(KEY);
+  });
+
+  test('a vendor message echoing the key is redacted', async () => {
+    vendor.respondWith(() => ({ status: 403, error: `Key ${KEY} may not use gpt-test.` }));
+    const failure = await failureOf(provider().plan(request(openaiAgent)));
+    expect(failure.type).toBe(ErrorCode.ModelAuthFailed);
+    expect(failure.message).toContain('Key [redacted] may not use gpt-test.');
+  });
+
+  test('a context-length error is ModelContextTooLong, non-retryable, saying what to change', async () => {
+    vendor.respondWith(() => ({
+      status: 400,
+      errorCode: 'context_length_exceeded',
+      error: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens.",
+    }));
+    const failure = await failureOf(provider().plan(request(openaiAgent)));
+    expect(failure).toMatchObject({ type: ErrorCode.ModelContextTooLong, nonRetryable: true });
+    expect(failure.message).toMatch(/fewer or smaller observations.*larger window/);
+  });
+
+  test('404 and other 400s are ModelRequestInvalid, non-retryable', async () => {
+    vendor.respondWith(() => ({ status: 404, error: 'The model `gpt-nope` does not exist' }));
+    const notFound = await failureOf(provider().plan(request(openaiAgent)));
+    expect(notFound).toMatchObject({ type: ErrorCode.ModelRequestInvalid, nonRetryable: true });
+    expect(notFound.message).toContain('check model.name');
+    vendor.respondWith(() => ({ status: 400, error: "Unsupported value: 'temperature'" }));
+    expect(await failureOf(provider().plan(request(openaiAgent)))).toMatchObject({
+      type: ErrorCode.ModelRequestInvalid,
+      nonRetryable: true,
+    });
+  });
+
+  test('a vendor slower than the timeout is ModelUnavailable, retryable, and the request is dropped', async () => {
+    vendor.respondWith(() => ({ delayMs: 5_000 }));
+    const started = Date.now();
+    const failure = await failureOf(provider({ timeoutMs: 200 }).plan(request(openaiAgent)));
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(failure).toMatchObject({ type: ErrorCode.ModelUnavailable, nonRetryable: false });
+    expect(failure.message).toContain('200 ms');
+    await waitFor(() => vendor.requests[0]?.disconnected === true);
+  });
+
+  test('an unreachable vendor is ModelUnavailable, retryable', async () => {
+    const gone = await startFakeLlmVendor();
+    await gone.close();
+    const failure = await failureOf(new OpenAICompatibleProvider({ baseUrl: gone.url, apiKey: KEY }).plan(request(openaiAgent)));
+    expect(failure).toMatchObject({ type: ErrorCode.ModelUnavailable, nonRetryable: false });
+    expect(failure.message).toContain('ECONNREFUSED');
+  });
+
+  test('aborting the signal rejects with the abort reason, not a vendor error; no key sends no Authorization', async () => {
+    vendor.respondWith(() => ({ delayMs: 5_000 }));
+    const controller = new AbortController();
+    const reason = new Error('activity cancelled');
+    const plan = new OpenAICompatibleProvider({ baseUrl: vendor.url }).plan(request(openaiAgent), controller.signal);
+    await waitFor(() => vendor.requests.length === 1);
+    expect(vendor.requests[0]!.authorization).toBeUndefined();
+    controller.abort(reason);
+    await expect(plan).rejects.toBe(reason);
+  });
+});
+
+describe('anthropic (messages with tool use)', () => {
+  test('tools and a final_answer tool carrying output_spec; tool_use comes back as the action; usage and cost', async () => {
+    const vendor = await startFakeAnthropicVendor();
+    try {
+      vendor.requireApiKey(KEY);
+      vendor.respondWith(() => ({
+        content: 'Looking it up.',
+        toolCalls: [{ name: 'ticket_lookup', args: { id: '42' } }],
+        usage: { prompt_tokens: 1000, completion_tokens: 100 },
+      }));
+      const agent = agentFor({ provider: 'anthropic', name: 'claude-test' });
+      const provider = anthropicProvider({ baseUrl: vendor.url, apiKey: KEY, keyVariable: 'ANTHROPIC_API_KEY' });
+      const result = await provider.plan(request(agent));
+      const { body } = vendor.requests[0]!;
+      expect(body.tools!.map((t) => t.name)).toEqual(['ticket_lookup', 'docs_search', 'final_answer']);
+      expect(body.tools![1]!.input_schema).toMatchObject({ properties: { query: { type: 'string' } }, required: ['query'] });
+      expect(body.tools![2]!.input_schema).toMatchObject({ properties: { result: SPEC }, required: ['result', 'reason'] });
+      expect(body.tool_choice).toEqual({ type: 'any', disable_parallel_tool_use: true });
+      expect(body.max_tokens).toBe(1024);
+      expect(result.action).toEqual({ type: 'tool_call', tool: 'ticket_lookup', args: { id: '42' }, reason: 'Looking it up.' });
+      expect(result.usage).toEqual({ input_tokens: 1000, output_tokens: 100, cost_usd: expect.closeTo(0.65, 10) });
+
+      vendor.respondWith(() => ({ toolCalls: [{ name: 'final_answer', args: { result: { answer: 'raise it' }, reason: 'enough' } }] }));
+      expect((await provider.plan(request(agent))).action).toEqual({ type: 'final', result: { answer: 'raise it' }, reason: 'enough' });
+
+      vendor.respondWith(() => ({ status: 429, headers: { 'retry-after': '7' } }));
+      expect(await failureOf(provider.plan(request(agent)))).toMatchObject({ type: ErrorCode.ModelUnavailable, nextRetryDelay: 7000 });
+      vendor.respondWith(() => ({ status: 400, error: 'prompt is too long: 210000 tokens > 200000 maximum' }));
+      expect(await failureOf(provider.plan(request(agent)))).toMatchObject({ type: ErrorCode.ModelContextTooLong, nonRetryable: true });
+      const wrongKey = anthropicProvider({ baseUrl: vendor.url, apiKey: 'sk-ant-wrong-key', keyVariable: 'ANTHROPIC_API_KEY' });
+      const auth = await failureOf(wrongKey.plan(request(agent)));
+      expect(auth).toMatchObject({ type: ErrorCode.ModelAuthFailed, nonRetryable: true });
+      expect(auth.message).toContain('check ANTHROPIC_API_KEY');
+    } finally {
+      await vendor.close();
+    }
+  });
+});
+
+describe('google (generateContent with function calls)', () => {
+  test('function declarations from the tool contracts; a function call comes back as the action; without tools the answer schema is the response schema', async () => {
+    const vendor = await startFakeGoogleVendor();
+    try {
+      vendor.requireApiKey(KEY);
+      vendor.respondWith(() => ({
+        toolCalls: [{ name: 'docs_search', args: { query: 'timeouts' } }],
+        usage: { prompt_tokens: 80, completion_tokens: 8 },
+      }));
+      const provider = googleProvider({ baseUrl: vendor.url, apiKey: KEY, keyVariable: 'GOOGLE_GENERATIVE_AI_API_KEY' });
+      const result = await provider.plan(request(agentFor({ provider: 'google', name: 'gemini-test' })));
+      const { body } = vendor.requests[0]!;
+      expect(body.model).toBe('gemini-test');
+      expect(body.tools![0]!.functionDeclarations!.map((f) => f.name)).toEqual(['ticket_lookup', 'docs_search', 'final_answer']);
+      expect(result.action).toEqual({ type: 'tool_call', tool: 'docs_search', args: { query: 'timeouts' }, reason: '' });
+      expect(result.usage).toMatchObject({ input_tokens: 80, output_tokens: 8 });
+
+      vendor.respondWith(() => ({ content: { type: 'final', result: { answer: 'ok' }, reason: 'done' } }));
+      const bare = agentFor({ provider: 'google', name: 'gemini-test' }, { tools: [] });
+      const final = await provider.plan(request({ ...bare, tools: {} }));
+      expect(vendor.requests[1]!.body.tools).toBeUndefined();
+      expect(vendor.requests[1]!.body.generationConfig).toMatchObject({ responseMimeType: 'application/json' });
+      expect(final.action).toEqual({ type: 'final', result: { answer: 'ok' }, reason: 'done' });
+
+      vendor.respondWith(() => ({ status: 503 }));
+      expect(await failureOf(provider.plan(request(bare)))).toMatchObject({ type: ErrorCode.ModelUnavailable, nonRetryable: false });
+    } finally {
+      await vendor.close();
+    }
+  });
+});
+
+describe('openai-compatible (named endpoints)', () => {
+  test('the endpoint named by the agent is called, with its own key; without structured outputs the answer goes as final_answer', async () => {
+    const vendor = await startFakeLlmVendor();
+    try {
+      vendor.respondWith(() => ({ toolCalls: [{ name: 'final_answer', args: { result: { answer: 'local' }, reason: 'done' } }] }));
+      const provider = openAICompatibleProvider({
+        local: { baseUrl: vendor.url, apiKey: 'local-key-1234', keyVariable: 'LOCAL_KEY', structuredOutputs: false },
+      });
+      const result = await provider.plan(request(agentFor({ provider: 'openai-compatible', endpoint: 'local', name: 'llama3.1' })));
+      const { body, authorization } = vendor.requests[0]!;
+      expect(authorization).toBe('Bearer local-key-1234');
+      expect(body.model).toBe('llama3.1');
+      expect(body.response_format).toBeUndefined();
+      expect(body.tools!.map((t) => t.function.name)).toEqual(['ticket_lookup', 'docs_search', 'final_answer']);
+      expect(body.tool_choice).toBe('required');
+      expect(result.action).toEqual({ type: 'final', result: { answer: 'local' }, reason: 'done' });
+      expect(result.model).toBe('openai-compatible/llama3.1');
+    } finally {
+      await vendor.close();
+    }
+  });
+});
+
+describe('cassettes', () => {
+  test('record writes the exchange without secrets; replay answers with the vendor stopped; a changed prompt is a miss naming the nearest request', async () => {
+    const dir = mkdtempSync(path.join(process.env.TEST_TMP_DIR!, 'cassettes-'));
+    const vendor = await startFakeLlmVendor();
+    const agent = agentFor({ provider: 'openai', name: 'gpt-test' }, { instructions: `Triage. Never print ${KEY}.` });
+    vendor.respondWith(() => ({
+      toolCalls: [{ name: 'docs_search', args: { query: 'timeouts' } }],
+      usage: { prompt_tokens: 40, completion_tokens: 4 },
+    }));
+    const recorder = openAIProvider({ baseUrl: vendor.url, apiKey: KEY, cassettes: { mode: 'record', dirFor: (a) => path.join(dir, a) } });
+    const recorded = await recorder.plan(request(agent));
+    await vendor.close();
+    expect(recorded.call?.cassette).toBe('recorded');
+    const files = readdirSync(path.join(dir, 'triager'));
+    expect(files).toHaveLength(1);
+    const text = readFileSync(path.join(dir, 'triager', files[0]!), 'utf8');
+    expect(text).not.toContain(KEY);
+    const cassette = JSON.parse(text) as { hash: string; request: { provider: string; model: string; tools: unknown[] } };
+    expect(cassette.request).toMatchObject({ provider: 'openai', model: 'gpt-test' });
+    expect(cassette.request.tools).toHaveLength(2);
+    expect(files[0]).toBe(`${cassette.hash.slice(0, 16)}.json`);
+
+    const replayer = openAIProvider({ baseUrl: vendor.url, apiKey: KEY, cassettes: { mode: 'replay', dirFor: (a) => path.join(dir, a) } });
+    const replayed = await replayer.plan(request(agent));
+    expect(replayed.action).toEqual(recorded.action);
+    expect(replayed.usage).toEqual(recorded.usage);
+    expect(replayed.call?.cassette).toBe('replayed');
+
+    const miss = await failureOf(replayer.plan({ ...request(agent), task: 'A different task' }));
+    expect(miss).toMatchObject({ type: ErrorCode.ModelCassetteMiss, nonRetryable: true });
+    expect(miss.message).toMatch(
+      new RegExp(
+        `no cassette for request [0-9a-f]{16} .*nearest recorded request is ${cassette.hash.slice(0, 16)}, which differs at prompt\\[1\\]`,
+      ),
+    );
+  });
+});
