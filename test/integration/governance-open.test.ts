@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadSettings } from '../../config/settings';
 import { openGovernanceStore } from '../../governance/open';
@@ -29,7 +29,13 @@ test('a lock left by a process that no longer exists does not block the store', 
   const settings = settingsFor(dir());
   // The pid of a process that has exited.
   const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
-  writeFileSync(path.join(settings.governance.pgliteDir, 'acp.lock'), gone);
+  const lock = path.join(settings.governance.pgliteDir, 'acp.lock');
+  writeFileSync(lock, gone);
   const store = await openGovernanceStore(settings);
+  // Taken over: the lock now names this process, and the store works.
+  expect(readFileSync(lock, 'utf8').trim()).toBe(String(process.pid));
+  await store.append({ tenant: 't', principal: 'p', action: 'a', outcome: 'o', reason: 'after takeover' });
+  expect((await store.list({ tenant: 't' })).map((r) => r.reason)).toEqual(['after takeover']);
   await store.close();
+  expect(existsSync(lock)).toBe(false);
 }, 60_000);
