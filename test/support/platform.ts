@@ -114,7 +114,6 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
   const agents = options.agents ?? AgentRegistry.load(settings.agentsDir, tools);
   const taskQueue = options.taskQueue ?? uniqueQueue();
   const logger = options.logger ?? createLogger({ level: 'error', format: 'json' });
-  installTemporalRuntime(logger);
 
   const ownStore = options.audit ? undefined : await openTestStore();
   const governance = options.audit ?? ownStore!.store;
@@ -154,6 +153,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
   let running: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
   const startWorker = async () => {
+    // Installed with the first worker, not before: a runtime no worker ever used keeps the process alive.
+    installTemporalRuntime(logger);
     nativeConnection = await NativeConnection.connect({ address });
     worker = await createWorker({
       connection: nativeConnection,
