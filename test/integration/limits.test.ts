@@ -100,8 +100,8 @@ test('quotas: concurrent runs and runs per day per tenant → 429 naming the quo
     expect([fourth.status, fourth.body.quota]).toEqual([429, 'runs_per_day']);
     expect(((await http(p, 'GET', '/v1/runs', undefined, who)).body.runs as unknown[]).length).toBe(2);
     // Temporal itself, on this platform's own queue, holds only the two accepted runs (the sentinel,
-    // of another tenant, is left out).
-    const onQueue = await workflowsAfterSentinel(p, `TaskQueue = "${p.taskQueue}"`);
+    // of a tenant of its own so no quota refuses it, is left out).
+    const onQueue = await workflowsAfterSentinel(p, `TaskQueue = "${p.taskQueue}"`, { headers: p.as({ tenant: `s-${randomUUID()}` }) });
     expect(onQueue.sort()).toEqual([first.body.run_id, third.body.run_id].sort());
   } finally {
     await p.stop();
