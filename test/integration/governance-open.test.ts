@@ -5,7 +5,8 @@ import { loadSettings } from '../../config/settings';
 import { openGovernanceStore } from '../../governance/open';
 
 // The embedded store (PGlite in a folder) belongs to one process at a time: a second opener is
-// refused with what to do instead; a lock left by a process that is gone is taken over.
+// refused with what to do instead; a lock left by a process that is gone is taken over. Each test
+// opens PGlite up to three times, which takes minutes on a busy machine.
 const dir = () => mkdtempSync(path.join(process.env.TEST_TMP_DIR!, 'governance-'));
 const settingsFor = (pgliteDir: string) => loadSettings({ GOVERNANCE_PGLITE_DIR: pgliteDir });
 
@@ -23,7 +24,7 @@ test('a second opener of the same embedded store is refused until the first clos
   const again = await openGovernanceStore(settings);
   expect(await again.list({ tenant: 't' })).toHaveLength(1);
   await again.close();
-}, 60_000);
+}, 180_000);
 
 test('a lock left by a process that no longer exists does not block the store', async () => {
   const settings = settingsFor(dir());
@@ -38,4 +39,4 @@ test('a lock left by a process that no longer exists does not block the store', 
   expect((await store.list({ tenant: 't' })).map((r) => r.reason)).toEqual(['after takeover']);
   await store.close();
   expect(existsSync(lock)).toBe(false);
-}, 60_000);
+}, 180_000);
