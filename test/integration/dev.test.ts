@@ -207,7 +207,7 @@ test('npm run start:gateway refuses to start without credentials, then drains in
     gw.stdout.on('data', (d: Buffer) => (out += d.toString()));
     gw.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => gw.once('exit', (code) => resolve(code)));
-    await eventually(async () => (out.includes('gateway listening') ? true : undefined), 30_000, 'the gateway to listen');
+    await eventually(async () => (out.includes('gateway listening') ? true : undefined), 120_000, 'the gateway to listen');
 
     // A request in flight: headers and half the body sent, the rest after SIGTERM.
     const body = JSON.stringify({ agent: 'docs-researcher', task: 'in flight during shutdown' });
