@@ -1,17 +1,18 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ScriptedPlanner } from '../../activities/model/scripted';
+import { parse as parseYaml } from 'yaml';
 import { createDocsSearchTool } from '../../activities/tools/docs-search';
 import { ToolRegistry } from '../../activities/tools/registry';
 import { PROJECT_ROOT } from '../../config/settings';
 import { AgentDefinitionSchema } from '../../contracts/agent';
-import { PlanActionSchema, type Evidence, type Observation } from '../../contracts/run';
-import { parse as parseYaml } from 'yaml';
+import type { ActionTaken, Evidence } from '../../contracts/run';
+import { http, startPlatform, waitForRun, type TestPlatform } from '../../test/support/platform';
 import { AgentRegistry } from '../registry';
 
-// The agent's own eval, without Temporal: the planner/tool loop the workflow runs, over a docs folder
-// whose answer is known, so the test checks what the agent returns rather than what the docs say today.
+// The agent's own eval, through the real code path: its agent.yaml as written, dispatched over HTTP to
+// the agentRun workflow on the test Temporal server and run by a real worker, over a docs folder whose
+// answer is known, so the test checks what the agent returns rather than what the docs say today.
 
 const ARCHITECTURE = [
   '# Architecture', // 1
@@ -31,37 +32,31 @@ interface FinalResult {
 }
 
 let root: string;
-beforeAll(() => {
+let platform: TestPlatform;
+beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'acp-docs-researcher-'));
   mkdirSync(path.join(root, 'docs'));
   writeFileSync(path.join(root, 'docs', 'architecture.md'), ARCHITECTURE);
   writeFileSync(path.join(root, 'docs', 'logging.md'), LOGGING);
-});
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** Runs the agent to its final answer the way the agentRun workflow does: plan, call the tool, repeat. */
-async function runAgent(task: string) {
   const tools = new ToolRegistry([createDocsSearchTool(path.join(root, 'docs'), root)]);
   const definition = AgentDefinitionSchema.parse(
     parseYaml(readFileSync(path.join(PROJECT_ROOT, 'agents', 'docs-researcher', 'agent.yaml'), 'utf8')),
   );
-  const agent = new AgentRegistry([definition], tools).resolve('docs-researcher');
-  const planner = new ScriptedPlanner();
-  const observations: Observation[] = [];
-  const calls: { tool: string; args: Record<string, unknown> }[] = [];
-  for (let step = 1; step <= agent.definition.budgets.max_steps; step++) {
-    const { action } = await planner.plan({ run_id: 'eval-1', step, agent, task, context: {}, observations });
-    expect(PlanActionSchema.safeParse(action).success).toBe(true);
-    if (action.type === 'final') return { result: action.result as FinalResult, calls };
-    expect(Object.keys(agent.tools)).toContain(action.tool);
-    const tool = tools.get(action.tool)!;
-    const args = tool.input.parse(action.args);
-    const { output, evidence = [] } = await tool.execute(args, { run_id: 'eval-1', step, signal: new AbortController().signal });
-    expect(tool.output.safeParse(output).success).toBe(true);
-    calls.push({ tool: action.tool, args: action.args });
-    observations.push({ step, tool: action.tool, args: action.args, output, evidence });
-  }
-  throw new Error(`docs-researcher did not finish within ${agent.definition.budgets.max_steps} steps`);
+  platform = await startPlatform({ agents: new AgentRegistry([definition], tools), tools });
+});
+afterAll(async () => {
+  await platform?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** Runs the agent to its final answer as production does: a run of the agentRun workflow. */
+async function runAgent(task: string) {
+  const res = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task });
+  expect(res.status).toBe(202);
+  const run = await waitForRun(platform, res.body.run_id as string, 60_000);
+  expect(run.status).toBe('completed');
+  const output = run.output as { result: FinalResult; actions_taken: ActionTaken[] };
+  return { result: output.result, calls: output.actions_taken.map((a) => ({ tool: a.tool, args: a.args })) };
 }
 
 describe('docs-researcher eval', () => {

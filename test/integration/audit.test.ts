@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
+import { workflowsAfterSentinel } from '../support/visibility';
 
 // The gateway's audit trail over real HTTP, in the platform's own ledger (a PostgreSQL schema of its own).
 let platform: TestPlatform;
@@ -83,6 +84,9 @@ test('dispatches accepted and denied (no run started), decisions, cancels and ta
   ]);
   expect(all.find((e) => e.principal === 'dee' && e.outcome === 'denied')!.reason).toContain('admin-intents-reserved');
   expect(all.filter((e) => e.outcome === 'denied').every((e) => e.run_id === undefined)).toBe(true);
+  // And in Temporal the tenant has exactly the three accepted runs: the denied dispatches started none.
+  const inTemporal = await workflowsAfterSentinel(platform, `Tenant = "${tenant}"`, { headers: dispatcher });
+  expect(inTemporal.sort()).toEqual([ok.body.run_id as string, waiting, other].sort());
 
   // The run's own row (the approval closed) is written without holding up the run: wait for it.
   const forRun = await eventually(async () => {

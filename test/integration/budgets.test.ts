@@ -58,12 +58,13 @@ let vendor: FakeLlmVendor;
 let platform: TestPlatform;
 let opened: TestStore;
 let store: OutageStore;
+/** What the vendor answers unless a test says otherwise: one final answer of exactly $0.10. */
+const oneFinalAnswer = () => ({
+  content: { type: 'final' as const, result: { answer: 42 }, reason: 'done' },
+  usage: { prompt_tokens: 50, completion_tokens: 100 },
+});
 beforeAll(async () => {
   vendor = await startFakeLlmVendor();
-  vendor.respondWith(() => ({
-    content: { type: 'final', result: { answer: 42 }, reason: 'done' },
-    usage: { prompt_tokens: 50, completion_tokens: 100 },
-  }));
   const tools = createToolRegistry({
     docsDir: settings.docsDir,
     ticketsFile: path.join(process.env.TEST_TMP_DIR!, 'budget-tickets.jsonl'),
@@ -101,6 +102,11 @@ beforeAll(async () => {
     policy,
     providers: [new ScriptedPlanner(), new OpenAICompatibleProvider({ baseUrl: vendor.url, timeoutMs: 5000 })],
   });
+});
+// Tests that change the vendor's answers or the store's outages leave nothing behind for the next.
+beforeEach(() => {
+  vendor.respondWith(oneFinalAnswer);
+  store.outages = [];
 });
 afterAll(async () => {
   await platform?.stop();

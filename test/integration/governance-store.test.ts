@@ -1,5 +1,11 @@
-import { GovernanceStore, migrate, type Sql } from '../../governance/store';
-import { openTestStore, type TestStore } from '../support/governance';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Pool } from 'pg';
+import { PROJECT_ROOT } from '../../config/settings';
+import { GovernanceStore, migrate, pgSql, type Sql } from '../../governance/store';
+import { openTestStore, PG_URL, type TestStore } from '../support/governance';
 
 // The same SQL against the machine's PostgreSQL (in a schema of this test's own, dropped at the end)
 // and against the embedded PGlite.
@@ -51,9 +57,11 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
   });
 
   test('the ledger is append-only: updates and deletes are refused', async () => {
+    // A row of this test's own, so the refusals below have something to rewrite or delete.
+    await store.append({ tenant: 'append-only', principal: 'ann', action: 'dispatch', outcome: 'accepted', reason: 'original' });
     await expect(sql.query("UPDATE audit_ledger SET reason = 'rewritten'")).rejects.toThrow(/append-only/);
     await expect(sql.query('DELETE FROM audit_ledger')).rejects.toThrow(/append-only/);
-    expect((await store.list({ tenant: 'acme' })).every((r) => r.reason !== 'rewritten')).toBe(true);
+    expect((await store.list({ tenant: 'append-only' })).map((r) => r.reason)).toEqual(['original']);
   });
 
   test('a row with a dedupe key is appended once, however often an activity retries it', async () => {
@@ -142,10 +150,6 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
     expect(await store.budgetDay('reset', DAY)).toMatchObject({ committed_usd: 0.4 });
   });
 
-  test('migrations run once when two processes start together', async () => {
-    expect(await Promise.all([migrate(sql), migrate(sql)])).toEqual([[], []]);
-  });
-
   test('settle replaces the estimate with the actual usage, once', async () => {
     await reserve('settle', 'run-s', 4, 0.5);
     expect(await store.settle({ execution: 'e1', run_id: 'run-s', step: 4, actual_usd: 0.125, actual_tokens: 40 })).toEqual({
@@ -176,5 +180,62 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
     expect((await ask('t1')).granted).toBe(true);
     expect((await ask('t2')).granted).toBe(true);
     expect(await ask('t3')).toMatchObject({ granted: false, exceeded: 'tenant_daily_tokens' });
+  });
+});
+
+// Processes starting together against one fresh database: each has its own pool (its own
+// connections), and they race for the migrations' advisory lock.
+describe('migrations on a fresh PostgreSQL schema', () => {
+  const racers = 4;
+  let schema: string;
+  let admin: Pool;
+  let pools: Pool[];
+  beforeEach(async () => {
+    schema = `acp_race_${randomBytes(6).toString('hex')}`;
+    admin = new Pool({ connectionString: PG_URL, max: 1 });
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    pools = Array.from({ length: racers }, () => new Pool({ connectionString: PG_URL, max: 1, options: `-c search_path=${schema}` }));
+  });
+  afterEach(async () => {
+    await Promise.all(pools.map((p) => p.end()));
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  });
+
+  test('migrations run once when processes start together', async () => {
+    const files = readdirSync(path.join(PROJECT_ROOT, 'governance', 'migrations'))
+      .filter((f) => f.endsWith('.sql'))
+      .sort();
+    const results = await Promise.all(pools.map((p) => migrate(pgSql(p))));
+    // One racer applied every file; the others waited for it and found nothing left to do.
+    expect(results.filter((r) => r.length > 0)).toEqual([files]);
+    expect(results.filter((r) => r.length === 0)).toHaveLength(racers - 1);
+    const applied = await admin.query<{ name: string }>(`SELECT name FROM ${schema}.schema_migrations ORDER BY name`);
+    expect(applied.rows.map((r) => r.name)).toEqual(files);
+  });
+
+  test('the advisory lock serialises them: a slow migration is applied by one racer, the others wait for it', async () => {
+    // A migration slow enough that unserialised racers would all be inside it at once.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'acp-migrations-'));
+    try {
+      writeFileSync(path.join(dir, '001_slow.sql'), 'SELECT pg_sleep(0.5);\nCREATE TABLE marker (by_pid INT NOT NULL);\n');
+      writeFileSync(path.join(dir, '002_mark.sql'), 'INSERT INTO marker VALUES (pg_backend_pid());\n');
+      const ended: number[] = [];
+      const results = await Promise.all(
+        pools.map(async (p, i) => {
+          const r = await migrate(pgSql(p), dir);
+          ended[i] = performance.now();
+          return r;
+        }),
+      );
+      const winner = results.findIndex((r) => r.length > 0);
+      expect(results[winner]).toEqual(['001_slow.sql', '002_mark.sql']);
+      expect(results.filter((r) => r.length === 0)).toHaveLength(racers - 1);
+      // The others finished only after the winner had: they waited on its lock.
+      for (const [i, at] of ended.entries()) if (i !== winner) expect(at).toBeGreaterThanOrEqual(ended[winner]!);
+      expect((await admin.query(`SELECT count(*)::int AS n FROM ${schema}.marker`)).rows).toEqual([{ n: 1 }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -12,6 +12,7 @@ import { AgentDefinitionSchema } from '../../contracts/agent';
 import { ErrorCode } from '../../contracts/errors';
 import type { Approval, Step } from '../../contracts/run';
 import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
+import { runsStartedSince } from '../support/visibility';
 
 // The policy inside runs: checked before every tool and model call, with the decision recorded on
 // the step. A prod platform (PLATFORM_ENV=prod) and a dev one share the real policies/ folder.
@@ -32,6 +33,18 @@ const secretive = AgentDefinitionSchema.parse({
   },
 });
 
+// No label in its schema: whatever classification `note` has comes from the caller.
+const unlabelled = AgentDefinitionSchema.parse({
+  ...base,
+  name: 'note-filer',
+  approvals: [],
+  input_schema: { type: 'object', required: ['note'], properties: { note: { type: 'string' } } },
+  script: {
+    steps: [{ tool: 'ticket_create', args: { title: '{{task}}', body: 'note: {{context.note}}', priority: 'low' } }],
+    finish: { summary: 'filed' },
+  },
+});
+
 let tmp: string;
 let store: FileTicketStore;
 let prod: TestPlatform;
@@ -40,7 +53,7 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'acp-policy-'));
   store = new FileTicketStore(path.join(tmp, 'tickets.jsonl'));
   const tools = new ToolRegistry([createDocsSearchTool(loadSettings({}).docsDir), createTicketCreateTool(store)]);
-  const agents = () => new AgentRegistry([noRules, secretive], tools);
+  const agents = () => new AgentRegistry([noRules, secretive, unlabelled], tools);
   prod = await startPlatform({ agents: agents(), tools, environment: 'prod' });
   dev = await startPlatform({ agents: agents(), tools, environment: 'dev' });
 });
@@ -88,10 +101,11 @@ test('a confidential context field never reaches a tool cleared only for interna
   const denied = (run.steps as Step[]).find((s) => s.policy?.effect === 'deny')!;
   expect(denied.policy!.rule).toBe('no-data-above-clearance');
   // The tool's own store never saw it.
-  expect(readFileSync(path.join(tmp, 'tickets.jsonl'), 'utf8')).not.toContain('hunter2-payroll');
+  expect(JSON.stringify(await store.list())).not.toContain('hunter2-payroll');
 });
 
 test('a request that labels a field lower than the agent declares is refused, and starts nothing', async () => {
+  const since = new Date();
   const res = await http(dev, 'POST', '/v1/runs', {
     agent: 'secret-filer',
     task: 'launder',
@@ -101,17 +115,32 @@ test('a request that labels a field lower than the agent declares is refused, an
   expect(res.status).toBe(400);
   expect(res.body.type).toBe('urn:agent-control-plane:problem:classification-too-low');
   expect((res.body.errors as { path: string }[])[0]!.path).toBe('context_labels.secret');
+  const sentinel = { agent: 'plain-filer', task: 'sentinel', context: { priority: 'low', details: 'd' } };
+  expect(await runsStartedSince(dev, since, { body: sentinel })).toEqual([]);
 });
 
 test('a field labelled confidential by the caller is treated as confidential', async () => {
-  const runId = (
-    await http(dev, 'POST', '/v1/runs', {
-      agent: 'secret-filer',
-      task: 'caller label',
-      context: { secret: 'fine-to-share', note: 'x' },
-      context_labels: { secret: 'restricted' },
-    })
-  ).body.run_id as string;
-  const run = await waitForRun(dev, runId);
-  expect(run.error).toMatchObject({ type: ErrorCode.PolicyDenied });
+  // `note` is unlabelled in the agent's schema, so only the caller's label can make it confidential.
+  const dispatch = async (value: string, labels?: Record<string, string>) =>
+    waitForRun(
+      dev,
+      (
+        await http(dev, 'POST', '/v1/runs', {
+          agent: 'note-filer',
+          task: 'caller label',
+          context: { note: value },
+          ...(labels ? { context_labels: labels } : {}),
+        })
+      ).body.run_id as string,
+    );
+  const labelled = await dispatch('caller-says-confidential', { note: 'confidential' });
+  expect(labelled.status).toBe('failed');
+  expect(labelled.error).toMatchObject({ type: ErrorCode.PolicyDenied, message: expect.stringContaining('above its clearance') });
+  expect((labelled.steps as Step[]).find((s) => s.policy?.effect === 'deny')!.policy!.rule).toBe('no-data-above-clearance');
+  // The same request without the caller's label is internal data, which the tool may take.
+  const plain = await dispatch('no-label-given');
+  expect(plain.status).toBe('completed');
+  const tickets = JSON.stringify(await store.list());
+  expect(tickets).toContain('no-label-given');
+  expect(tickets).not.toContain('caller-says-confidential');
 });

@@ -8,6 +8,7 @@ import { AgentDefinitionSchema } from '../../contracts/agent';
 import type { Approval } from '../../contracts/run';
 import type { AuditRow } from '../../contracts/governance';
 import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
+import { runsStartedSince } from '../support/visibility';
 
 // The audit ledger written from inside runs (policy decisions that were not a plain allow, approvals
 // requested and closed, write-tool effects, cancellations, takeovers) next to the gateway's rows, all
@@ -112,7 +113,10 @@ test('a tool call denied for data above its clearance is in the ledger with its 
   const res = await http(prod, 'POST', '/v1/runs', { agent: 'secret-filer', task: 'leak?', context: { secret: 'hunter2' } });
   const runId = res.body.run_id as string;
   expect((await waitForRun(prod, runId)).status).toBe('failed');
-  const rows = await rowsOnce(runId, 'policy.tool_call');
+  // The run writes its rows without waiting for each, but its execution closes only once they are all
+  // in: wait for that settled ledger, so the absence of a write below is not just a row not yet written.
+  await eventually(async () => ((await prod.client.workflow.getHandle(runId).describe()).status.name !== 'RUNNING' ? true : undefined));
+  const rows = await rowsOf(runId);
   expect(rows.find((r) => r.action === 'policy.tool_call')).toMatchObject({ outcome: 'deny', rule: 'no-data-above-clearance' });
   expect(rows.some((r) => r.action === 'tool.write')).toBe(false);
 }, 60_000);
@@ -148,6 +152,7 @@ test('a manual takeover is recorded by the gateway (who asked) and by the run (w
 }, 60_000);
 
 test('a denied dispatch starts no run and is still in the ledger, with its trace id', async () => {
+  const since = new Date();
   const res = await http(
     prod,
     'POST',
@@ -159,4 +164,6 @@ test('a denied dispatch starts no run and is still in the ledger, with its trace
   const rows = await prod.governance.list({ tenant: 'default', principal: 'viewer-vic' });
   expect(rows).toEqual([expect.objectContaining({ action: 'dispatch', outcome: 'denied', rule: 'default-deny', trace_id: TRACE })]);
   expect(rows[0]!.run_id).toBeUndefined();
+  const sentinel = { agent: 'plain-filer', task: 'sentinel', context: { priority: 'low', details: 'd' } };
+  expect(await runsStartedSince(prod, since, { body: sentinel })).toEqual([]);
 });

@@ -18,6 +18,7 @@ import type { Approval } from '../../contracts/run';
 import { parse as parseYaml } from 'yaml';
 import { startFakeLlmVendor, type FakeLlmVendor } from '../support/fake-llm-vendor';
 import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
+import { runsStartedSince } from '../support/visibility';
 
 // The run state machine end to end on the real dev server: approvals (approve, reject, edit, deadline,
 // escalation, quorum, refused decisions), cancellation, manual takeover, budgets, output_spec repair
@@ -493,6 +494,7 @@ describe('output_spec and fallback', () => {
 
 describe('agent schemas', () => {
   test("a context that fails the agent's input_schema is a 400 naming the field, and starts nothing", async () => {
+    const since = new Date();
     const res = await http(platform, 'POST', '/v1/runs', {
       agent: 'ticket-filer',
       task: 'x',
@@ -500,6 +502,7 @@ describe('agent schemas', () => {
     });
     expect(res.status).toBe(400);
     expect((res.body.errors as { path: string }[]).map((e) => e.path)).toContain('context.priority');
+    expect(await runsStartedSince(platform, since)).toEqual([]);
   });
 
   test('an output_spec that is not a usable JSON Schema is a 400', async () => {

@@ -114,7 +114,6 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
   const agents = options.agents ?? AgentRegistry.load(settings.agentsDir, tools);
   const taskQueue = options.taskQueue ?? uniqueQueue();
   const logger = options.logger ?? createLogger({ level: 'error', format: 'json' });
-  installTemporalRuntime(logger);
 
   const ownStore = options.audit ? undefined : await openTestStore();
   const governance = options.audit ?? ownStore!.store;
@@ -154,6 +153,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
   let running: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
   const startWorker = async () => {
+    // Installed with the first worker, not before: a runtime no worker ever used keeps the process alive.
+    installTemporalRuntime(logger);
     nativeConnection = await NativeConnection.connect({ address });
     worker = await createWorker({
       connection: nativeConnection,
@@ -207,7 +208,8 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs 
 
 /**
  * JSON over real HTTP. Given a TestPlatform, it sends the platform's default credentials unless the
- * headers carry their own (`authorization` or `x-api-key`); `{ authorization: '' }` sends none.
+ * headers carry their own (`authorization` or `x-api-key`); `{ authorization: '' }` sends none, and
+ * `{ 'content-type': '' }` sends the body with no content type at all.
  */
 export async function http(
   target: string | TestPlatform,
@@ -222,8 +224,15 @@ export async function http(
   if (all.authorization === '') delete all.authorization;
   const init: RequestInit = { method, headers: all };
   if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    all['content-type'] ??= 'application/json';
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    if (all['content-type'] === '') {
+      delete all['content-type'];
+      // Bytes, because fetch labels a string body text/plain.
+      init.body = new TextEncoder().encode(text);
+    } else {
+      init.body = text;
+      all['content-type'] ??= 'application/json';
+    }
   }
   const res = await fetch(baseUrl + path, init);
   const text = await res.text();

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -78,7 +78,10 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
 
 test("resolves the server's JS entry from node_modules, never through npx", () => {
   const entry = resolveServerEntry(MEMORY_SERVER_PACKAGE);
-  expect(entry).toBe(path.join(PROJECT_ROOT, 'node_modules', '@modelcontextprotocol', 'server-memory', 'dist', 'index.js'));
+  // Compared as real paths: node_modules may be a symlink (a git worktree sharing another's packages).
+  expect(realpathSync(entry)).toBe(
+    realpathSync(path.join(PROJECT_ROOT, 'node_modules', '@modelcontextprotocol', 'server-memory', 'dist', 'index.js')),
+  );
   expect(existsSync(entry)).toBe(true);
   expect(() => resolveServerEntry('@acme/no-such-mcp-server')).toThrow('is not installed');
   expect(() => resolveServerEntry(MEMORY_SERVER_PACKAGE, 'other')).toThrow('has no bin "other"');
