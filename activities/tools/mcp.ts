@@ -168,14 +168,20 @@ export class McpServerConnection {
   /** The server's tools (`tools/list`, every page), connecting (or spawning the server) first. */
   async listTools(timeoutMs?: number): Promise<Tool[]> {
     const live = await this.connect();
-    const tools: Tool[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await live.client.listTools(cursor ? { cursor } : {}, timeoutMs ? { timeout: timeoutMs } : {});
-      tools.push(...page.tools);
-      cursor = page.nextCursor;
-    } while (cursor);
-    return tools;
+    // Like a call, the listing keeps this process alive until the server answers.
+    if (live.inFlight++ === 0) hold(live.child, true);
+    try {
+      const tools: Tool[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await live.client.listTools(cursor ? { cursor } : {}, timeoutMs ? { timeout: timeoutMs } : {});
+        tools.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return tools;
+    } finally {
+      if (--live.inFlight === 0 && !live.closed) hold(live.child, false);
+    }
   }
 
   /** Stops the server process (stdin closed, then SIGTERM, then SIGKILL). A later call spawns a new one. */
