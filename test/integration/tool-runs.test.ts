@@ -45,6 +45,15 @@ tools:
     timeout_ms: 3000
     max_attempts: 3
     breaker: { consecutive_failures: 1, half_open_after_ms: 600000 }
+  - name: public_status
+    kind: http
+    description: a status API cleared for public data only
+    side_effect: read
+    max_classification: public
+    method: GET
+    url: '${target.url}/public/{service}'
+    input_schema: { type: object, required: [service], properties: { service: { type: string } } }
+    allow_private_hosts: [127.0.0.1]
   - name: files
     kind: mcp
     stdio:
@@ -58,6 +67,7 @@ tools:
   for (const [name, tool, args] of [
     ['status-checker', 'down_status', "{ service: '{{task}}' }"],
     ['file-reader', 'files.read_text_file', "{ path: '{{context.path}}' }"],
+    ['status-leaker', 'public_status', "{ service: '{{context.service}}' }"],
   ] as const) {
     mkdirSync(path.join(agentsDir, name), { recursive: true });
     writeFileSync(path.join(agentsDir, name, 'agent.yaml'), agent(name, tool, args));
@@ -65,7 +75,7 @@ tools:
   registry = registryFor(toolsDir);
   await registry.discover();
   platform = await startPlatform({ tools: registry, agents: AgentRegistry.load(agentsDir, registry) });
-}, 120_000);
+}, 240_000);
 afterAll(async () => {
   await platform?.stop();
   await registry?.close();
@@ -96,4 +106,18 @@ test('server-filesystem, configured in YAML only, serves an agent: files.read_te
   expect(run.status).toBe('completed');
   expect(JSON.stringify((run.output as { evidence: unknown }).evidence)).toContain('Restart the checkout pods');
   expect(registry.spec('files.read_text_file')).toMatchObject({ side_effect: 'read' });
+}, 90_000);
+
+test('a classification breach is denied by the policy before the configured tool sends anything', async () => {
+  const res = await http(platform, 'POST', '/v1/runs', {
+    agent: 'status-leaker',
+    task: 'check',
+    context: { service: 'payroll' },
+    context_labels: { service: 'confidential' },
+  });
+  expect(res.status).toBe(202);
+  const run = await waitForRun(platform, res.body.run_id as string, 60_000);
+  const denied = (run.steps as { type: string; policy?: { effect: string; rule: string } }[]).find((s) => s.policy?.effect === 'deny');
+  expect(denied?.policy).toMatchObject({ rule: 'no-data-above-clearance' });
+  expect(target.requests.filter((r) => r.url.startsWith('/public'))).toEqual([]);
 }, 90_000);
