@@ -6,7 +6,12 @@ export const SemverSchema = z
   .regex(/^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$/, 'must be a semantic version like 1.0.0');
 
 /** Agent and tool names: lower-case words joined by - or _. */
-export const NameSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, - or _, starting with a letter');
+export const NameSchema = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9_-]{0,62}(\.[a-z][a-z0-9_-]{0,62})?$/,
+    'must be lower-case letters, digits, - or _, starting with a letter (one . may join an MCP instance and its tool)',
+  );
 
 /** What the deterministic scripted planner does for an agent: tool calls in order, then finish. */
 export const ScriptSchema = z

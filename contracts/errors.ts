@@ -33,6 +33,8 @@ export enum ErrorCode {
   PolicyDenied = 'PolicyDenied',
   /** The run was cancelled through the API. */
   Cancelled = 'Cancelled',
+  /** A tool's circuit breaker is open: its backend failed repeatedly, so the call fails at once. */
+  CircuitOpen = 'CircuitOpen',
   /** The run failed; details carry the partial output. */
   RunFailed = 'RunFailed',
 }
@@ -52,6 +54,7 @@ export const NON_RETRYABLE: readonly ErrorCode[] = [
   ErrorCode.ModelCassetteMiss,
   ErrorCode.OutputSpecViolation,
   ErrorCode.PolicyDenied,
+  ErrorCode.CircuitOpen,
 ];
 
 /**

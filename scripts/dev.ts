@@ -9,6 +9,7 @@ import { processLogger, startGateway, startWorker } from './runtime';
 import { openGovernanceStore } from '../governance/open';
 import type { GovernanceStore } from '../governance/store';
 import path from 'node:path';
+import { startStatusServer } from '../agents/incident-investigator/status-server';
 
 async function main(): Promise<void> {
   // A terminal gets readable lines; piped output (and LOG_FORMAT=json) gets JSON.
@@ -40,6 +41,14 @@ async function main(): Promise<void> {
     log_file: server.reused ? undefined : path.relative(PROJECT_ROOT, d.logFile),
   });
 
+  // The example incident agent's status API (tools/incidents.yaml reads STATUS_URL).
+  // STATUS_PORT, else 8090, else (8090 taken) any free port: STATUS_URL follows it.
+  const status = await startStatusServer(Number(process.env.STATUS_PORT ?? 8090)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE' || process.env.STATUS_PORT) throw err;
+    return startStatusServer(0);
+  });
+  process.env.STATUS_URL ??= status.url;
+
   const target = { address: server.address, namespace: server.namespace, connectionOptions: { address: server.address } };
   let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
@@ -52,6 +61,7 @@ async function main(): Promise<void> {
   } catch (err) {
     await worker?.close();
     await governance?.close();
+    await status.close();
     await server.stop();
     throw err;
   }
@@ -67,6 +77,7 @@ async function main(): Promise<void> {
       `  Temporal UI   ${uiUrl ?? '(none)'}`,
       `  Temporal      ${server.address}, namespace ${server.namespace} (${server.reused ? 'reused' : 'started here, persisted to ' + path.relative(PROJECT_ROOT, d.dbFile)})`,
       `  Task queue    ${settings.taskQueue}`,
+      `  Status API    ${status.url} (for the incident-investigator agent)`,
       `  Temporal CLI  ${version} [${cli.source}]`,
       '',
       'Dispatch the example agent:',
@@ -93,6 +104,7 @@ async function main(): Promise<void> {
     await running;
     await worker?.close();
     await governance?.close();
+    await status.close();
     await server.stop();
     logger.info('stopped');
     process.exit(0);

@@ -44,8 +44,7 @@ export function processLogger(settings: Settings, service: string): Logger {
  * Loads tools, agents and the policy, failing start-up with a message naming the bad file. The policy
  * is the live holder: the gateway reloads it (POST /v1/policy/reload, SIGHUP) against this same catalog.
  */
-export function loadCatalog(settings: Settings) {
-  const tools = createToolRegistry(settings);
+export function loadCatalog(settings: Settings, tools = createToolRegistry(settings)) {
   const agents = AgentRegistry.load(settings.agentsDir, tools);
   const policy = ReloadablePolicy.load(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });
   return { tools, agents, policy };
@@ -70,7 +69,10 @@ export function modelProviders(settings: Settings, agents: ReturnType<typeof loa
  * open (npm run dev shares one with the gateway), else the one the settings name.
  */
 export async function startWorker(settings: Settings, target: TemporalTarget, governance?: GovernanceStore) {
-  const { tools, agents } = loadCatalog(settings);
+  // MCP servers are asked for their tools before anything polls: one that does not answer stops the start.
+  const tools = createToolRegistry(settings);
+  await tools.discover();
+  const { agents } = loadCatalog(settings, tools);
   const providers = modelProviders(settings, agents);
   const store = governance ?? (await openGovernanceStore(settings));
   const connection = await NativeConnection.connect(target.connectionOptions as Parameters<typeof NativeConnection.connect>[0]);
@@ -86,6 +88,7 @@ export async function startWorker(settings: Settings, target: TemporalTarget, go
   // The store is closed by whoever opened it.
   const close = async () => {
     await connection.close();
+    await tools.close();
     await closeTools();
     if (!governance) await store.close();
   };
@@ -102,7 +105,9 @@ export async function startGateway(
   /** A governance store the caller has open (npm run dev shares one with the worker); else the settings'. */
   governance?: GovernanceStore,
 ) {
-  const { agents, tools, policy } = loadCatalog(settings);
+  const registry = createToolRegistry(settings);
+  await registry.discover();
+  const { agents, tools, policy } = loadCatalog(settings, registry);
   const authenticator = new Authenticator(authSettings(settings, extraKeys));
   const store = governance ?? (await openGovernanceStore(settings));
   // With several gateway replicas, REDIS_URL makes them share one set of rate-limit buckets.
@@ -136,6 +141,7 @@ export async function startGateway(
   const close = async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await connection.close();
+    await tools.close();
     if (!governance) await store.close();
     redis?.disconnect();
   };

@@ -1,12 +1,21 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { CallToolResultSchema, ErrorCode as McpErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  CallToolResultSchema,
+  ErrorCode as McpErrorCode,
+  McpError,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Evidence } from '../../contracts/run';
+import { abortable, childOf, hold, resolveServerEntry, resultText } from './mcp-support';
 import { defineTool, type ToolContext, type ToolDefinition } from './tool';
+
+export { resolveServerEntry, resultText } from './mcp-support';
 
 /** The failure type of a call the MCP server answered with `isError: true` (not retried). */
 export const MCP_TOOL_ERROR = 'McpToolError';
@@ -15,12 +24,20 @@ export const MCP_TOOL_ERROR = 'McpToolError';
 const DEFAULT_CALL_TIMEOUT_MS = 60_000;
 const STDERR_LINES_KEPT = 20;
 
-/** An MCP server the platform runs itself, over stdio, from an npm package installed in node_modules. */
+/**
+ * An MCP server: one the platform runs itself over stdio (an npm package installed in node_modules,
+ * or a command), or one it reaches over streamable HTTP (`url`).
+ */
 export interface McpServerSpec {
   /** A short name for errors and logs, e.g. `memory`. */
   name: string;
   /** The npm package holding the server. Its JS entry (the package's `bin`) runs on this process's Node. */
-  package: string;
+  package?: string;
+  /** A command to run instead of a package (looked up on PATH). */
+  command?: string;
+  /** A server over streamable HTTP, with the headers each request carries. */
+  url?: string;
+  headers?: Record<string, string>;
   /** Which `bin` of the package, when it has several. */
   bin?: string;
   /** Extra command-line arguments for the server. */
@@ -40,56 +57,9 @@ export interface McpServerSpec {
   serial?: boolean;
 }
 
-/**
- * The absolute path of an npm package's JS entry (its `bin`), resolved from node_modules: the server
- * runs from the installed package, never through npx or the network.
- */
-export function resolveServerEntry(pkg: string, bin?: string): string {
-  let manifest: string | undefined;
-  try {
-    manifest = require.resolve(`${pkg}/package.json`);
-  } catch {
-    // A package whose `exports` hide package.json: look for it in the usual node_modules folders.
-    for (const dir of require.resolve.paths(pkg) ?? []) {
-      const candidate = path.join(dir, pkg, 'package.json');
-      try {
-        readFileSync(candidate);
-        manifest = candidate;
-        break;
-      } catch {
-        continue;
-      }
-    }
-  }
-  if (!manifest) throw new Error(`MCP server package "${pkg}" is not installed (npm install --save-exact ${pkg})`);
-  const json = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; bin?: string | Record<string, string>; main?: string };
-  const bins: Record<string, string> =
-    typeof json.bin === 'string' ? { [(json.name ?? pkg).split('/').pop()!]: json.bin } : (json.bin ?? {});
-  const names = Object.keys(bins);
-  const chosen = bin ?? (names.length === 1 ? names[0] : undefined);
-  const relative = chosen ? bins[chosen] : names.length === 0 ? json.main : undefined;
-  if (!relative) {
-    throw new Error(
-      bin
-        ? `package "${pkg}" has no bin "${bin}" (has: ${names.join(', ') || 'none'})`
-        : `package "${pkg}" has several bins (${names.join(', ')}): name one`,
-    );
-  }
-  return path.resolve(path.dirname(manifest), relative);
-}
-
-/** The text parts of a tool result, joined: what a server says in its error results. */
-export function resultText(result: CallToolResult): string {
-  return result.content
-    .filter((c): c is Extract<typeof c, { type: 'text' }> => c.type === 'text')
-    .map((c) => c.text)
-    .join('\n')
-    .trim();
-}
-
 interface Live {
   client: Client;
-  transport: StdioClientTransport;
+  transport: Transport;
   child: ChildProcess | undefined;
   closed: boolean;
   /** Calls waiting on this server process. */
@@ -106,26 +76,6 @@ function installExitHook(): void {
   // A worker that is killed closes their stdin, on which a stdio server exits by itself.
   process.on('exit', () => {
     for (const connection of running) connection.killNow();
-  });
-}
-
-/** Resolves with `promise`, or rejects with the signal's reason as soon as it aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
   });
 }
 
@@ -155,12 +105,14 @@ export class McpServerConnection {
 
   constructor(spec: McpServerSpec) {
     this.spec = spec;
-    this.entry = resolveServerEntry(spec.package, spec.bin);
+    this.entry = spec.package ? resolveServerEntry(spec.package, spec.bin) : (spec.command ?? spec.url ?? '');
+    if (!this.entry) throw new Error(`MCP server ${spec.name}: give a package, a command or a url`);
   }
 
   /** The server's process id while one runs. */
   get pid(): number | undefined {
-    return this.live && !this.live.closed ? (this.live.transport.pid ?? undefined) : undefined;
+    const transport = this.live && !this.live.closed ? this.live.transport : undefined;
+    return transport instanceof StdioClientTransport ? (transport.pid ?? undefined) : undefined;
   }
 
   /** The last lines the server wrote to stderr (for error messages and debugging). */
@@ -213,6 +165,25 @@ export class McpServerConnection {
     return result;
   }
 
+  /** The server's tools (`tools/list`, every page), connecting (or spawning the server) first. */
+  async listTools(timeoutMs?: number): Promise<Tool[]> {
+    const live = await this.connect();
+    // Like a call, the listing keeps this process alive until the server answers.
+    if (live.inFlight++ === 0) hold(live.child, true);
+    try {
+      const tools: Tool[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await live.client.listTools(cursor ? { cursor } : {}, timeoutMs ? { timeout: timeoutMs } : {});
+        tools.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return tools;
+    } finally {
+      if (--live.inFlight === 0 && !live.closed) hold(live.child, false);
+    }
+  }
+
   /** Stops the server process (stdin closed, then SIGTERM, then SIGKILL). A later call spawns a new one. */
   async close(): Promise<void> {
     const pending = this.connecting;
@@ -238,14 +209,20 @@ export class McpServerConnection {
 
   private async spawn(): Promise<Live> {
     const { name, args = [], env = {}, cwd, connect_timeout_ms = 10_000 } = this.spec;
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [this.entry, ...args],
-      env: { ...getDefaultEnvironment(), ...env },
-      ...(cwd ? { cwd } : {}),
-      stderr: 'pipe',
-    });
-    transport.stderr?.on('data', (chunk: Buffer) => this.keepStderr(chunk));
+    let transport: Transport;
+    if (this.spec.url) {
+      transport = new StreamableHTTPClientTransport(new URL(this.spec.url), { requestInit: { headers: this.spec.headers ?? {} } });
+    } else {
+      const stdio = new StdioClientTransport({
+        command: this.spec.package ? process.execPath : this.entry,
+        args: this.spec.package ? [this.entry, ...args] : args,
+        env: { ...getDefaultEnvironment(), ...env },
+        ...(cwd ? { cwd } : {}),
+        stderr: 'pipe',
+      });
+      stdio.stderr?.on('data', (chunk: Buffer) => this.keepStderr(chunk));
+      transport = stdio;
+    }
     const client = new Client({ name: 'agent-control-plane', version: '0.1.0' }, { capabilities: {} });
     const live: Live = { client, transport, child: undefined, closed: false, inFlight: 0 };
     client.onclose = () => {
@@ -259,7 +236,7 @@ export class McpServerConnection {
       await client.close().catch(() => undefined);
       throw new Error(`MCP server ${name} (${this.entry}) did not start: ${(err as Error).message}${this.tail()}`, { cause: err });
     }
-    live.child = childOf(transport);
+    live.child = transport instanceof StdioClientTransport ? childOf(transport) : undefined;
     hold(live.child, false);
     this.live = live;
     this.spawns++;
@@ -308,33 +285,16 @@ export class McpServerConnection {
   }
 }
 
-/**
- * The transport's child process. The SDK does not expose it; we need it only to unref its handles
- * (a server must not keep the worker alive) and to kill it at exit. Undefined if the SDK changes.
- */
-function childOf(transport: StdioClientTransport): ChildProcess | undefined {
-  const child = (transport as unknown as { _process?: ChildProcess })._process;
-  return child && typeof child.unref === 'function' ? child : undefined;
-}
-
-type Refable = { ref?: () => void; unref?: () => void } | null | undefined;
-
-/** Keeps this process alive for the server's sake only while a call waits on it. */
-function hold(child: ChildProcess | undefined, on: boolean): void {
-  if (!child) return;
-  for (const handle of [child, child.stdin, child.stdout, child.stderr] as Refable[]) {
-    if (on) handle?.ref?.();
-    else handle?.unref?.();
-  }
-}
-
 /** One connection per server (same package, arguments, environment and folder) per process. */
 const pool = new Map<string, McpServerConnection>();
 
 /** The process's connection to this server, created (not spawned) on first use. */
 export function mcpServer(spec: McpServerSpec): McpServerConnection {
   const key = JSON.stringify([
-    spec.package,
+    spec.package ?? null,
+    spec.command ?? null,
+    spec.url ?? null,
+    Object.entries(spec.headers ?? {}).sort(),
     spec.bin ?? null,
     spec.args ?? [],
     Object.entries(spec.env ?? {}).sort(),

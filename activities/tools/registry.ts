@@ -1,15 +1,41 @@
 import type { ToolSpec } from '../../contracts/agent';
 import type { ToolDefinition } from './tool';
 
+/** What a registry does at worker start and shutdown for tools that need it (configured MCP servers, pools). */
+export interface ToolLifecycle {
+  /** Returns tools found only by asking their servers (MCP `tools/list`). */
+  discover?: () => Promise<ToolDefinition[]>;
+  close?: () => Promise<void>;
+}
+
 /** The tools a worker can run and the gateway can resolve, by name. */
 export class ToolRegistry {
   private readonly tools = new Map<string, ToolDefinition>();
 
-  constructor(tools: ToolDefinition[]) {
-    for (const tool of tools) {
-      if (this.tools.has(tool.name)) throw new Error(`tool "${tool.name}" is registered twice`);
-      this.tools.set(tool.name, tool);
-    }
+  constructor(
+    tools: ToolDefinition[],
+    private readonly lifecycle: ToolLifecycle = {},
+  ) {
+    for (const tool of tools) this.add(tool);
+  }
+
+  private add(tool: ToolDefinition): void {
+    if (this.tools.has(tool.name)) throw new Error(`tool "${tool.name}" is registered twice`);
+    this.tools.set(tool.name, tool);
+  }
+
+  /**
+   * Asks every configured MCP server for its tools, checks the configured ones exist, and adds the
+   * rest of an `expose: '*'` server's. Call it once at start, before agents are loaded; throws a
+   * ToolConfigError (file:line) for a server that does not answer.
+   */
+  async discover(): Promise<void> {
+    for (const tool of (await this.lifecycle.discover?.()) ?? []) if (!this.tools.has(tool.name)) this.add(tool);
+  }
+
+  /** Closes what the tools hold open (server processes, connection pools). */
+  async close(): Promise<void> {
+    await this.lifecycle.close?.();
   }
 
   get(name: string): ToolDefinition | undefined {

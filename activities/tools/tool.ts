@@ -18,6 +18,8 @@ export interface ToolContext {
  */
 export interface ToolDefinition<I = unknown, O = unknown> {
   name: string;
+  /** Where the tool comes from: a configured adapter kind, or `typescript` (the default) for defineTool. */
+  kind?: 'typescript' | 'http' | 'sql' | 'mcp';
   description: string;
   input: z.ZodType<I>;
   output: z.ZodType<O>;

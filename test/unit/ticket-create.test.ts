@@ -167,7 +167,7 @@ describe('ticket_create', () => {
   });
 
   test('is registered, and the registry touches no file until a ticket is created', () => {
-    const registry = createToolRegistry({ docsDir: path.join(tmp, 'docs'), ticketsFile: file });
+    const registry = createToolRegistry({ docsDir: path.join(tmp, 'docs'), ticketsFile: file, toolsDir: path.join(tmp, 'no-tools') });
     expect(registry.names()).toEqual(['docs_search', 'ticket_create']);
     expect(registry.spec('ticket_create')).toEqual({
       name: 'ticket_create',
