@@ -5,7 +5,7 @@ import type { ModelCall, ModelSettings, ProviderKind } from '../../contracts/age
 import { ErrorCode } from '../../contracts/errors';
 import { PlanActionSchema, type PlanAction, type PlanRequest, type PlanResult, type Usage } from '../../contracts/run';
 import { withCassettes, type CassetteMode, type VendorModel } from './cassettes';
-import { answerSchema, FINAL_ANSWER_TOOL, messages, systemPrompt, toolSet, truncate, type AnswerMode } from './prompt';
+import { answerSchema, FINAL_ANSWER_TOOL, messages, platformToolName, systemPrompt, toolSet, truncate, type AnswerMode } from './prompt';
 import { estimateTokens, type ModelProvider, type PlanCallInfo } from './provider';
 import { classifyVendorError, failure } from './vendor-errors';
 
@@ -219,7 +219,7 @@ export class AiSdkProvider implements ModelProvider {
       });
       return {
         text: r.text,
-        toolCalls: r.toolCalls.map((c) => ({ toolName: c.toolName, input: c.input as unknown })),
+        toolCalls: r.toolCalls.map((c) => ({ toolName: platformToolName(tools, c.toolName), input: c.input as unknown })),
         usage: r.usage,
         finishReason: r.finishReason,
         modelId: r.response.modelId,

@@ -45,9 +45,14 @@ export function answerSchema(outputSpec: Record<string, unknown> | undefined, mo
  */
 export function toolSet(agent: ResolvedAgent, answer: Record<string, unknown>, mode: AnswerMode): ToolSet {
   const tools: ToolSet = {};
+  const names = new Map<string, string>();
   for (const name of agent.definition.tools) {
     const spec = agent.tools[name];
-    tools[name] = tool({
+    const vendorName = vendorToolName(name);
+    const clash = names.get(vendorName);
+    if (clash !== undefined) throw new Error(`tools ${clash} and ${name} would reach the model under the same name ${vendorName}`);
+    names.set(vendorName, name);
+    tools[vendorName] = tool({
       description: spec?.description ?? name,
       inputSchema: jsonSchema(spec?.input_schema ?? { type: 'object' }),
     });
@@ -58,7 +63,23 @@ export function toolSet(agent: ResolvedAgent, answer: Record<string, unknown>, m
       inputSchema: jsonSchema(answer),
     });
   }
+  PLATFORM_NAMES.set(tools, names);
   return tools;
+}
+
+/**
+ * The name a tool goes to the vendor under. Vendors allow only letters, digits, _ and - in function
+ * names (OpenAI: ^[a-zA-Z0-9_-]+$), and MCP tools are named `<instance>.<tool>`: the dot becomes `__`.
+ */
+export function vendorToolName(name: string): string {
+  return name.replaceAll('.', '__');
+}
+
+const PLATFORM_NAMES = new WeakMap<ToolSet, Map<string, string>>();
+
+/** The platform's name of a tool the model called by its vendor name (see vendorToolName). */
+export function platformToolName(tools: ToolSet, vendorName: string): string {
+  return PLATFORM_NAMES.get(tools)?.get(vendorName) ?? vendorName;
 }
 
 /** The system prompt: the agent's instructions and how to answer. */
