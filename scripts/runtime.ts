@@ -20,6 +20,7 @@ import { Authenticator, type ApiKeyEntry } from '../gateway/auth';
 import { authSettings } from '../gateway/auth-config';
 import { MemoryRateLimiter, RedisRateLimiter } from '../gateway/rate-limit';
 import { Redis } from 'ioredis';
+import { drainable } from './http-drain';
 import { connecting } from './startup-errors';
 
 /** Where a process connects: Temporal's own env conventions outside dev, the dev server in dev. */
@@ -129,16 +130,19 @@ export async function startGateway(
     },
     quotas: { concurrentRuns: settings.limits.concurrentRuns, runsPerDay: settings.limits.runsPerDay },
   });
-  const server = createServer(app);
+  const requests = drainable(app);
+  const server = createServer(requests.listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.gateway.port, settings.gateway.host, () => resolve());
   });
+  // Drains (see http-drain.ts) within GATEWAY_SHUTDOWN_SECONDS, then closes what the gateway opened.
   const close = async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const drained = await requests.drain(server, settings.gatewayShutdownSeconds * 1000);
     await connection.close();
     if (!governance) await store.close();
     redis?.disconnect();
+    return drained;
   };
   return { server, close, policy };
 }

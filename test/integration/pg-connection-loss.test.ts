@@ -6,7 +6,7 @@ import { ensureBuilt, pgSchema, processEnv, scratchDir, spawnScript, type Proc }
 // reaper) must not end the worker or the gateway. The built entry points run as an operator runs them,
 // against a schema of this test's own; the test terminates their backends and checks both processes are
 // still up and write to the store again.
-jest.setTimeout(240_000);
+jest.setTimeout(360_000);
 
 const procs: Proc[] = [];
 afterAll(() => procs.forEach((p) => p.kill()));

@@ -5,7 +5,7 @@ import { ensureBuilt, processEnv, scratchDir, spawnScript } from '../support/pro
 
 // Issue #9, point 8: a process that cannot reach a dependency at start-up exits with a message that
 // names the setting and what to check, not a bare `connect ECONNREFUSED 127.0.0.1:25499`.
-jest.setTimeout(180_000);
+jest.setTimeout(360_000);
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

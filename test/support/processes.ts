@@ -61,7 +61,7 @@ export function spawnProc(command: string, args: string[], env: NodeJS.ProcessEn
     output: () => out,
     exited,
     alive,
-    async waitFor(text, timeoutMs = 90_000) {
+    async waitFor(text, timeoutMs = 240_000) {
       await eventually(
         async () => {
           if (out.includes(text)) return true;
