@@ -1,8 +1,9 @@
-// Preloaded by the npm start scripts (`node --import ./scripts/require-build.mjs dist/scripts/…`): the
-// start scripts never build, so a worker and a gateway started together cannot rebuild dist/ under each
-// other, and npm runs node as its one command, so a supervisor's SIGTERM to npm reaches node. This stops
-// a start with what to do when dist/ is missing or older than the sources. Run directly, it checks the
-// two production entry points and exits 1 if either needs a build (tests use that).
+// Preloaded by the npm start scripts (`exec node --import ./scripts/require-build.mjs dist/scripts/…`):
+// the start scripts never build, so a worker and a gateway started together cannot rebuild dist/ under
+// each other, and `exec` makes node npm's child in place of the shell, so a supervisor's SIGTERM to npm
+// (which npm forwards to its child) reaches node. This stops a start with what to do when dist/ is
+// missing or older than the sources. Run directly, it checks the two production entry points and exits 1
+// if either needs a build (tests use that).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
