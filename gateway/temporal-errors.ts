@@ -50,7 +50,7 @@ export function dependencyProblem(err: unknown): HttpProblem | undefined {
       'worker-unavailable',
       'No worker took the request',
       `No worker took it within ${UPDATE_WAIT_MS / 1000} s. Temporal keeps it for the run: it takes effect when a worker is back ` +
-        'unless the run has ended. Retrying the same request is safe (it is deduplicated); GET the run to see its effect.',
+        'unless the run has ended. Retrying is safe (a takeover is the same Update, a decision cannot count twice); GET the run to see its effect.',
       { dependency: 'worker' },
     );
   }
