@@ -45,6 +45,8 @@ export interface Settings {
   searchAttributes: Record<string, SearchAttributeType>;
   taskQueue: string;
   gateway: { host: string; port: number; publicUrl: string };
+  /** How long a stopping gateway lets in-flight requests finish before it closes their connections. */
+  gatewayShutdownSeconds: number;
   /** Where operators open a run in the Temporal Web UI; absent when unknown (outside dev, unless set). */
   temporalUiUrl: string | undefined;
   agentsDir: string;
@@ -133,6 +135,7 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
       port: gatewayPort,
       publicUrl: pick(env, 'GATEWAY_PUBLIC_URL', z.url(), `http://${gatewayHost}:${gatewayPort}`),
     },
+    gatewayShutdownSeconds: pick(env, 'GATEWAY_SHUTDOWN_SECONDS', count, 10),
     temporalUiUrl: pick<string | undefined>(env, 'TEMPORAL_UI_URL', z.url(), undefined),
     agentsDir: fromRoot(pick(env, 'AGENTS_DIR', text, 'agents')),
     docsDir: fromRoot(pick(env, 'DOCS_DIR', text, 'docs')),

@@ -12,6 +12,7 @@ import { governanceRoutes } from './routes/governance';
 import { healthRoutes } from './routes/health';
 import { runsReadRoutes } from './routes/runs-read';
 import { runsWriteRoutes } from './routes/runs-write';
+import { dependencyErrors, temporalDeadline } from './temporal-errors';
 
 export type { GatewayDeps, QuotaSettings } from './deps';
 export type { RateLimitSettings } from './middleware/rate-limit';
@@ -42,6 +43,7 @@ export function createApp(deps: GatewayDeps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestContext(deps.logger));
+  app.use(temporalDeadline(deps.client));
   // The paths are public (the document lists them), so a wrong method is answered before credentials.
   app.use(methodNotAllowed((path) => routes.table.methodsOf(path)));
   app.use(routes.open);
@@ -50,6 +52,7 @@ export function createApp(deps: GatewayDeps): Express {
   if (deps.rateLimits) app.use(rateLimited(deps.rateLimits));
   app.use(routes.withCredential);
   app.use(notFoundHandler);
+  app.use(dependencyErrors());
   app.use(problemHandler(deps.logger));
   return app;
 }

@@ -11,6 +11,7 @@ import type { RunLinks } from './runs/view';
 import { checkContext, checkOutputSpecUsable, effectiveLabels } from './labels';
 import { checkQuotas } from './middleware/quotas';
 import { HttpProblem } from './problem';
+import { auditActed } from './deferred-audit';
 import { AGENT_RUN, runStatus } from './runs/visibility';
 
 const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -126,12 +127,14 @@ export async function dispatchRun(gw: Gateway, caller: Caller, body: RunRequest,
     if (raced) return raced;
     throw err;
   }
-  await gw.audit(caller, {
+  // The run has started: its row follows even if the store is down now (a 500 would invite a duplicate).
+  await auditActed(deps, caller, {
     action: 'dispatch',
     outcome: 'accepted',
     reason: 'allowed by policy',
     run_id: runId,
     details: { agent: def.name, version: def.version },
+    dedupe_key: `dispatch:${runId}`,
   });
   deps.logger.info('run dispatched', {
     run_id: runId,

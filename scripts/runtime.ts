@@ -20,6 +20,8 @@ import { Authenticator, type ApiKeyEntry } from '../gateway/auth';
 import { authSettings } from '../gateway/auth-config';
 import { MemoryRateLimiter, RedisRateLimiter } from '../gateway/rate-limit';
 import { Redis } from 'ioredis';
+import { drainable } from './http-drain';
+import { connecting } from './startup-errors';
 
 /** Where a process connects: Temporal's own env conventions outside dev, the dev server in dev. */
 export interface TemporalTarget {
@@ -68,23 +70,29 @@ export function modelProviders(settings: Settings, agents: ReturnType<typeof loa
  * budgets and runs' audit rows to the governance store: `governance` when the caller already has it
  * open (npm run dev shares one with the gateway), else the one the settings name.
  */
-export async function startWorker(settings: Settings, target: TemporalTarget, governance?: GovernanceStore) {
+export async function startWorker(settings: Settings, target: TemporalTarget, governance?: GovernanceStore, logger?: Logger) {
   // MCP servers are asked for their tools before anything polls: one that does not answer stops the start.
   const tools = createToolRegistry(settings);
   await tools.discover();
   const { agents } = loadCatalog(settings, tools);
   const providers = modelProviders(settings, agents);
-  const store = governance ?? (await openGovernanceStore(settings));
-  const connection = await NativeConnection.connect(target.connectionOptions as Parameters<typeof NativeConnection.connect>[0]);
-  const worker = await createWorker({
-    connection,
-    namespace: target.namespace,
-    taskQueue: settings.taskQueue,
-    providers,
-    tools,
-    blobs: new FileBlobStore(settings.blobDir),
-    governance: store,
-  });
+  const store = governance ?? (await openGovernanceStore(settings, { applicationName: 'acp-worker', ...(logger ? { logger } : {}) }));
+  const connection = await connecting(
+    temporalDependency(target),
+    () => NativeConnection.connect(target.connectionOptions as Parameters<typeof NativeConnection.connect>[0]),
+    CONNECT_TIMEOUT_MS,
+  );
+  const worker = await connecting(temporalDependency(target), () =>
+    createWorker({
+      connection,
+      namespace: target.namespace,
+      taskQueue: settings.taskQueue,
+      providers,
+      tools,
+      blobs: new FileBlobStore(settings.blobDir),
+      governance: store,
+    }),
+  );
   // The store is closed by whoever opened it.
   const close = async () => {
     await connection.close();
@@ -109,10 +117,10 @@ export async function startGateway(
   await registry.discover();
   const { agents, tools, policy } = loadCatalog(settings, registry);
   const authenticator = new Authenticator(authSettings(settings, extraKeys));
-  const store = governance ?? (await openGovernanceStore(settings));
+  const store = governance ?? (await openGovernanceStore(settings, { applicationName: 'acp-gateway', logger }));
   // With several gateway replicas, REDIS_URL makes them share one set of rate-limit buckets.
-  const redis = settings.redis.url ? new Redis(settings.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 }) : undefined;
-  const connection = await Connection.connect(target.connectionOptions);
+  const redis = settings.redis.url ? await connectRedis(settings.redis.url, logger) : undefined;
+  const connection = await connecting(temporalDependency(target), () => Connection.connect(target.connectionOptions), CONNECT_TIMEOUT_MS);
   const client = new Client({ connection, namespace: target.namespace });
   const app = createApp({
     client,
@@ -133,17 +141,80 @@ export async function startGateway(
     },
     quotas: { concurrentRuns: settings.limits.concurrentRuns, runsPerDay: settings.limits.runsPerDay },
   });
-  const server = createServer(app);
+  const requests = drainable(app);
+  const server = createServer(requests.listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.gateway.port, settings.gateway.host, () => resolve());
   });
+  // Drains (see http-drain.ts) within GATEWAY_SHUTDOWN_SECONDS, then closes what the gateway opened.
   const close = async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const drained = await requests.drain(server, settings.gatewayShutdownSeconds * 1000);
     await connection.close();
     await tools.close();
     if (!governance) await store.close();
     redis?.disconnect();
+    return drained;
   };
   return { server, close, policy };
+}
+
+/** How long start-up waits for Temporal or Redis to answer before it names the setting and exits. */
+const CONNECT_TIMEOUT_MS = 15_000;
+
+/** Temporal as a start-up dependency: the settings that point at it and what to check. */
+function temporalDependency(target: TemporalTarget) {
+  return {
+    setting: `TEMPORAL_ADDRESS (${target.address}, TEMPORAL_NAMESPACE ${target.namespace})`,
+    name: 'Temporal',
+    check:
+      'Check that the Temporal frontend is running and reachable at that address, that the namespace exists, ' +
+      'and the TLS / API key settings (TEMPORAL_TLS_*, TEMPORAL_API_KEY) if the cluster needs them.',
+  };
+}
+
+/**
+ * Connects to Redis before the gateway listens, so a wrong REDIS_URL stops start-up with a message; later
+ * losses are logged (ioredis reconnects by itself) and fail only the requests that needed Redis.
+ */
+async function connectRedis(url: string, logger: Logger): Promise<Redis> {
+  let started = false;
+  let lastError: Error | undefined;
+  // Until it is up, a refused connection ends start-up (null stops ioredis's retries); after, it reconnects.
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    connectTimeout: 5_000,
+    retryStrategy: (times) => (started ? Math.min(times * 200, 2_000) : null),
+  });
+  redis.on('error', (err: Error) => {
+    lastError = err;
+    if (started) logger.warn('redis connection error; reconnecting', { error: err.message });
+  });
+  const u = new URL(url);
+  const dependency = {
+    setting: `REDIS_URL (${u.hostname}:${u.port || '6379'})`,
+    name: 'Redis',
+    check: 'Check that Redis is running and reachable there, and the password in the URL.',
+  };
+  try {
+    await connecting(
+      dependency,
+      async () => {
+        try {
+          await redis.connect();
+          await redis.ping();
+        } catch (err) {
+          // ioredis rejects with "Connection is closed."; the socket's own error says why.
+          throw lastError ?? err;
+        }
+      },
+      CONNECT_TIMEOUT_MS,
+    );
+    started = true;
+    return redis;
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
 }

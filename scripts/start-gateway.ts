@@ -12,9 +12,16 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info('gateway stopping: no new connections, finishing in-flight requests', { signal });
+    logger.info('gateway stopping: no new connections, finishing in-flight requests', {
+      signal,
+      deadline_seconds: settings.gatewayShutdownSeconds,
+    });
+    const started = Date.now();
     gateway.close().then(
-      () => process.exit(0),
+      ({ forced }) => {
+        logger.info('gateway stopped', { seconds: (Date.now() - started) / 1000, closed_open_connections_at_deadline: forced });
+        process.exit(0);
+      },
       (err: unknown) => {
         logger.error('gateway shutdown failed', { error: String(err) });
         process.exit(1);

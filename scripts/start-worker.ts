@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const logger = processLogger(settings, 'worker');
   installTemporalRuntime(logger);
   const target = temporalFromEnvironment();
-  const { worker, close } = await startWorker(settings, target);
+  const { worker, close } = await startWorker(settings, target, undefined, logger);
   logger.info('worker polling', { address: target.address, namespace: target.namespace, task_queue: settings.taskQueue });
   // The SDK runtime shuts the worker down on SIGINT/SIGTERM; run() resolves once in-flight tasks finish.
   await worker.run();

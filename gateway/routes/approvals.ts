@@ -7,6 +7,8 @@ import { ApprovalListSchema, DecisionResultSchema } from '../api-schemas';
 import { callerOf, visibleRun, type Gateway } from '../context';
 import { jsonBody } from '../middleware/json-body';
 import { validationProblem } from '../problem';
+import { auditActed } from '../deferred-audit';
+import { UPDATE_WAIT_MS } from '../temporal-errors';
 import { updateProblem } from '../runs/errors';
 import { mapLimit } from '../runs/pool';
 import { errors, jsonRequest, ok, RunIdParams, type RouteTable } from './declare';
@@ -82,10 +84,15 @@ export function approvalRoutes(table: RouteTable, router: Router, gw: Gateway): 
         }
       }
       try {
-        const result = await handle.executeUpdate(approvalUpdate, {
-          args: [{ ...decision, approval_id: approvalId, approver: { subject: who.subject, roles: who.roles } }],
-        });
-        await gw.audit(caller, {
+        const args = { ...decision, approval_id: approvalId, approver: { subject: who.subject, roles: who.roles } };
+        // Bounded (no worker, no answer). A retry of a decision that was applied meanwhile is refused as a
+        // duplicate vote by the run, so it cannot count twice.
+        const result = await gw.deps.client.withDeadline(Date.now() + UPDATE_WAIT_MS, () =>
+          handle.executeUpdate(approvalUpdate, { args: [args] }),
+        );
+        // The decision has taken effect: answer it, and record it even if the store is down now.
+        await auditActed(gw.deps, caller, {
+          dedupe_key: `approval.decide:${caller.requestId}:${approvalId}`,
           action: 'approval.decide',
           outcome: decision.decision,
           reason: decision.comment ?? decision.decision,

@@ -1,13 +1,13 @@
-import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
 import type { Router } from 'express';
 import type { Gateway } from '../context';
 import { HealthSchema, ReadySchema } from '../api-schemas';
 import { errors, ok, type RouteTable } from './declare';
+import { readiness } from '../readiness';
 
 /** The routes that need no credential: liveness, readiness and the OpenAPI document. */
 export function healthRoutes(table: RouteTable, router: Router, gw: Gateway, document: () => unknown): void {
-  const { client, namespace } = gw.runs;
+  const { client } = gw.runs;
   const taskQueue = gw.deps.taskQueue;
   table.route(
     router,
@@ -28,27 +28,12 @@ export function healthRoutes(table: RouteTable, router: Router, gw: Gateway, doc
     {
       method: 'get',
       path: '/readyz',
-      summary: 'Temporal reachable and a worker polling',
+      summary: 'Temporal, the governance store and a live worker answer',
       security: [],
       responses: { '200': ok('Ready', ReadySchema), '503': ok('Not ready', ReadySchema), ...errors(405) },
     },
     async (_req, res) => {
-      const checks: Record<string, string> = {};
-      try {
-        await client.withDeadline(Date.now() + 3000, () => client.workflowService.getSystemInfo({}));
-        checks.temporal = 'ok';
-        const tq = await client.withDeadline(Date.now() + 3000, () =>
-          client.workflowService.describeTaskQueue({
-            namespace,
-            taskQueue: { name: taskQueue },
-            taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-          }),
-        );
-        checks.worker = (tq.pollers?.length ?? 0) > 0 ? 'ok' : `no worker polling task queue ${taskQueue}`;
-      } catch (err) {
-        checks.temporal ??= `unreachable: ${err instanceof Error ? err.message : String(err)}`;
-      }
-      const ready = checks.temporal === 'ok' && checks.worker === 'ok';
+      const { ready, checks } = await readiness({ client, taskQueue, ...(gw.deps.audit ? { governance: gw.deps.audit } : {}) });
       res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
     },
   );

@@ -8,6 +8,7 @@ import { callerOf, visibleRun, type Gateway } from '../context';
 import { dispatchRun } from '../dispatch';
 import { jsonBody } from '../middleware/json-body';
 import { HttpProblem, validationProblem } from '../problem';
+import { UPDATE_WAIT_MS, updateKey } from '../temporal-errors';
 import { updateProblem } from '../runs/errors';
 import { statusWord } from '../runs/visibility';
 import { errors, jsonRequest, ok, RunIdParams, type RouteTable } from './declare';
@@ -134,9 +135,11 @@ export function runsWriteRoutes(table: RouteTable, router: Router, gw: Gateway):
       gw.authorize(caller, 'run.takeover');
       const who = caller.principal;
       try {
-        const output = await handle.executeUpdate(takeoverUpdate, {
-          args: [{ ...parsed.data, operator: { subject: who.subject, roles: who.roles } }],
-        });
+        const args = { ...parsed.data, operator: { subject: who.subject, roles: who.roles } };
+        // Bounded (no worker, no answer), and a retry of the same takeover is the same Update.
+        const output = await gw.deps.client.withDeadline(Date.now() + UPDATE_WAIT_MS, () =>
+          handle.executeUpdate(takeoverUpdate, { args: [args], updateId: `takeover-${updateKey(args)}` }),
+        );
         await gw.audit(caller, { action: 'run.takeover', outcome: 'completed', reason: parsed.data.reason, run_id: runId });
         logger.info('run taken over', { run_id: runId, by: who.subject });
         res.json({ run_id: runId, status: 'completed', output });

@@ -113,7 +113,7 @@ describe('steps and readiness', () => {
 
   test('/readyz is 200 with a worker polling, 503 naming the problem without one', async () => {
     const ready = await http(platform, 'GET', '/readyz');
-    expect([ready.status, ready.body.checks]).toEqual([200, { temporal: 'ok', worker: 'ok' }]);
+    expect([ready.status, ready.body.checks]).toEqual([200, { temporal: 'ok', governance: 'ok', worker: 'ok' }]);
     const idle = await startPlatform({ withWorker: false, taskQueue: uniqueQueue('idle') });
     try {
       const res = await http(idle, 'GET', '/readyz');

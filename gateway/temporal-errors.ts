@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { status } from '@grpc/grpc-js';
+import { isGrpcServiceError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { canonicalJson } from '../shared/canonical';
+import { HttpProblem } from './problem';
+
+/** How long a request may wait on Temporal: every call (the SDK's retries included) ends by then. */
+export const TEMPORAL_REQUEST_MS = 5_000;
+/** How long an approval or a takeover waits for a worker to take it (a Temporal Update needs one). */
+export const UPDATE_WAIT_MS = 10_000;
+/** The id part of an Update made from these arguments: the same request again is the same Update, which Temporal runs once. */
+export function updateKey(args: unknown): string {
+  return createHash('sha256').update(canonicalJson(args)).digest('hex');
+}
+
+/** What a 503 tells a client to wait before retrying, in seconds. */
+const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Runs the rest of the request inside a gRPC deadline, so Temporal being down answers in seconds rather
+ * than after the SDK's ~20 s of retries. Calls that need longer (an Update) set their own deadline.
+ */
+export function temporalDeadline(client: Client, ms = TEMPORAL_REQUEST_MS): RequestHandler {
+  return (_req, res, next) => {
+    void client.withDeadline(
+      Date.now() + ms,
+      () =>
+        new Promise<void>((resolve) => {
+          res.once('close', resolve);
+          next();
+        }),
+    );
+  };
+}
+
+/** The error, or the first of its causes, that is a gRPC service error. */
+function grpcCause(err: unknown): { code: status; details?: string } | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isGrpcServiceError(e)) return e;
+  }
+  return undefined;
+}
+
+/** A 503 problem naming the dependency that did not answer, or undefined for any other error. */
+export function dependencyProblem(err: unknown): HttpProblem | undefined {
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    return new HttpProblem(
+      503,
+      'worker-unavailable',
+      'No worker took the request',
+      `No worker took it within ${UPDATE_WAIT_MS / 1000} s. Temporal keeps it for the run: it takes effect when a worker is back ` +
+        'unless the run has ended. Retrying is safe (a takeover is the same Update, a decision cannot count twice); GET the run to see its effect.',
+      { dependency: 'worker' },
+    );
+  }
+  const grpc = grpcCause(err);
+  if (grpc && (grpc.code === status.UNAVAILABLE || grpc.code === status.DEADLINE_EXCEEDED)) {
+    return new HttpProblem(
+      503,
+      'temporal-unavailable',
+      'Temporal unavailable',
+      `Temporal did not answer (${grpc.code === status.UNAVAILABLE ? 'unavailable' : 'no answer in time'}); nothing was changed by this request unless its run says so. Retry later.`,
+      { dependency: 'temporal' },
+    );
+  }
+  return undefined;
+}
+
+/** Turns a dependency outage into its 503 with Retry-After; other errors go on to the problem handler. */
+export function dependencyErrors(): ErrorRequestHandler {
+  return (err: unknown, _req, res, next) => {
+    const problem = dependencyProblem(err);
+    if (problem) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+    next(problem ?? err);
+  };
+}

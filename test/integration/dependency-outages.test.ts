@@ -1,0 +1,150 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { Pool } from 'pg';
+import { createToolRegistry } from '../../activities/tools';
+import { AgentRegistry } from '../../agents/registry';
+import { loadSettings } from '../../config/settings';
+import { createApp } from '../../gateway/app';
+import { Authenticator, hashApiKey } from '../../gateway/auth';
+import { GovernanceStore, pgSql } from '../../governance/store';
+import { createLogger } from '../../observability/logger';
+import { freePort } from '../../temporal/dev-server';
+import { openTestStore, type TestStore } from '../support/governance';
+import { http, startPlatform, uniqueQueue, waitForRun, type TestPlatform } from '../support/platform';
+
+// Issue #9, points 3, 4 and 5: a dependency that is down gets a quick 503 naming it (with Retry-After),
+// an Update with no worker to take it is answered within its bound, and /readyz checks every dependency
+// with a short timeout each and names the one that failed.
+jest.setTimeout(120_000);
+
+const timed = async <T>(work: () => Promise<T>) => {
+  const started = Date.now();
+  const value = await work();
+  return { value, seconds: (Date.now() - started) / 1000 };
+};
+
+/** A governance store whose PostgreSQL is not there (a port nothing listens on). */
+async function downStore(): Promise<GovernanceStore> {
+  return new GovernanceStore(
+    pgSql(new Pool({ connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/test`, connectionTimeoutMillis: 1_000 })),
+  );
+}
+
+describe('readiness', () => {
+  let platform: TestPlatform;
+  beforeAll(async () => {
+    platform = await startPlatform();
+  });
+  afterAll(() => platform?.stop());
+
+  test('ready when Temporal, the governance store and a worker all answer', async () => {
+    const ready = await http(platform, 'GET', '/readyz');
+    expect([ready.status, ready.body]).toEqual([200, { status: 'ready', checks: { temporal: 'ok', governance: 'ok', worker: 'ok' } }]);
+  });
+
+  test('not ready, naming the governance store, when PostgreSQL is down; answered within the check bound', async () => {
+    const down = await startPlatform({ audit: await downStore(), withWorker: false, taskQueue: platform.taskQueue });
+    try {
+      const { value: res, seconds } = await timed(() => http(down, 'GET', '/readyz'));
+      expect(res.status).toBe(503);
+      expect(res.body.checks).toEqual({ temporal: 'ok', governance: expect.stringMatching(/^unreachable: /), worker: 'ok' });
+      expect(seconds).toBeLessThan(3);
+    } finally {
+      await down.stop();
+    }
+  });
+
+  test('not ready, naming the worker, when nothing polls the task queue', async () => {
+    const idle = await startPlatform({ withWorker: false, taskQueue: uniqueQueue('idle') });
+    try {
+      const res = await http(idle, 'GET', '/readyz');
+      expect(res.status).toBe(503);
+      expect(res.body.checks).toMatchObject({ temporal: 'ok', governance: 'ok', worker: expect.stringContaining('no worker polling') });
+    } finally {
+      await idle.stop();
+    }
+  });
+});
+
+describe('Temporal down', () => {
+  let server: Server;
+  let base: string;
+  let store: TestStore;
+  let connection: Connection;
+  const key = 'outage-key';
+  beforeAll(async () => {
+    const settings = loadSettings({});
+    const tools = createToolRegistry({ docsDir: settings.docsDir, ticketsFile: `${process.env.TEST_TMP_DIR!}/outage-tickets.jsonl` });
+    store = await openTestStore();
+    // A client of a Temporal that is not there: every call fails as it does while a cluster is down.
+    connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    const authenticator = new Authenticator({
+      apiKeys: [{ sha256: hashApiKey(key), subject: 'ops', tenant: 'acme', roles: ['dispatcher', 'operator'] }],
+    });
+    const app = createApp({
+      client: new Client({ connection }),
+      agents: AgentRegistry.load(settings.agentsDir, tools),
+      tools,
+      taskQueue: uniqueQueue('down'),
+      logger: createLogger({ level: 'error', format: 'json' }),
+      authenticate: (req) => authenticator.authenticate(req),
+      audit: store.store,
+    });
+    server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    // The SDK's retries of the last calls end at their deadline; closing the channel under them would throw.
+    await new Promise((resolve) => setTimeout(resolve, 7_000));
+    await connection.close();
+    await store.close();
+  });
+  const auth = { authorization: `Bearer ${key}` };
+
+  test.each([
+    ['GET', '/v1/runs/run-1', undefined],
+    ['GET', '/v1/runs', undefined],
+    ['POST', '/v1/runs', { agent: 'docs-researcher', task: 'while Temporal is down' }],
+    ['POST', '/v1/runs/run-1/cancel', undefined],
+  ])('%s %s answers 503 naming Temporal, with Retry-After, within seconds', async (method, path, body) => {
+    const { value: res, seconds } = await timed(() => http(base, method, path, body, auth));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(res.body).toMatchObject({ type: 'urn:agent-control-plane:problem:temporal-unavailable', dependency: 'temporal' });
+    expect(seconds).toBeLessThan(8);
+  });
+
+  test('readiness names Temporal within the check bound', async () => {
+    const { value: res, seconds } = await timed(() => http(base, 'GET', '/readyz'));
+    expect(res.status).toBe(503);
+    expect(res.body.checks).toMatchObject({ temporal: expect.stringMatching(/^unreachable: /), governance: 'ok' });
+    expect(seconds).toBeLessThan(3);
+  });
+});
+
+test('a takeover with no worker is answered within its bound, and the same request once a worker is back completes', async () => {
+  const platform = await startPlatform({ withWorker: false });
+  try {
+    const run = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'nobody polls' });
+    expect(run.status).toBe(202);
+    const runId = run.body.run_id as string;
+    const operator = platform.as({ subject: 'ops', roles: ['operator'] });
+    const takeover = { result: 'done by hand', reason: 'no worker' };
+    const { value: res, seconds } = await timed(() => http(platform, 'POST', `/v1/runs/${runId}/takeover`, takeover, operator));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(res.body).toMatchObject({ type: 'urn:agent-control-plane:problem:worker-unavailable', dependency: 'worker' });
+    expect(seconds).toBeLessThan(15);
+
+    await platform.startWorker();
+    const again = await http(platform, 'POST', `/v1/runs/${runId}/takeover`, takeover, operator);
+    expect(again.status).toBe(200);
+    expect((await waitForRun(platform, runId)).status).toBe('completed');
+  } finally {
+    await platform.stop();
+  }
+});

@@ -1,0 +1,112 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { Pool } from 'pg';
+import { freePort } from '../../temporal/dev-server';
+import { GovernanceStore, migrate, pgSql } from '../../governance/store';
+import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
+import { pgSchema } from '../support/processes';
+
+// Issue #9, point 2: with the governance store unreachable, an action that took effect is answered as
+// such (202 for a started run, 200 for an applied decision), so a client does not retry it into a
+// duplicate, and its audit row is written once the store is back: the ledger ends complete.
+jest.setTimeout(180_000);
+
+/** A TCP proxy to the machine's PostgreSQL that the test can take down (refusing and cutting connections) and bring back. */
+function pgProxy(port: number) {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  return {
+    up: () =>
+      new Promise<void>((resolve) => {
+        server = createServer((client) => {
+          const upstream = connect(5432, '127.0.0.1');
+          for (const s of [client, upstream]) {
+            sockets.add(s);
+            s.on('error', () => undefined);
+            s.on('close', () => sockets.delete(s));
+          }
+          client.pipe(upstream).pipe(client);
+          client.on('close', () => upstream.destroy());
+          upstream.on('close', () => client.destroy());
+        });
+        server.listen(port, '127.0.0.1', () => resolve());
+      }),
+    down: () => {
+      server?.close();
+      sockets.forEach((s) => s.destroy());
+    },
+  };
+}
+
+let platform: TestPlatform;
+let db: Awaited<ReturnType<typeof pgSchema>>;
+let proxy: ReturnType<typeof pgProxy>;
+beforeAll(async () => {
+  db = await pgSchema();
+  const port = await freePort();
+  proxy = pgProxy(port);
+  await proxy.up();
+  const pool = new Pool({
+    connectionString: `postgres://postgres@127.0.0.1:${port}/test?options=${encodeURIComponent(`-c search_path=${db.schema}`)}`,
+    connectionTimeoutMillis: 1_000,
+  });
+  pool.on('error', () => undefined); // connections the proxy cuts (governance/open.ts does the same)
+  const sql = pgSql(pool);
+  await migrate(sql);
+  platform = await startPlatform({ audit: new GovernanceStore(sql) });
+});
+afterAll(async () => {
+  await platform?.stop();
+  proxy?.down();
+  await db?.drop();
+});
+
+/** The run's rows of an action, read directly from PostgreSQL (not through the proxy). */
+const rows = async (runId: string, action: string) =>
+  (
+    await db.admin.query<{ outcome: string }>(`SELECT outcome FROM ${db.schema}.audit_ledger WHERE run_id = $1 AND action = $2`, [
+      runId,
+      action,
+    ])
+  ).rows;
+
+test('a dispatch while the store is down answers 202 for the started run; its dispatch row is recorded once the store is back', async () => {
+  proxy.down();
+  const res = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'store down' });
+  expect(res.status).toBe(202);
+  const runId = res.body.run_id as string;
+  expect(await rows(runId, 'dispatch')).toEqual([]);
+  await proxy.up();
+  await eventually(async () => ((await rows(runId, 'dispatch')).length > 0 ? true : undefined), 30_000, 'the dispatch row');
+  expect(await rows(runId, 'dispatch')).toEqual([{ outcome: 'accepted' }]);
+  expect((await waitForRun(platform, runId, 60_000)).status).toBe('completed');
+});
+
+test('an approval while the store is down answers what happened (200, approved); the ticket is filed and the decision row follows', async () => {
+  const res = await http(platform, 'POST', '/v1/runs', {
+    agent: 'ticket-filer',
+    task: 'disk full',
+    context: { priority: 'low', details: 'd' },
+  });
+  const runId = res.body.run_id as string;
+  const approval = await eventually(
+    async () =>
+      ((await http(platform, 'GET', `/v1/runs/${runId}`)).body.approvals as { id: string; args_hash: string; status: string }[])?.[0],
+    60_000,
+  );
+  proxy.down();
+  const approver = platform.as({ subject: 'alice', roles: ['approver'] });
+  const decided = await http(
+    platform,
+    'POST',
+    `/v1/runs/${runId}/approvals/${approval.id}`,
+    { decision: 'approve', args_hash: approval.args_hash },
+    approver,
+  );
+  expect(decided.status).toBe(200);
+  expect(decided.body).toMatchObject({ run_id: runId, status: 'approved' });
+  await proxy.up();
+  const run = await waitForRun(platform, runId, 90_000);
+  expect(run.status).toBe('completed');
+  await eventually(async () => ((await rows(runId, 'approval.decide')).length > 0 ? true : undefined), 30_000, 'the decision row');
+  expect(await rows(runId, 'approval.decide')).toEqual([{ outcome: 'approve' }]);
+});
