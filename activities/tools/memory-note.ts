@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineMcpTool, mcpServer, type McpServerConnection, type McpServerSpec } from './mcp';
-import type { ToolDefinition } from './tool';
+import { LOCAL_WRITE_TOOL, type ToolDefinition } from './tool';
 
 /** The npm package of the knowledge-graph MCP server behind `memory_note`. */
 export const MEMORY_SERVER_PACKAGE = '@modelcontextprotocol/server-memory';
@@ -59,10 +59,7 @@ export function createMemoryNoteTool(file: string, server: McpServerConnection =
       'Record an observation (a fact) about an entity (entity, entity_type, observation) in the knowledge graph of an MCP memory server. Idempotent: an observation is kept once per entity.',
     input: Input,
     output: Output,
-    side_effect: 'write',
-    max_classification: 'internal',
-    timeout_ms: 10_000,
-    max_attempts: 3,
+    ...LOCAL_WRITE_TOOL,
     server,
     async execute({ entity, entity_type, observation }, ctx, call) {
       ctx.signal.throwIfAborted();

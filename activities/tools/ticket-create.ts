@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool, type ToolDefinition } from './tool';
+import { defineTool, LOCAL_WRITE_TOOL, type ToolDefinition } from './tool';
 import { TICKET_PRIORITIES, type FileTicketStore } from './ticket-store';
 
 const Input = z
@@ -36,10 +36,7 @@ export function createTicketCreateTool(store: FileTicketStore): ToolDefinition {
       'Create a ticket (title, body, priority low/normal/high, labels) in the ticket store, a local stand-in for a ticketing system such as Jira or ServiceNow. Idempotent per run step.',
     input: Input,
     output: Output,
-    side_effect: 'write',
-    max_classification: 'internal',
-    timeout_ms: 10_000,
-    max_attempts: 3,
+    ...LOCAL_WRITE_TOOL,
     async execute(args, ctx) {
       ctx.signal.throwIfAborted();
       const { ticket, created } = await store.create({ ...args, run_id: ctx.run_id }, `${ctx.run_id}:${ctx.step}`, { signal: ctx.signal });

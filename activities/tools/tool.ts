@@ -1,9 +1,13 @@
 import type { z } from 'zod';
 import type { Evidence } from '../../contracts/run';
+import { LABELS, type Label } from '../../contracts/policy';
 
-/** Data classification labels, lowest to highest. */
-export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
-export type Classification = (typeof CLASSIFICATIONS)[number];
+/** The data-classification labels (declared once, in contracts/policy.ts). */
+export const CLASSIFICATIONS = LABELS;
+export type Classification = Label;
+
+/** What the example write tools share: a write that may receive internal data, 10 s, three attempts. */
+export const LOCAL_WRITE_TOOL = { side_effect: 'write', max_classification: 'internal', timeout_ms: 10_000, max_attempts: 3 } as const;
 
 export interface ToolContext {
   run_id: string;
