@@ -12,7 +12,7 @@ import { governanceRoutes } from './routes/governance';
 import { healthRoutes } from './routes/health';
 import { runsReadRoutes } from './routes/runs-read';
 import { runsWriteRoutes } from './routes/runs-write';
-import { dependencyErrors, temporalDeadline } from './temporal-errors';
+import { dependencyErrors, temporalDeadline } from './middleware/temporal';
 
 export type { GatewayDeps, QuotaSettings } from './deps';
 export type { RateLimitSettings } from './middleware/rate-limit';

@@ -8,7 +8,7 @@ import { callerOf, visibleRun, type Gateway } from '../context';
 import { jsonBody } from '../middleware/json-body';
 import { validationProblem } from '../problem';
 import { auditActed } from '../deferred-audit';
-import { UPDATE_WAIT_MS } from '../temporal-errors';
+import { UPDATE_WAIT_MS } from '../runs/outages';
 import { updateProblem } from '../runs/errors';
 import { mapLimit } from '../runs/pool';
 import { errors, jsonRequest, ok, RunIdParams, type RouteTable } from './declare';

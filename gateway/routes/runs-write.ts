@@ -8,7 +8,7 @@ import { callerOf, visibleRun, type Gateway } from '../context';
 import { dispatchRun } from '../dispatch';
 import { jsonBody } from '../middleware/json-body';
 import { HttpProblem, validationProblem } from '../problem';
-import { UPDATE_WAIT_MS, updateKey } from '../temporal-errors';
+import { UPDATE_WAIT_MS, updateKey } from '../runs/outages';
 import { updateProblem } from '../runs/errors';
 import { statusWord } from '../runs/visibility';
 import { errors, jsonRequest, ok, RunIdParams, type RouteTable } from './declare';

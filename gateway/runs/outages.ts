@@ -1,9 +1,10 @@
+// Outages of Temporal or of every worker, as answers a caller can act on: how long a request may wait,
+// and the 503 that names what did not answer. No Express here (gateway/middleware/temporal.ts wires it).
 import { createHash } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { isGrpcServiceError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
-import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { canonicalJson } from '../shared/canonical';
-import { HttpProblem } from './problem';
+import { isGrpcServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { canonicalJson } from '../../shared/canonical';
+import { HttpProblem } from '../problem';
 
 /** How long a request may wait on Temporal: every call (the SDK's retries included) ends by then. */
 export const TEMPORAL_REQUEST_MS = 5_000;
@@ -15,24 +16,7 @@ export function updateKey(args: unknown): string {
 }
 
 /** What a 503 tells a client to wait before retrying, in seconds. */
-const RETRY_AFTER_SECONDS = 5;
-
-/**
- * Runs the rest of the request inside a gRPC deadline, so Temporal being down answers in seconds rather
- * than after the SDK's ~20 s of retries. Calls that need longer (an Update) set their own deadline.
- */
-export function temporalDeadline(client: Client, ms = TEMPORAL_REQUEST_MS): RequestHandler {
-  return (_req, res, next) => {
-    void client.withDeadline(
-      Date.now() + ms,
-      () =>
-        new Promise<void>((resolve) => {
-          res.once('close', resolve);
-          next();
-        }),
-    );
-  };
-}
+export const RETRY_AFTER_SECONDS = 5;
 
 /** The error, or the first of its causes, that is a gRPC service error. */
 function grpcCause(err: unknown): { code: status; details?: string } | undefined {
@@ -65,13 +49,4 @@ export function dependencyProblem(err: unknown): HttpProblem | undefined {
     );
   }
   return undefined;
-}
-
-/** Turns a dependency outage into its 503 with Retry-After; other errors go on to the problem handler. */
-export function dependencyErrors(): ErrorRequestHandler {
-  return (err: unknown, _req, res, next) => {
-    const problem = dependencyProblem(err);
-    if (problem) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
-    next(problem ?? err);
-  };
 }
