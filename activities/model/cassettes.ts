@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../shared/canonical';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { wrapLanguageModel, type LanguageModelMiddleware } from 'ai';
@@ -40,19 +41,8 @@ export interface Cassette {
   };
 }
 
-/** Sorts keys, drops undefined, so equal requests serialise (and hash) equally. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
-}
+/** The value with sorted keys and no undefined (shared/canonical.ts), so equal requests read, diff and hash alike. */
+const sorted = (value: unknown): unknown => JSON.parse(canonicalJson(value));
 
 /** Keys that carry credentials or per-call plumbing, never part of a cassette. */
 const DROPPED = new Set(['abortSignal', 'headers', 'authorization', 'apiKey', 'api_key', 'includeRawChunks']);
@@ -68,12 +58,12 @@ function strip(value: unknown, secrets: string[]): unknown {
 
 /** The request as a cassette keys it: provider, model, prompt, tools and settings, canonical and secret-free. */
 export function cassetteRequest(provider: string, modelId: string, params: CallOptions, secrets: string[]) {
-  return canonical(strip({ provider, model: modelId, ...params }, secrets)) as Record<string, unknown>;
+  return sorted(strip({ provider, model: modelId, ...params }, secrets)) as Record<string, unknown>;
 }
 
 /** The canonical hash of a cassette request (sha256 of its canonical JSON). */
 export function cassetteHash(request: Record<string, unknown>): string {
-  return createHash('sha256').update(JSON.stringify(request)).digest('hex');
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
 
 /** Every leaf of `value` as path → JSON, to say where two requests differ. */
@@ -138,7 +128,7 @@ export function withCassettes(model: VendorModel, options: CassetteOptions): Ven
         hash,
         request,
         response: strip(
-          canonical({
+          sorted({
             content: result.content,
             finishReason: result.finishReason,
             usage: result.usage,
