@@ -54,7 +54,12 @@ export async function runEvalCase(platform: TestPlatform, agent: string, c: Eval
   const runId = res.body.run_id as string;
   const run = await eventually(
     async () => {
-      const now = (await http(platform, 'GET', `/v1/runs/${runId}`)).body;
+      const read = await http(platform, 'GET', `/v1/runs/${runId}`);
+      // A 503 (Temporal slow to answer on a loaded machine) says "retry later", as it would to any client.
+      if (read.status === 503) return undefined;
+      if (read.status !== 200)
+        throw new Error(`reading eval case ${c.name}'s run ${runId} answered ${read.status}: ${JSON.stringify(read.body)}`);
+      const now = read.body;
       if (now.status !== 'running') return now;
       for (const a of (now.approvals as Approval[] | undefined) ?? []) {
         if (a.status !== 'pending') continue;
