@@ -16,7 +16,10 @@ async function main(): Promise<void> {
   if (!process.env.LOG_FORMAT && process.stdout.isTTY) process.env.LOG_FORMAT = 'pretty';
   const settings = loadSettings();
   const logger = processLogger(settings, 'dev');
-  installTemporalRuntime(processLogger(settings, 'worker'));
+  installTemporalRuntime(
+    processLogger(settings, 'worker'),
+    settings.workerMetrics.port === 0 ? undefined : settings.workerMetrics.sdkAddress,
+  );
 
   const cli = resolveTemporalCli({ onProgress: (m) => logger.info(m) });
   const version = cliVersion(cli.path);

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { installTracing, RunAttr, type Tracing } from '../../observability/tracing';
+import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
+
+// One real run (docs-researcher on the scripted planner: Plan → ToolCall → Plan → Validate → Complete)
+// traced from the caller's traceparent through the gateway, the Temporal client, the workflow and
+// every activity, into an in-memory exporter.
+let p: TestPlatform;
+let tracing: Tracing;
+const exporter = new InMemorySpanExporter();
+
+beforeAll(async () => {
+  tracing = installTracing({ exporter, serviceName: 'acp-test', batch: false });
+  p = await startPlatform();
+});
+afterAll(async () => {
+  await p?.stop();
+  await tracing?.shutdown();
+});
+
+const byName = (spans: ReadableSpan[], name: string) => spans.filter((s) => s.name === name);
+const one = (spans: ReadableSpan[], name: string) => {
+  const found = byName(spans, name);
+  if (found.length !== 1) throw new Error(`expected one span named ${name}, found ${found.length}: ${spans.map((s) => s.name).join(', ')}`);
+  return found[0]!;
+};
+const id = (s: ReadableSpan) => s.spanContext().spanId;
+const startMs = (s: ReadableSpan) => s.startTime[0] * 1000 + s.startTime[1] / 1e6;
+
+test('one run is one trace: gateway → client → workflow → Plan → ToolCall → Plan, with GenAI and run attributes', async () => {
+  const traceId = randomBytes(16).toString('hex');
+  const callerSpan = randomBytes(8).toString('hex');
+  const res = await http(
+    p,
+    'POST',
+    '/v1/runs',
+    { agent: 'docs-researcher', task: 'how do approvals work' },
+    { ...p.auth, traceparent: `00-${traceId}-${callerSpan}-01` },
+  );
+  expect(res.status).toBe(202);
+  const runId = res.body.run_id as string;
+  expect(res.headers.get('traceparent')).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+  expect((await waitForRun(p, runId)).status).toBe('completed');
+
+  // The workflow's spans arrive through the sink when the workflow task that ends them completes.
+  const spans = await eventually(async () => {
+    const all = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+    return all.some((s) => s.name === 'RunWorkflow:agentRun') ? all : undefined;
+  });
+
+  const server = one(spans, 'POST /v1/runs');
+  expect(server.parentSpanId).toBe(callerSpan);
+  expect(res.headers.get('traceparent')).toContain(id(server));
+  const start = one(spans, 'StartWorkflow:agentRun');
+  expect(start.parentSpanId).toBe(id(server));
+  const workflow = one(spans, 'RunWorkflow:agentRun');
+  expect(workflow.parentSpanId).toBe(id(start));
+
+  // The activities the run scheduled, in order, each under the workflow span; each ran under its StartActivity span.
+  const scheduled = spans.filter((s) => s.name.startsWith('StartActivity:')).sort((a, b) => startMs(a) - startMs(b));
+  for (const s of scheduled) expect(s.parentSpanId).toBe(id(workflow));
+  const calls = scheduled.map((s) => s.name.replace('StartActivity:', '')).filter((n) => n === 'plan' || n === 'callTool');
+  expect(calls).toEqual(['plan', 'callTool', 'plan']);
+  const ran = spans.filter((s) => s.name.startsWith('RunActivity:'));
+  expect(ran).toHaveLength(scheduled.length);
+  for (const r of ran) expect(scheduled.map(id)).toContain(r.parentSpanId);
+
+  // Model calls: GenAI semantic conventions, under their plan activity.
+  const planRuns = byName(ran, 'RunActivity:plan');
+  const chats = byName(spans, 'chat docs-researcher-script');
+  expect(chats).toHaveLength(2);
+  for (const chat of chats) {
+    expect(planRuns.map(id)).toContain(chat.parentSpanId);
+    expect(chat.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'scripted',
+      'gen_ai.request.model': 'docs-researcher-script',
+      'gen_ai.response.model': expect.any(String),
+      'gen_ai.usage.input_tokens': expect.any(Number),
+      'gen_ai.usage.output_tokens': expect.any(Number),
+    });
+    expect(chat.attributes['gen_ai.response.finish_reasons']).toEqual([expect.any(String)]);
+  }
+
+  // The tool call: name, adapter kind, side-effect class and the policy decision that allowed it.
+  const tool = one(spans, 'execute_tool docs_search');
+  expect(one(ran, 'RunActivity:callTool').spanContext().spanId).toBe(tool.parentSpanId);
+  expect(tool.attributes).toMatchObject({
+    'gen_ai.tool.name': 'docs_search',
+    'acp.tool.kind': 'typescript',
+    'acp.tool.side_effect': 'read',
+    'acp.policy.effect': 'allow',
+    'acp.policy.rule': expect.any(String),
+  });
+
+  // Every span of the run, in both halves of the platform, says whose run it is.
+  for (const s of spans) {
+    expect([s.name, s.attributes[RunAttr.runId]]).toEqual([s.name, runId]);
+    expect([s.name, s.attributes[RunAttr.agent], s.attributes[RunAttr.agentVersion], s.attributes[RunAttr.tenant]]).toEqual([
+      s.name,
+      'docs-researcher',
+      '1.0.0',
+      'default',
+    ]);
+  }
+});
