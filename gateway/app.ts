@@ -6,7 +6,6 @@ import { methodNotAllowed, notFoundHandler, problemHandler } from './middleware/
 import { rateLimited } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
 import { openApiDocument } from './openapi';
-import { exposition } from '../observability/metrics';
 import { approvalRoutes } from './routes/approvals';
 import { RouteTable } from './routes/declare';
 import { governanceRoutes } from './routes/governance';
@@ -44,10 +43,6 @@ export function createApp(deps: GatewayDeps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestContext(deps.logger, gw.metrics));
-  // Prometheus scrapes without a credential; the metrics carry no run ids, tenants' data or free text.
-  app.get('/metrics', (_req, res, next) => {
-    exposition(gw.metrics.registry).then((text) => res.type(gw.metrics.registry.contentType).send(text), next);
-  });
   app.use(temporalDeadline(deps.client));
   // The paths are public (the document lists them), so a wrong method is answered before credentials.
   app.use(methodNotAllowed((path) => routes.table.methodsOf(path)));
