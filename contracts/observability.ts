@@ -10,8 +10,8 @@ export interface StepObservation {
   duration_ms?: number;
   /** The policy decision recorded on the step. */
   policy?: { effect: string; rule: string };
-  /** An approval step's outcome (approved, rejected, expired, withdrawn) and approvers. */
-  approval?: { status: string; approvers: string[] };
+  /** An approval step's outcome (approved, rejected, expired, withdrawn), who may decide and who did. */
+  approval?: { status: string; approvers: string[]; decided_by: string[] };
   /** A terminal step's run outcome: completed, failed, cancelled or taken_over. */
   run_outcome?: 'completed' | 'failed' | 'cancelled' | 'taken_over';
   /** The workflow span active when the step ended, so an approval wait can be drawn under it. */

@@ -51,6 +51,7 @@ function stepEnded(metrics: WorkerMetrics, info: WorkflowInfo, o: StepObservatio
       ...runAttributes(run),
       'acp.approval.status': o.approval?.status ?? 'unknown',
       'acp.approval.approvers': o.approval?.approvers ?? [],
+      'acp.approval.decided_by': o.approval?.decided_by ?? [],
     });
   }
 }

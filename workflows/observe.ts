@@ -65,6 +65,7 @@ export function stepEnded(ctx: RunContext, step: Step): void {
       o.approval = {
         status: approval.status,
         approvers: [...set.roles.map((r) => `role:${r}`), ...set.subjects.map((s) => `subject:${s}`)],
+        decided_by: approval.decisions.map((d) => d.approver),
       };
     }
   }

@@ -1,18 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { installTracing, RunAttr, type Tracing } from '../../observability/tracing';
-import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
+import type { Approval } from '../../contracts/run';
+import { capturingLogger, eventually, http, startPlatform, waitForRun, type CapturedLogs, type TestPlatform } from '../support/platform';
 
 // One real run (docs-researcher on the scripted planner: Plan → ToolCall → Plan → Validate → Complete)
 // traced from the caller's traceparent through the gateway, the Temporal client, the workflow and
 // every activity, into an in-memory exporter.
 let p: TestPlatform;
 let tracing: Tracing;
+let logs: CapturedLogs;
 const exporter = new InMemorySpanExporter();
 
 beforeAll(async () => {
   tracing = installTracing({ exporter, serviceName: 'acp-test', batch: false });
-  p = await startPlatform();
+  logs = capturingLogger('tracing');
+  p = await startPlatform({ logger: logs.logger });
 });
 afterAll(async () => {
   await p?.stop();
@@ -104,4 +107,66 @@ test('one run is one trace: gateway → client → workflow → Plan → ToolCal
       'default',
     ]);
   }
+});
+
+test('every state transition is one log line with the run id, the step and the trace and span ids', async () => {
+  const res = await http(p, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'what is a policy' });
+  const runId = res.body.run_id as string;
+  const run = await waitForRun(p, runId);
+  const steps = run.steps as { index: number; type: string }[];
+  const traceId = /^00-([0-9a-f]{32})-/.exec(res.headers.get('traceparent')!)![1]!;
+  const lines = await eventually(async () => {
+    const found = logs.lines().filter((l) => l.message === 'step started' && l.run_id === runId);
+    return found.length === steps.length ? found : undefined;
+  });
+  expect(lines.map((l) => [l.step, l.step_type])).toEqual(steps.map((s) => [s.index, s.type]));
+  for (const l of lines) {
+    expect(l.trace_id).toBe(traceId);
+    expect(l.span_id).toMatch(/^[0-9a-f]{16}$/);
+  }
+});
+
+test('an approval wait is a span under the workflow, with who may decide and how it ended', async () => {
+  const res = await http(p, 'POST', '/v1/runs', {
+    agent: 'ticket-filer',
+    task: 'disk full',
+    context: { priority: 'low', details: 'disk full on db-1' },
+  });
+  const runId = res.body.run_id as string;
+  const traceId = /^00-([0-9a-f]{32})-/.exec(res.headers.get('traceparent')!)![1]!;
+  const approval = await eventually(async () =>
+    ((await http(p, 'GET', `/v1/runs/${runId}`)).body.approvals as Approval[] | undefined)?.find((a) => a.status === 'pending'),
+  );
+  const approver = p.as({ subject: 'alice', roles: ['approver'] });
+  const decided = await http(
+    p,
+    'POST',
+    `/v1/runs/${runId}/approvals/${approval.id}`,
+    { decision: 'approve', args_hash: approval.args_hash },
+    approver,
+  );
+  expect(decided.status).toBe(200);
+  expect((await waitForRun(p, runId)).status).toBe('completed');
+  const spans = await eventually(async () => {
+    const all = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+    return all.some((s) => s.name === 'RunWorkflow:agentRun') ? all : undefined;
+  });
+  const wait = one(spans, 'approval wait');
+  expect(wait.parentSpanId).toBe(id(one(spans, 'RunWorkflow:agentRun')));
+  expect(wait.attributes).toMatchObject({
+    'acp.approval.status': 'approved',
+    'acp.approval.approvers': ['role:approver'],
+    'acp.approval.decided_by': ['alice'],
+    [RunAttr.runId]: runId,
+    [RunAttr.agent]: 'ticket-filer',
+  });
+  // The approver's request is its own trace: the gateway's span, the client's update, the workflow's handler.
+  const decisionTrace = /^00-([0-9a-f]{32})-/.exec(decided.headers.get('traceparent')!)![1]!;
+  const decision = await eventually(async () => {
+    const all = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === decisionTrace);
+    return all.some((s) => s.name === 'HandleUpdate:decideApproval') ? all : undefined;
+  });
+  const startUpdate = one(decision, 'StartWorkflowUpdate:decideApproval');
+  expect(startUpdate.parentSpanId).toBe(id(one(decision, 'POST /v1/runs/:id/approvals/:approval_id')));
+  expect(one(decision, 'HandleUpdate:decideApproval').parentSpanId).toBe(id(startUpdate));
 });
