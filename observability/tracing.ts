@@ -13,6 +13,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { ExportResult } from '@opentelemetry/core';
+import { asyncLocalStorage as activityStore } from '@temporalio/activity';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
 import type { ClientInterceptors } from '@temporalio/client';
 import { redact } from './redact';
@@ -83,8 +84,18 @@ export function installTracing(options: TracingOptions): Tracing {
  */
 export function tracingFromEnv(env: Record<string, string | undefined>, serviceName: string): Tracing | undefined {
   if (env.OTEL_SDK_DISABLED === 'true') return undefined;
-  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return undefined;
-  return installTracing({ exporter: new OTLPTraceExporter(), serviceName: env.OTEL_SERVICE_NAME ?? serviceName });
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (!url) return undefined;
+  // `k=v,k2=v2`, URL-encoded, as the OTLP exporter specification writes OTEL_EXPORTER_OTLP_HEADERS.
+  const headers = Object.fromEntries(
+    (env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS ?? '')
+      .split(',')
+      .map((pair) => pair.split('='))
+      .filter((kv): kv is [string, string] => kv.length >= 2 && kv[0]!.trim() !== '')
+      .map(([k, ...v]) => [decodeURIComponent(k.trim()), decodeURIComponent(v.join('=').trim())]),
+  );
+  return installTracing({ exporter: new OTLPTraceExporter({ url, headers }), serviceName: env.OTEL_SERVICE_NAME ?? serviceName });
 }
 
 /**
@@ -122,11 +133,14 @@ export function withRunContext<T>(run: Parameters<typeof runAttributes>[0], fn: 
 class RunAttributesProcessor implements SpanProcessor {
   onStart(span: Span, parent: Context): void {
     const bag = propagation.getBaggage(parent);
-    if (!bag) return;
     for (const key of Object.values(RunAttr)) {
-      const entry = bag.getEntry(key);
+      const entry = bag?.getEntry(key);
       if (entry) span.setAttribute(key, entry.value);
     }
+    // A run started elsewhere (the Web UI, the CLI) has no baggage: an activity still knows its run.
+    const activity = bag?.getEntry(RunAttr.runId) ? undefined : activityStore.getStore();
+    const workflowId = activity?.info.workflowExecution?.workflowId;
+    if (workflowId) span.setAttribute(RunAttr.runId, workflowId);
   }
   onEnd(): void {}
   async forceFlush(): Promise<void> {}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { installTracing, RunAttr, type Tracing } from '../../observability/tracing';
-import type { Approval } from '../../contracts/run';
+import type { AgentRunInput, Approval } from '../../contracts/run';
 import { capturingLogger, eventually, http, startPlatform, waitForRun, type CapturedLogs, type TestPlatform } from '../support/platform';
 
 // One real run (docs-researcher on the scripted planner: Plan → ToolCall → Plan → Validate → Complete)
@@ -169,4 +169,29 @@ test('an approval wait is a span under the workflow, with who may decide and how
   const startUpdate = one(decision, 'StartWorkflowUpdate:decideApproval');
   expect(startUpdate.parentSpanId).toBe(id(one(decision, 'POST /v1/runs/:id/approvals/:approval_id')));
   expect(one(decision, 'HandleUpdate:decideApproval').parentSpanId).toBe(id(startUpdate));
+});
+
+test('a run started without the gateway (the CLI, the Web UI) still has its run id on the workflow and activity spans', async () => {
+  const runId = `run-direct-${randomBytes(6).toString('hex')}`;
+  const input: AgentRunInput = {
+    agent: p.agents.resolve('docs-researcher'),
+    task: 'how do approvals work',
+    context: {},
+    constraints: {},
+    initiator: { subject: 'cli-user', tenant: 'default', roles: ['dispatcher'] },
+    requested_at: new Date().toISOString(),
+  };
+  const handle = await p.client.workflow.start('agentRun', {
+    taskQueue: p.taskQueue,
+    workflowId: runId,
+    args: [input],
+    memo: { agent: 'docs-researcher', agent_version: '1.0.0' },
+  });
+  await handle.result();
+  const spans = await eventually(async () => {
+    const all = exporter.getFinishedSpans().filter((s) => s.attributes[RunAttr.runId] === runId);
+    return all.some((s) => s.name === 'RunWorkflow:agentRun') ? all : undefined;
+  });
+  expect(spans.filter((s) => s.name === 'RunActivity:plan').length).toBe(2);
+  expect(spans.some((s) => s.name === 'execute_tool docs_search')).toBe(true);
 });
