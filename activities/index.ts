@@ -5,6 +5,9 @@ import { ErrorCode } from '../contracts/errors';
 import { PlanActionSchema, type PlanRequest, type PlanResult, type ToolCallRequest, type ToolCallResult } from '../contracts/run';
 import type { AuditEntry, Reservation, ReserveRequest, SettleRequest } from '../contracts/governance';
 import type { GovernanceStore } from '../governance/store';
+import { WorkerMetrics } from '../observability/metrics';
+import { addSensitiveValues, restrictedContextValues } from '../observability/redact';
+import { observeModelCall, observeToolCall } from './observed';
 import type { FileBlobStore } from './blob-store';
 import type { ModelProvider } from './model/provider';
 import { withToolContracts } from './model/tool-contracts';
@@ -19,6 +22,8 @@ export interface ActivityDeps {
   maxInlineOutputBytes?: number;
   /** The governance store: tenant budget counters and the audit ledger runs write to. */
   governance: Pick<GovernanceStore, 'append' | 'reserve' | 'settle'>;
+  /** The worker's metrics (a registry nobody scrapes when absent). */
+  metrics?: WorkerMetrics;
 }
 
 /** The default limit on a tool output kept in workflow history, in bytes of JSON. */
@@ -46,7 +51,14 @@ function describeIssues(error: z.ZodError): string {
 }
 
 /** Builds the activities with their dependencies; the worker registers what this returns. */
-export function createActivities({ providers, tools, blobs, governance, maxInlineOutputBytes = MAX_INLINE_OUTPUT_BYTES }: ActivityDeps) {
+export function createActivities({
+  providers,
+  tools,
+  blobs,
+  governance,
+  maxInlineOutputBytes = MAX_INLINE_OUTPUT_BYTES,
+  metrics = new WorkerMetrics(),
+}: ActivityDeps) {
   const byName = new Map(providers.map((p) => [p.name, p]));
 
   return {
@@ -63,13 +75,17 @@ export function createActivities({ providers, tools, blobs, governance, maxInlin
         });
       }
       const { info, cancellationSignal } = Context.current();
+      // Restricted context values are hidden from this worker's logs, spans and errors from now on.
+      addSensitiveValues(restrictedContextValues(req.context, req.context_labels));
       const request = { ...req, agent: withToolContracts(req.agent, (name) => tools.get(name)) };
-      const result = await heartbeating(() =>
-        provider.plan(request, cancellationSignal, {
-          attempt: info.attempt,
-          // A Retry-After longer than the step's own timeout is capped there (the run has a deadline to keep).
-          retryCapMs: info.startToCloseTimeoutMs ?? info.scheduleToCloseTimeoutMs ?? 120_000,
-        }),
+      const result = await observeModelCall(req, metrics, () =>
+        heartbeating(() =>
+          provider.plan(request, cancellationSignal, {
+            attempt: info.attempt,
+            // A Retry-After longer than the step's own timeout is capped there (the run has a deadline to keep).
+            retryCapMs: info.startToCloseTimeoutMs ?? info.scheduleToCloseTimeoutMs ?? 120_000,
+          }),
+        ),
       );
       const action = PlanActionSchema.safeParse(result.action);
       if (!action.success) {
@@ -106,6 +122,7 @@ export function createActivities({ providers, tools, blobs, governance, maxInlin
      */
     async reserveBudget(req: Omit<ReserveRequest, 'day'>): Promise<Reservation> {
       const reservation = await governance.reserve({ ...req, day: new Date().toISOString().slice(0, 10) });
+      if (!reservation.replayed) metrics.budgetReservations.inc({ outcome: reservation.granted ? 'granted' : 'denied' });
       Context.current().log.info(reservation.granted ? 'budget reserved' : 'budget reservation denied', {
         run_id: req.run_id,
         step: req.step,
@@ -145,7 +162,9 @@ export function createActivities({ providers, tools, blobs, governance, maxInlin
       const started = Date.now();
       let result: Awaited<ReturnType<typeof tool.execute>>;
       try {
-        result = await heartbeating(() => tool.execute(args.data, { run_id: req.run_id, step: req.step, signal: ctx.cancellationSignal }));
+        result = await observeToolCall(req, tool, metrics, () =>
+          heartbeating(() => tool.execute(args.data, { run_id: req.run_id, step: req.step, signal: ctx.cancellationSignal })),
+        );
       } catch (err) {
         // Report a cancellation as one (the signal's reason is the SDK's CancelledFailure), whatever the tool threw.
         if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
@@ -166,6 +185,7 @@ export function createActivities({ providers, tools, blobs, governance, maxInlin
         agent_version: req.agent.version,
         step: req.step,
         tool: req.tool,
+        args: JSON.stringify(req.args).slice(0, 300),
         latency_ms: Date.now() - started,
       });
       // Large outputs stay out of history: the run keeps a summary and a reference to the full output.

@@ -72,6 +72,13 @@ export interface Settings {
   governance: { databaseUrl: string | undefined; pgliteDir: string };
   /** Where tool outputs too large for workflow history are kept. */
   blobDir: string;
+  /**
+   * The worker's /metrics (host and port; port 0 turns it off) and the Temporal SDK runtime's own
+   * Prometheus endpoint, which the worker's /metrics includes.
+   */
+  workerMetrics: { host: string; port: number; sdkAddress: string };
+  /** More environment variables whose values are secrets, hidden from logs, spans and error bodies. */
+  secretEnv: string[];
 }
 
 /** A configuration problem, reported with the setting that caused it. */
@@ -167,6 +174,22 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
       pgliteDir: fromRoot(pick(env, 'GOVERNANCE_PGLITE_DIR', text, '.data/governance')),
     },
     blobDir: fromRoot(pick(env, 'BLOB_DIR', text, '.data/blobs')),
+    workerMetrics: {
+      host: pick(env, 'WORKER_METRICS_HOST', text, gatewayHost),
+      port: pick(env, 'WORKER_METRICS_PORT', envPort, 9464),
+      sdkAddress: pick(env, 'TEMPORAL_SDK_METRICS_ADDRESS', z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port'), '127.0.0.1:9465'),
+    },
+    secretEnv: pick(
+      env,
+      'REDACT_ENV',
+      z.string().transform((v) =>
+        v
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean),
+      ),
+      [],
+    ),
     log: {
       level: pick(env, 'LOG_LEVEL', LogLevelSchema, 'info'),
       format: pick(env, 'LOG_FORMAT', z.enum(['json', 'pretty']), 'json'),

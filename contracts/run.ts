@@ -311,6 +311,8 @@ export interface PlanRequest {
   agent: ResolvedAgent;
   task: string;
   context: Record<string, unknown>;
+  /** The context's labels, so the worker hides confidential and restricted values from its logs and spans. */
+  context_labels?: Record<string, Label>;
   observations: Observation[];
   /** The JSON Schema of the final answer (the caller's output_spec, else the agent's output_schema). */
   output_spec?: Record<string, unknown>;
@@ -332,6 +334,8 @@ export const ToolCallRequestSchema = z.object({
   agent: z.object({ name: z.string(), version: z.string() }),
   tool: z.string(),
   args: z.record(z.string(), z.unknown()),
+  /** The policy decision that let the call happen, for the tool's span (absent in older histories). */
+  policy: z.object({ effect: z.string(), rule: z.string() }).optional(),
 });
 export type ToolCallRequest = z.infer<typeof ToolCallRequestSchema>;
 

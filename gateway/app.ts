@@ -42,7 +42,7 @@ export function createApp(deps: GatewayDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(requestContext(deps.logger));
+  app.use(requestContext(deps.logger, gw.metrics));
   app.use(temporalDeadline(deps.client));
   // The paths are public (the document lists them), so a wrong method is answered before credentials.
   app.use(methodNotAllowed((path) => routes.table.methodsOf(path)));

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Response } from 'express';
 import type { AuditEntry } from '../contracts/governance';
 import type { Policy } from '../contracts/policy';
+import { GatewayMetrics } from '../observability/metrics';
 import { ReloadablePolicy } from '../policies/reloadable';
 import { RoleAuthorizer, type Action, type Authorizer, type Resource } from './authz';
 import type { GatewayDeps } from './deps';
@@ -30,7 +31,10 @@ export class Gateway {
   /** The live policy, read per request (never captured at start), so a reload applies to the next request. */
   readonly policies?: ReloadablePolicy;
 
+  readonly metrics: GatewayMetrics;
+
   constructor(readonly deps: GatewayDeps) {
+    this.metrics = deps.metrics ?? new GatewayMetrics();
     this.runs = new RunStore(deps.client, deps.queryTimeoutMs);
     this.authorizer = deps.authorizer ?? new RoleAuthorizer();
     this.newRunId = deps.newRunId ?? (() => `run-${randomUUID()}`);
@@ -41,6 +45,7 @@ export class Gateway {
   /** Throws a 403 problem with the reason when the caller may not do this. */
   authorize(caller: Caller, action: Action, resource?: Resource): void {
     const decision = this.authorizer.decide(caller.principal, action, resource);
+    this.metrics.policyDecisions.inc({ action, effect: decision.allowed ? 'allow' : 'deny', rule: decision.rule ?? 'none' });
     if (!decision.allowed)
       throw new HttpProblem(403, 'forbidden', 'Forbidden', decision.reason, decision.rule ? { rule: decision.rule } : {});
   }

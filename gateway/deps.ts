@@ -5,6 +5,7 @@ import type { AgentRegistry } from '../agents/registry';
 import type { Policy } from '../contracts/policy';
 import type { GovernanceStore } from '../governance/store';
 import type { Logger } from '../observability/logger';
+import type { GatewayMetrics } from '../observability/metrics';
 import type { ReloadablePolicy } from '../policies/reloadable';
 import type { Authorizer } from './authz';
 import type { RateLimitSettings } from './middleware/rate-limit';
@@ -43,6 +44,8 @@ export interface GatewayDeps {
   rateLimits?: RateLimitSettings;
   /** Run quotas per tenant. */
   quotas?: QuotaSettings;
+  /** The gateway's metrics, served on GET /metrics (a fresh registry when absent). */
+  metrics?: GatewayMetrics;
 }
 
 export interface QuotaSettings {

@@ -5,6 +5,8 @@ import type { AgentRunInput, RunRequest, RunStatus } from '../contracts/run';
 import { RunSearchAttributes } from '../contracts/search-attributes';
 import { IDEMPOTENCY_KEY } from '../contracts/vocabulary';
 import { canonicalJson } from '../shared/canonical';
+import { addSensitiveValues, restrictedContextValues } from '../observability/redact';
+import { withRunContext } from '../observability/tracing';
 import type { agentRun } from '../workflows/agent-run';
 import type { Caller, Gateway } from './context';
 import type { RunLinks } from './runs/view';
@@ -55,6 +57,8 @@ export async function dispatchRun(gw: Gateway, caller: Caller, body: RunRequest,
   }
   checkOutputSpecUsable(body.output_spec);
   const contextLabels = effectiveLabels(def.input_schema, body.context, body.context_labels ?? {});
+  // From here on the gateway's logs, spans and error bodies hide the run's restricted values.
+  addSensitiveValues(restrictedContextValues(body.context, contextLabels));
   checkContext(def.name, def.input_schema, body.context);
   const initiator = caller.principal;
   // Idempotent dispatch: the key (per tenant) decides the workflow id, so Temporal's id uniqueness
@@ -104,23 +108,26 @@ export async function dispatchRun(gw: Gateway, caller: Caller, body: RunRequest,
     context_labels: contextLabels,
     trace_id: caller.traceId,
   };
+  const run = { run_id: runId, agent: def.name, agent_version: def.version, tenant: initiator.tenant };
   try {
-    await runs.client.workflow.start<typeof agentRun>(AGENT_RUN, {
-      taskQueue: deps.taskQueue,
-      workflowId: runId,
-      args: [input],
-      typedSearchAttributes: [
-        { key: RunSearchAttributes.agentName, value: def.name },
-        { key: RunSearchAttributes.agentVersion, value: def.version },
-        { key: RunSearchAttributes.tenant, value: initiator.tenant },
-        { key: RunSearchAttributes.initiator, value: initiator.subject },
-        { key: RunSearchAttributes.runState, value: 'Plan' },
-      ],
-      memo: { agent: def.name, agent_version: def.version, owner: def.owner, request_hash: requestHash },
-      workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      staticSummary: `${def.name}@${def.version}: ${body.task.length > 120 ? body.task.slice(0, 117) + '...' : body.task}`,
-    });
+    await withRunContext(run, () =>
+      runs.client.workflow.start<typeof agentRun>(AGENT_RUN, {
+        taskQueue: deps.taskQueue,
+        workflowId: runId,
+        args: [input],
+        typedSearchAttributes: [
+          { key: RunSearchAttributes.agentName, value: def.name },
+          { key: RunSearchAttributes.agentVersion, value: def.version },
+          { key: RunSearchAttributes.tenant, value: initiator.tenant },
+          { key: RunSearchAttributes.initiator, value: initiator.subject },
+          { key: RunSearchAttributes.runState, value: 'Plan' },
+        ],
+        memo: { agent: def.name, agent_version: def.version, owner: def.owner, request_hash: requestHash },
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `${def.name}@${def.version}: ${body.task.length > 120 ? body.task.slice(0, 117) + '...' : body.task}`,
+      }),
+    );
   } catch (err) {
     // Two retries with one key racing: the loser answers like a retry.
     const raced = idempotencyKey && err instanceof WorkflowExecutionAlreadyStartedError ? await existing() : undefined;
@@ -136,6 +143,7 @@ export async function dispatchRun(gw: Gateway, caller: Caller, body: RunRequest,
     details: { agent: def.name, version: def.version },
     dedupe_key: `dispatch:${runId}`,
   });
+  gw.metrics.runsStarted.inc({ agent: def.name, version: def.version });
   deps.logger.info('run dispatched', {
     run_id: runId,
     agent: def.name,

@@ -1,5 +1,7 @@
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import winston from 'winston';
+import { redact } from './redact';
 
 export type Logger = winston.Logger;
 
@@ -23,6 +25,22 @@ const pretty = winston.format.printf(({ level, message, timestamp, service, run_
   return `${str(timestamp).slice(11, 23)} ${str(service).padEnd(8)} ${level.padEnd(5)} ${str(message)}${run}${extras ? ' ' + extras : ''}`;
 });
 
+/** Passes every field of a line through the one redaction function (the level and symbols stay). */
+const redacted = winston.format((info) => {
+  for (const key of Object.keys(info)) if (key !== 'level') info[key] = redact(info[key]);
+  return info;
+});
+
+/** Adds the active span's trace and span ids to a line that has none (a no-op while tracing is off). */
+const traced = winston.format((info) => {
+  const span = trace.getActiveSpan()?.spanContext();
+  if (span && isSpanContextValid(span) && info.trace_id === undefined) {
+    info.trace_id = span.traceId;
+    info.span_id = span.spanId;
+  }
+  return info;
+});
+
 /** The one logger of a process: JSON lines (or a readable line for a terminal in dev). */
 export function createLogger(options: LoggerOptions): Logger {
   return winston.createLogger({
@@ -30,6 +48,8 @@ export function createLogger(options: LoggerOptions): Logger {
     defaultMeta: options.defaults,
     format: winston.format.combine(
       winston.format.errors({ stack: false }),
+      traced(),
+      redacted(),
       winston.format.timestamp(),
       options.format === 'pretty' ? pretty : winston.format.json(),
     ),

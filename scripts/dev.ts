@@ -4,6 +4,7 @@ import { loadSettings, PROJECT_ROOT } from '../config/settings';
 import { cliVersion, resolveTemporalCli } from '../temporal/cli';
 import { startDevServer } from '../temporal/dev-server';
 import { DEV_PRINCIPALS, devApiKeys } from '../gateway/dev-principals';
+import { tracingFromEnv } from '../observability/tracing';
 import { installTemporalRuntime } from '../worker/worker';
 import { processLogger, startGateway, startWorker } from './runtime';
 import { openGovernanceStore } from '../governance/open';
@@ -16,7 +17,12 @@ async function main(): Promise<void> {
   if (!process.env.LOG_FORMAT && process.stdout.isTTY) process.env.LOG_FORMAT = 'pretty';
   const settings = loadSettings();
   const logger = processLogger(settings, 'dev');
-  installTemporalRuntime(processLogger(settings, 'worker'));
+  // OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/observability.md); off otherwise.
+  tracingFromEnv(process.env, 'acp-dev');
+  installTemporalRuntime(
+    processLogger(settings, 'worker'),
+    settings.workerMetrics.port === 0 ? undefined : settings.workerMetrics.sdkAddress,
+  );
 
   const cli = resolveTemporalCli({ onProgress: (m) => logger.info(m) });
   const version = cliVersion(cli.path);

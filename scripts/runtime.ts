@@ -10,6 +10,10 @@ import { AgentRegistry } from '../agents/registry';
 import { checkAgentModels, loadModelConfig } from '../config/models';
 import type { Settings } from '../config/settings';
 import { createLogger, type Logger } from '../observability/logger';
+import { WorkerMetrics } from '../observability/metrics';
+import { serveMetrics } from '../observability/metrics-server';
+import { addSensitiveValues, secretEnvValues } from '../observability/redact';
+import { temporalClientInterceptors } from '../observability/tracing';
 import { createWorker } from '../worker/worker';
 import { createApp } from '../gateway/app';
 import { PolicyAuthorizer } from '../gateway/policy-authorizer';
@@ -39,6 +43,8 @@ export function temporalFromEnvironment(): TemporalTarget {
 
 /** The process logger: JSON, or pretty lines for a terminal when LOG_FORMAT is unset in dev. */
 export function processLogger(settings: Settings, service: string): Logger {
+  // The configured secrets are hidden from every log line, span and error body of the process.
+  addSensitiveValues(secretEnvValues(process.env, settings.secretEnv));
   return createLogger({ level: settings.log.level, format: settings.log.format, defaults: { service } });
 }
 
@@ -82,6 +88,7 @@ export async function startWorker(settings: Settings, target: TemporalTarget, go
     () => NativeConnection.connect(target.connectionOptions as Parameters<typeof NativeConnection.connect>[0]),
     CONNECT_TIMEOUT_MS,
   );
+  const metrics = new WorkerMetrics();
   const worker = await connecting(temporalDependency(target), () =>
     createWorker({
       connection,
@@ -91,10 +98,23 @@ export async function startWorker(settings: Settings, target: TemporalTarget, go
       tools,
       blobs: new FileBlobStore(settings.blobDir),
       governance: store,
+      metrics,
     }),
   );
+  // The worker's own /metrics port: its runs, steps, model and tool calls, and the SDK's worker metrics.
+  const metricsServer =
+    settings.workerMetrics.port === 0
+      ? undefined
+      : await serveMetrics({
+          host: settings.workerMetrics.host,
+          port: settings.workerMetrics.port,
+          registry: metrics.registry,
+          sdkMetricsAddress: settings.workerMetrics.sdkAddress,
+        });
+  if (metricsServer) logger?.info('worker metrics listening', { url: metricsServer.url });
   // The store is closed by whoever opened it.
   const close = async () => {
+    await metricsServer?.close();
     await connection.close();
     await tools.close();
     await closeTools();
@@ -121,7 +141,7 @@ export async function startGateway(
   // With several gateway replicas, REDIS_URL makes them share one set of rate-limit buckets.
   const redis = settings.redis.url ? await connectRedis(settings.redis.url, logger) : undefined;
   const connection = await connecting(temporalDependency(target), () => Connection.connect(target.connectionOptions), CONNECT_TIMEOUT_MS);
-  const client = new Client({ connection, namespace: target.namespace });
+  const client = new Client({ connection, namespace: target.namespace, interceptors: temporalClientInterceptors() });
   const app = createApp({
     client,
     agents,

@@ -1,10 +1,15 @@
 // Production entry point of the gateway: connects with Temporal's environment conventions.
 import { loadSettings } from '../config/settings';
+import { tracingFromEnv } from '../observability/tracing';
 import { processLogger, startGateway, temporalFromEnvironment } from './runtime';
 
 async function main(): Promise<void> {
   const settings = loadSettings();
   const logger = processLogger(settings, 'gateway');
+  // OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set; spans still in the batch at exit are lost.
+  const tracing = tracingFromEnv(process.env, 'acp-gateway');
+  if (tracing)
+    logger.info('tracing to OTLP', { endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT });
   const target = temporalFromEnvironment();
   const gateway = await startGateway(settings, target, logger, settings.temporalUiUrl);
   logger.info('gateway listening', { url: settings.gateway.publicUrl, address: target.address, namespace: target.namespace });
@@ -20,7 +25,7 @@ async function main(): Promise<void> {
     gateway.close().then(
       ({ forced }) => {
         logger.info('gateway stopped', { seconds: (Date.now() - started) / 1000, closed_open_connections_at_deadline: forced });
-        process.exit(0);
+        void (tracing?.shutdown() ?? Promise.resolve()).finally(() => process.exit(0));
       },
       (err: unknown) => {
         logger.error('gateway shutdown failed', { error: String(err) });

@@ -81,19 +81,23 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** A throwaway dev server for a test run or a benchmark: in memory, headless, on a free port, logging to `dir`. */
+/**
+ * A throwaway dev server for a test run or a benchmark: in memory, on a free port, logging to `dir`;
+ * headless unless `ui` asks for the Web UI (on another free port, its URL in `uiUrl`).
+ */
 export async function startScratchDevServer(o: {
   cliPath: string;
   dir: string;
   searchAttributes: Record<string, SearchAttributeType>;
+  ui?: boolean;
 }): Promise<DevServer> {
   return startDevServer({
     cliPath: o.cliPath,
     ip: '127.0.0.1',
     port: await freePort(),
-    uiPort: 0,
+    uiPort: o.ui ? await freePort() : 0,
     namespace: 'default',
-    headless: true,
+    headless: !o.ui,
     logFile: path.join(o.dir, 'temporal-dev-server.log'),
     searchAttributes: o.searchAttributes,
   });

@@ -22,6 +22,7 @@ import { decisionError, failureOf } from './describe';
 import { RunGovernance } from './governance';
 import { effectiveLimits, exceededLimit, tenantLimit, type RunLimits } from './limits';
 import { OPERATOR_ROLES } from './messages';
+import { stepEnded, stepEntered } from './observe';
 import { isTerminal, type RunEvent } from './state-machine';
 
 /** What cuts a step short; the first one wins. */
@@ -121,6 +122,7 @@ export class RunContext {
     this.state.steps.push(step);
     this.state.current = type;
     upsertSearchAttributes([{ key: RunSearchAttributes.runState, value: type }]);
+    stepEntered(this, step);
     return step;
   }
 
@@ -129,6 +131,7 @@ export class RunContext {
     step.ended_at = new Date().toISOString();
     if (outputSummary !== undefined) step.output_summary = outputSummary;
     if (error) step.error = error;
+    stepEnded(this, step);
   }
 
   /** Ends a step that an interrupt cut short; the interrupt's event ends it. */

@@ -64,6 +64,17 @@ export class ToolGuards {
     return policy ? CircuitState[policy.state].toLowerCase() : 'closed';
   }
 
+  /** The worst state of an instance's breakers over its targets: open, then half_open, else closed. */
+  worstState(instance: string): string {
+    let worst = 'closed';
+    for (const [key, policy] of this.breakers) {
+      if (!key.startsWith(`${instance}\u0000`)) continue;
+      if (policy.state === CircuitState.Open || policy.state === CircuitState.Isolated) return 'open';
+      if (policy.state === CircuitState.HalfOpen) worst = 'half_open';
+    }
+    return worst;
+  }
+
   /** The bulkhead of an instance. */
   bulkhead(instance: string, concurrency: number, queue: number): BulkheadPolicy {
     let policy = this.bulkheads.get(instance);

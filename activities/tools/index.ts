@@ -52,7 +52,11 @@ export function createToolRegistry(settings: ToolSettings): ToolRegistry {
   ];
   // memory_note shares the server process of the configured `memory` instance: same package, file and env.
   if (settings.memoryFile) tools.push(createMemoryNoteTool(settings.memoryFile));
-  return new ToolRegistry(tools, { discover: configured.discover, close: configured.close });
+  return new ToolRegistry(tools, {
+    discover: configured.discover,
+    close: configured.close,
+    circuitState: (tool) => configured.guards.worstState(tool),
+  });
 }
 
 /** Stops the server processes of MCP-backed tools this process started: call it at worker shutdown. */

@@ -6,6 +6,8 @@ export interface ToolLifecycle {
   /** Returns tools found only by asking their servers (MCP `tools/list`). */
   discover?: () => Promise<ToolDefinition[]>;
   close?: () => Promise<void>;
+  /** The worst circuit-breaker state of a tool's targets (closed, open, half_open). */
+  circuitState?: (tool: string) => string;
 }
 
 /** The tools a worker can run and the gateway can resolve, by name. */
@@ -40,6 +42,11 @@ export class ToolRegistry {
 
   get(name: string): ToolDefinition | undefined {
     return this.tools.get(name);
+  }
+
+  /** The tool's circuit-breaker state: the worst of its targets', `closed` for a tool with no breaker. */
+  circuitState(name: string): string {
+    return this.lifecycle.circuitState?.(name) ?? 'closed';
   }
 
   names(): string[] {

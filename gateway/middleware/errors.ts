@@ -1,20 +1,24 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from '../../observability/logger';
+import { redact } from '../../observability/redact';
 import { HttpProblem } from '../problem';
 
+/** Sends the problem, redacted: an error body never echoes a credential or a restricted value. */
 function send(res: Response, p: HttpProblem): void {
   res
     .status(p.status)
     .type('application/problem+json')
-    .json({
-      type: `urn:agent-control-plane:problem:${p.slug}`,
-      title: p.title,
-      status: p.status,
-      detail: p.detail,
-      instance: res.req.originalUrl,
-      request_id: res.locals.requestId as string | undefined,
-      ...p.extensions,
-    });
+    .json(
+      redact({
+        type: `urn:agent-control-plane:problem:${p.slug}`,
+        title: p.title,
+        status: p.status,
+        detail: p.detail,
+        instance: res.req.originalUrl,
+        request_id: res.locals.requestId as string | undefined,
+        ...p.extensions,
+      }),
+    );
 }
 
 /** Body-parser failures come as errors with a `type`; map them to problems. */

@@ -4,6 +4,7 @@ import type { Gateway } from '../context';
 import { HealthSchema, ReadySchema } from '../api-schemas';
 import { errors, ok, type RouteTable } from './declare';
 import { readiness } from '../readiness';
+import { exposition } from '../../observability/metrics';
 
 /** The routes that need no credential: liveness, readiness and the OpenAPI document. */
 export function healthRoutes(table: RouteTable, router: Router, gw: Gateway, document: () => unknown): void {
@@ -49,6 +50,24 @@ export function healthRoutes(table: RouteTable, router: Router, gw: Gateway, doc
     },
     (_req, res) => {
       res.json(document());
+    },
+  );
+
+  // Prometheus scrapes without a credential: the metrics carry no run ids, tenants' data or free text.
+  table.route(
+    router,
+    {
+      method: 'get',
+      path: '/metrics',
+      summary: 'Prometheus metrics of this gateway (docs/observability.md)',
+      security: [],
+      responses: {
+        '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
+        ...errors(405),
+      },
+    },
+    (_req, res, next) => {
+      exposition(gw.metrics.registry).then((text) => res.type(gw.metrics.registry.contentType).send(text), next);
     },
   );
 }

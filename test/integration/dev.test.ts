@@ -100,6 +100,8 @@ const devEnv = (dir: string, gatewayPort: number): Record<string, string> => ({
   BLOB_DIR: path.join(dir, 'blobs'),
   TEMPORAL_TASK_QUEUE: uniqueQueue('dev'),
   GATEWAY_PORT: String(gatewayPort),
+  // No worker metrics port (and no SDK metrics): dev processes of parallel tests would share the defaults.
+  WORKER_METRICS_PORT: '0',
 });
 
 const DEV_KEY = { authorization: 'Bearer dev-dispatcher-key' };

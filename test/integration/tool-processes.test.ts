@@ -110,6 +110,8 @@ script:
       MCP_MEMORY_FILE: path.join(dir, 'memory.jsonl'),
       BLOB_DIR: path.join(dir, 'blobs'),
       LOG_FORMAT: 'json',
+      // No metrics ports: workers of parallel test files would share the defaults.
+      WORKER_METRICS_PORT: '0',
     };
   }, 120_000);
   afterAll(async () => {

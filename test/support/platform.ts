@@ -23,7 +23,9 @@ import { createApp, type QuotaSettings, type RateLimitSettings } from '../../gat
 import { Authenticator, hashApiKey, type JwtSettings } from '../../gateway/auth';
 import type { Principal } from '../../gateway/principal';
 import { createLogger, type Logger } from '../../observability/logger';
-import { createWorker, installTemporalRuntime } from '../../worker/worker';
+import { GatewayMetrics, WorkerMetrics } from '../../observability/metrics';
+import { temporalClientInterceptors } from '../../observability/tracing';
+import { createWorker, installTemporalRuntime, WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/worker';
 
 /** The test run's dev server, started once by global-setup. */
 export function testTemporal(): { address: string; namespace: string } {
@@ -58,6 +60,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
   });
   return bundle;
@@ -86,6 +89,8 @@ export interface PlatformOptions {
   /** Start without a worker (to show runs wait for one). */
   withWorker?: boolean;
   logger?: Logger;
+  /** Serve the Temporal SDK's runtime metrics here (host:port); only the first runtime of a process counts. */
+  sdkMetricsAddress?: string;
 }
 
 /** A real worker and the real gateway (listening on a free port) against the test dev server. */
@@ -100,6 +105,8 @@ export interface TestPlatform {
   agents: AgentRegistry;
   /** The governance store the gateway and the worker write to. */
   governance: GovernanceStore;
+  /** The gateway's and the worker's metrics registries (their /metrics serve them). */
+  metrics: { gateway: GatewayMetrics; worker: WorkerMetrics };
   startWorker(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -118,7 +125,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
   const ownStore = options.audit ? undefined : await openTestStore();
   const governance = options.audit ?? ownStore!.store;
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace });
+  const client = new Client({ connection, namespace, interceptors: temporalClientInterceptors() });
+  const metrics = { gateway: new GatewayMetrics(), worker: new WorkerMetrics() };
   const policy = options.policy ?? loadPolicyDir(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });
   const authenticator = new Authenticator({ apiKeys: [], ...(options.jwt ? { jwt: options.jwt } : {}) });
   const as = (p: Partial<Principal> = {}, key = `test-key-${randomUUID()}`): Record<string, string> => {
@@ -142,6 +150,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
     policy,
     environment: options.environment ?? 'dev',
     audit: governance,
+    metrics: metrics.gateway,
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.quotas ? { quotas: options.quotas } : {}),
   });
@@ -154,7 +163,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
   let nativeConnection: NativeConnection | undefined;
   const startWorker = async () => {
     // Installed with the first worker, not before: a runtime no worker ever used keeps the process alive.
-    installTemporalRuntime(logger);
+    installTemporalRuntime(logger, options.sdkMetricsAddress);
     nativeConnection = await NativeConnection.connect({ address });
     worker = await createWorker({
       connection: nativeConnection,
@@ -164,6 +173,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
       tools,
       blobs: new FileBlobStore(options.blobDir ?? path.join(scratch, 'blobs')),
       governance,
+      metrics: metrics.worker,
       workflowBundle: await workflowBundle(),
     });
     running = worker.run();
@@ -178,6 +188,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
     taskQueue,
     agents,
     governance,
+    metrics,
     startWorker,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));

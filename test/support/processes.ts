@@ -102,6 +102,9 @@ export async function processEnv(
     TEMPORAL_NAMESPACE: namespace,
     TEMPORAL_TASK_QUEUE: uniqueQueue('proc'),
     GATEWAY_PORT: String(port),
+    // Tests start workers side by side: each gets its own metrics ports.
+    WORKER_METRICS_PORT: String(await freePort()),
+    TEMPORAL_SDK_METRICS_ADDRESS: `127.0.0.1:${await freePort()}`,
     AUTH_API_KEYS_FILE: keys,
     GOVERNANCE_PGLITE_DIR: path.join(dir, 'governance'),
     TICKETS_FILE: path.join(dir, 'tickets.jsonl'),

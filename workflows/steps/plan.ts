@@ -93,6 +93,7 @@ export async function plan(ctx: RunContext, reason: string): Promise<RunEvent> {
         agent,
         task: input.task,
         context: input.context,
+        ...(input.context_labels ? { context_labels: input.context_labels } : {}),
         observations: ctx.observations,
         output_spec: input.output_spec ?? def.output_schema,
       }),

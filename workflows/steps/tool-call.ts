@@ -72,6 +72,7 @@ export async function toolCall(ctx: RunContext, reason: string): Promise<RunEven
         agent: ctx.state.agent,
         tool: req.tool,
         args: req.args,
+        ...(decision ? { policy: { effect: decision.effect, rule: decision.rule } } : {}),
       }),
     );
     recordCall(ctx, step, req, spec, result);

@@ -1,0 +1,164 @@
+// Prometheus metrics of the gateway and the worker, with prom-client (the one metrics library). Each
+// process builds its own registry; labels are bounded: agents, versions, tools, models, routes, effects,
+// never run ids or free text (docs/observability.md lists every family).
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const WAIT_SECONDS = [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
+
+/** The gateway's metrics. */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly r = [this.registry];
+  readonly requests = new Counter({
+    name: 'acp_gateway_requests_total',
+    help: 'HTTP requests answered by the gateway, by route template, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: this.r,
+  });
+  readonly requestDuration = new Histogram({
+    name: 'acp_gateway_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by route template and method.',
+    labelNames: ['route', 'method'] as const,
+    buckets: SECONDS,
+    registers: this.r,
+  });
+  readonly rateLimited = new Counter({
+    name: 'acp_gateway_rate_limited_total',
+    help: 'Requests refused with 429 by the rate limit or a tenant quota, by route template.',
+    labelNames: ['route'] as const,
+    registers: this.r,
+  });
+  readonly runsStarted = new Counter({
+    name: 'acp_runs_started_total',
+    help: 'Runs the gateway started, by agent and version.',
+    labelNames: ['agent', 'version'] as const,
+    registers: this.r,
+  });
+  readonly policyDecisions = new Counter({
+    name: 'acp_policy_decisions_total',
+    help: 'Policy decisions, by action (run.dispatch at the gateway, tool_call in runs), effect and rule.',
+    labelNames: ['action', 'effect', 'rule'] as const,
+    registers: this.r,
+  });
+}
+
+/** The worker's metrics (its runs, steps, model and tool calls). */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  private readonly r = [this.registry];
+  readonly runsFinished = new Counter({
+    name: 'acp_runs_finished_total',
+    help: 'Runs that ended, by agent, version and outcome (completed, failed, cancelled, taken_over).',
+    labelNames: ['agent', 'version', 'outcome'] as const,
+    registers: this.r,
+  });
+  readonly stepDuration = new Histogram({
+    name: 'acp_step_duration_seconds',
+    help: 'Duration of a run step, by step type (Plan, ToolCall, HumanApproval...).',
+    labelNames: ['type'] as const,
+    buckets: SECONDS,
+    registers: this.r,
+  });
+  readonly modelCalls = new Counter({
+    name: 'acp_model_calls_total',
+    help: 'Model calls (plan activity attempts), by agent, provider, model and outcome (ok, error).',
+    labelNames: ['agent', 'provider', 'model', 'outcome'] as const,
+    registers: this.r,
+  });
+  readonly modelTokens = new Counter({
+    name: 'acp_model_tokens_total',
+    help: 'Tokens of model calls, by agent, provider, model and direction (input, output).',
+    labelNames: ['agent', 'provider', 'model', 'direction'] as const,
+    registers: this.r,
+  });
+  readonly modelCost = new Counter({
+    name: 'acp_model_cost_usd_total',
+    help: 'Cost of model calls in US dollars (priced by config/models.ts), by agent, provider and model.',
+    labelNames: ['agent', 'provider', 'model'] as const,
+    registers: this.r,
+  });
+  readonly toolCalls = new Counter({
+    name: 'acp_tool_calls_total',
+    help: 'Tool call attempts, by tool and outcome (ok, error).',
+    labelNames: ['tool', 'outcome'] as const,
+    registers: this.r,
+  });
+  readonly toolErrors = new Counter({
+    name: 'acp_tool_errors_total',
+    help: 'Failed tool call attempts, by tool and error type (a platform error code, or Error).',
+    labelNames: ['tool', 'error_type'] as const,
+    registers: this.r,
+  });
+  readonly toolRetries = new Counter({
+    name: 'acp_tool_retries_total',
+    help: 'Tool call attempts after the first (Temporal retries), by tool.',
+    labelNames: ['tool'] as const,
+    registers: this.r,
+  });
+  readonly toolDuration = new Histogram({
+    name: 'acp_tool_call_duration_seconds',
+    help: 'Duration of a tool call attempt, by tool.',
+    labelNames: ['tool'] as const,
+    buckets: SECONDS,
+    registers: this.r,
+  });
+  readonly circuitState = new Gauge({
+    name: 'acp_tool_circuit_state',
+    help: '1 for the current circuit-breaker state of each tool (closed, open, half_open), 0 for the others.',
+    labelNames: ['tool', 'state'] as const,
+    registers: this.r,
+  });
+  readonly approvalsPending = new Gauge({
+    name: 'acp_approvals_pending',
+    help: 'Approvals this worker has seen open and not yet decided, by agent.',
+    labelNames: ['agent'] as const,
+    registers: this.r,
+  });
+  readonly approvalWait = new Histogram({
+    name: 'acp_approval_wait_seconds',
+    help: 'How long an approval waited for its decision, by agent and outcome (approved, rejected, expired, withdrawn).',
+    labelNames: ['agent', 'outcome'] as const,
+    buckets: WAIT_SECONDS,
+    registers: this.r,
+  });
+  readonly policyDecisions = new Counter({
+    name: 'acp_policy_decisions_total',
+    help: 'Policy decisions, by action (run.dispatch at the gateway, tool_call in runs), effect and rule.',
+    labelNames: ['action', 'effect', 'rule'] as const,
+    registers: this.r,
+  });
+  readonly budgetReservations = new Counter({
+    name: 'acp_budget_reservations_total',
+    help: 'Tenant budget reservations before model calls, by outcome (granted, denied).',
+    labelNames: ['outcome'] as const,
+    registers: this.r,
+  });
+
+  /** Reads each tool's breaker state at scrape time. */
+  watchCircuits(tools: () => string[], stateOf: (tool: string) => string): void {
+    const gauge = this.circuitState;
+    Object.assign(gauge, {
+      collect() {
+        gauge.reset();
+        for (const tool of tools()) {
+          const current = stateOf(tool);
+          for (const state of ['closed', 'open', 'half_open']) gauge.set({ tool, state }, state === current ? 1 : 0);
+        }
+      },
+    });
+  }
+}
+
+/** Error types kept as a label: the platform's codes and a few generic names; anything else is `other`. */
+export function boundedErrorType(type: string | undefined, known: readonly string[]): string {
+  if (!type) return 'Error';
+  return known.includes(type) || ['Error', 'TypeError', 'TimeoutError', 'AbortError'].includes(type) ? type : 'other';
+}
+
+/** Concatenates Prometheus text expositions (the platform's registry and the Temporal SDK's own). */
+export async function exposition(registry: Registry, extra: (() => Promise<string>)[] = []): Promise<string> {
+  const parts = [await registry.metrics()];
+  for (const more of extra) parts.push(await more());
+  return parts.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('');
+}

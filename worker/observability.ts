@@ -1,0 +1,74 @@
+// The worker's half of observability: the Temporal OpenTelemetry interceptors, the sinks through which
+// workflows hand over their spans and step observations (never called during replay), and the metrics
+// the step observations feed.
+import {
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  type OpenTelemetrySinks,
+} from '@temporalio/interceptors-opentelemetry';
+import type { InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
+import type { WorkflowInfo } from '@temporalio/workflow';
+import type { RunObserverSinks, StepObservation } from '../contracts/observability';
+import { RunSearchAttributes } from '../contracts/search-attributes';
+import type { WorkerMetrics } from '../observability/metrics';
+import { exportWorkflowSpans, recordPastSpan, runAttributes, type WorkflowSpanData } from '../observability/tracing';
+
+/**
+ * The workflow interceptor modules bundled with the workflows. Always bundled, tracing on or off, so
+ * every worker runs the same workflow code and a run started with tracing replays without it.
+ */
+export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+
+/** Activity interceptors: a RunActivity span under the workflow's StartActivity span, trace ids on activity log lines. */
+export const activityInterceptors: WorkerInterceptors['activity'] = [
+  (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) }),
+];
+
+/** The run a workflow span or observation belongs to, from the workflow's info. */
+function runOf(info: WorkflowInfo) {
+  const memo = (info.memo ?? {}) as { agent?: unknown; agent_version?: unknown };
+  // Sinks get the info as plain data (its TypedSearchAttributes lost their methods on the way out).
+  const plain = (info as unknown as { searchAttributes?: Record<string, unknown[] | undefined> }).searchAttributes;
+  const tenant = plain?.[RunSearchAttributes.tenant.name]?.[0];
+  return {
+    run_id: info.workflowId,
+    ...(typeof memo.agent === 'string' ? { agent: memo.agent } : {}),
+    ...(typeof memo.agent_version === 'string' ? { agent_version: memo.agent_version } : {}),
+    ...(typeof tenant === 'string' ? { tenant } : {}),
+  };
+}
+
+/** What a terminal step or approval does to the metrics and the trace. */
+function stepEnded(metrics: WorkerMetrics, info: WorkflowInfo, o: StepObservation): void {
+  if (o.duration_ms !== undefined) metrics.stepDuration.observe({ type: o.step_type }, o.duration_ms / 1000);
+  if (o.policy) metrics.policyDecisions.inc({ action: 'tool_call', effect: o.policy.effect, rule: o.policy.rule });
+  if (o.run_outcome) metrics.runsFinished.inc({ agent: o.agent, version: o.agent_version, outcome: o.run_outcome });
+  if (o.step_type === 'HumanApproval') {
+    metrics.approvalsPending.dec({ agent: o.agent });
+    if (o.approval) metrics.approvalWait.observe({ agent: o.agent, outcome: o.approval.status }, (o.duration_ms ?? 0) / 1000);
+    const run = { run_id: info.workflowId, agent: o.agent, agent_version: o.agent_version, tenant: o.tenant };
+    recordPastSpan('approval wait', o.span, Date.parse(o.started_at), Date.parse(o.ended_at ?? o.started_at), {
+      ...runAttributes(run),
+      'acp.approval.status': o.approval?.status ?? 'unknown',
+      'acp.approval.approvers': o.approval?.approvers ?? [],
+      'acp.approval.decided_by': o.approval?.decided_by ?? [],
+    });
+  }
+}
+
+/** The sinks every worker registers: the interceptors' span exporter and the run observer. */
+export function workerSinks(metrics: WorkerMetrics): InjectedSinks<OpenTelemetrySinks & RunObserverSinks> {
+  return {
+    exporter: {
+      export: { fn: (info, spans) => exportWorkflowSpans(runOf(info), spans as unknown as WorkflowSpanData[]) },
+    },
+    runObserver: {
+      stepStarted: {
+        fn: (_info, o) => {
+          if (o.step_type === 'HumanApproval') metrics.approvalsPending.inc({ agent: o.agent });
+        },
+      },
+      stepEnded: { fn: (info, o) => stepEnded(metrics, info, o) },
+    },
+  };
+}
