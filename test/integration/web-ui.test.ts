@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { PROJECT_ROOT } from '../../config/settings';
@@ -9,7 +10,12 @@ import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '
 // An operator's view: the test dev server's Temporal Web UI in a real headless browser. The run list
 // filtered by the AgentName search attribute shows the run (and not another agent's), and the run's
 // page shows its current details, as the workflow sets them, while it waits for an approver.
-const SCREENSHOT = path.join(PROJECT_ROOT, 'docs', 'images', 'web-ui-current-details.png');
+// The committed picture in docs/ is refreshed on request (UPDATE_DOCS_SCREENSHOTS=1), so a test run
+// leaves the working tree as it found it; otherwise the screenshot goes to a scratch folder.
+const SCREENSHOT =
+  process.env.UPDATE_DOCS_SCREENSHOTS === '1'
+    ? path.join(PROJECT_ROOT, 'docs', 'images', 'web-ui-current-details.png')
+    : path.join(mkdtempSync(path.join(os.tmpdir(), 'acp-web-ui-')), 'web-ui-current-details.png');
 
 let p: TestPlatform;
 let browser: Browser | undefined;
@@ -69,6 +75,7 @@ test('the Web UI finds a run by AgentName and shows where it stands, pending app
 
   mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: false });
+  expect(readFileSync(SCREENSHOT).subarray(1, 4).toString()).toBe('PNG');
 
   // The run moves on once approved; the details follow.
   const approval = ((await http(p, 'GET', `/v1/runs/${runId}`)).body.approvals as Approval[]).find((a) => a.status === 'pending')!;
