@@ -4,6 +4,7 @@ import { readBaseline } from '../evals/baseline';
 import type { EvalSession } from '../evals/session';
 import { agentsWithSuites, loadSuite } from '../evals/suite';
 import { openTestEvalSession } from '../test/support/evals';
+import { openTestStore, type TestStore } from '../test/support/governance';
 
 // Every agent's suite (agents/<name>/evals/*.yaml) run by the eval library `npm run eval` uses: the
 // agentRun workflow on the test Temporal server, a real worker with the agents, tools and policy of
@@ -13,11 +14,14 @@ const agentsDir = path.join(PROJECT_ROOT, 'agents');
 const suites = agentsWithSuites(agentsDir).map((name) => loadSuite(agentsDir, name));
 
 let session: EvalSession;
+let store: TestStore;
 beforeAll(async () => {
-  session = await openTestEvalSession({ agentsDir });
+  store = await openTestStore();
+  session = await openTestEvalSession({ agentsDir, governance: store.store });
 }, 180_000);
 afterAll(async () => {
   await session?.close();
+  await store?.close();
 });
 
 test('every agent has an eval suite and a baseline', () => {

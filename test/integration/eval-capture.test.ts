@@ -9,6 +9,7 @@ import { captureCommand } from '../../evals/capture';
 import { evalCommand } from '../../evals/cli';
 import type { EvalReport } from '../../evals/outcome';
 import { testCommandArgs } from '../support/evals';
+import { openTestStore } from '../support/governance';
 import { startFakeLlmVendor, type ChatRequestBody } from '../support/fake-llm-vendor';
 import type { FakeAnswer } from '../support/fake-http-vendor';
 import { http, startPlatform, testTemporal, waitForRun } from '../support/platform';
@@ -61,13 +62,15 @@ test('a captured run replays as an eval case with the vendor stopped', async () 
   expect(caseText).toContain('task: How do I dispatch a run?');
   expect(caseText).toMatch(/tools:\n\s+- docs_search/);
 
-  const { args, session } = await testCommandArgs();
+  const store = await openTestStore();
+  const { args, session } = await testCommandArgs(store.store);
   const reportDir = mkdtempSync(path.join(tmp, 'report-'));
   const code = await evalCommand(['openai-researcher', ...args, '--agents-dir', agentsDir, '--report-dir', reportDir], {
     ...io,
     // The vendor is stopped: anything not answered from the plan cassettes would fail the case.
     session: { ...session, modelConfig: loadModelConfig({ OPENAI_BASE_URL: vendor.url, OPENAI_API_KEY: KEY }, agentsDir) },
   });
+  await store.close();
   const report = JSON.parse(readFileSync(path.join(reportDir, 'report.json'), 'utf8')) as EvalReport;
   expect(report.cases.map((c) => [c.verdict, c.checks.filter((x) => !x.passed)])).toEqual([['pass', []]]);
   expect(report.cases[0]!.run!.steps.filter((s) => s.type === 'Plan').map((s) => s.model?.cassette)).toEqual(['replayed', 'replayed']);

@@ -8,6 +8,7 @@ import type { EvalReport } from '../../evals/outcome';
 import { loadSuite, type LoadedCase } from '../../evals/suite';
 import { EvalSuiteError } from '../../evals/suite';
 import { openTestEvalSession, testCommandArgs } from '../support/evals';
+import { openTestStore, type TestStore } from '../support/governance';
 import { startFakeLlmVendor, type ChatRequestBody, type FakeLlmVendor } from '../support/fake-llm-vendor';
 import type { FakeAnswer } from '../support/fake-http-vendor';
 
@@ -67,8 +68,10 @@ function vendorScript(body: ChatRequestBody): FakeAnswer {
 }
 
 let vendor: FakeLlmVendor;
+let store: TestStore;
 let vendorStopped = false;
 beforeAll(async () => {
+  store = await openTestStore();
   vendor = await startFakeLlmVendor();
   vendor.respondWith(vendorScript);
   mkdirSync(path.join(agentsDir, 'researcher', 'evals'), { recursive: true });
@@ -83,11 +86,12 @@ beforeAll(async () => {
   writeFileSync(path.join(agentsDir, 'researcher', 'evals', 'docs.yaml'), SUITE);
 });
 afterAll(async () => {
+  await store?.close();
   if (!vendorStopped) await vendor?.close();
 });
 
 async function run(argv: string[], url: string): Promise<{ code: number; out: string; report: EvalReport }> {
-  const { args, session } = await testCommandArgs();
+  const { args, session } = await testCommandArgs(store.store);
   const reportDir = mkdtempSync(path.join(tmp, 'report-'));
   let out = '';
   const io: CommandIO = {
@@ -139,7 +143,7 @@ test('a worse agent version fails its suite against the baseline, replayed from 
 }, 180_000);
 
 test('the reports: JUnit XML with the failure, HTML with the trajectory', async () => {
-  const { args, session } = await testCommandArgs();
+  const { args, session } = await testCommandArgs(store.store);
   const reportDir = mkdtempSync(path.join(tmp, 'docs-report-'));
   const suiteCopy = path.join(tmp, 'docs-agents');
   cpSync(path.join(PROJECT_ROOT, 'agents', 'docs-researcher'), path.join(suiteCopy, 'docs-researcher'), { recursive: true });
@@ -173,7 +177,7 @@ test('a suite file with a mistake fails with its file and line', () => {
 });
 
 test('an approval the case does not answer fails the case instead of hanging', async () => {
-  const session = await openTestEvalSession();
+  const session = await openTestEvalSession({ governance: store.store });
   try {
     const suite = loadSuite(path.join(PROJECT_ROOT, 'agents'), 'ticket-filer');
     const filed = suite.cases.find((c) => c.case.name === 'files a ticket for a stuck run')!;
@@ -185,5 +189,30 @@ test('an approval the case does not answer fails the case instead of hanging', a
     );
   } finally {
     await session.close();
+  }
+}, 120_000);
+
+test('--trials against a live model reports the pass rate and the score spread', async () => {
+  const live = await startFakeLlmVendor();
+  // The second of three runs of the case strays to the wrong tool: a flaky model.
+  let plans = 0;
+  live.respondWith((body) => {
+    const answer = vendorScript(body);
+    const first = answer.toolCalls?.[0]?.name === 'docs_search';
+    if (first && ++plans === 2) return { toolCalls: [{ name: 'ticket_create', args: { title: 't', body: 'b', priority: 'low' } }] };
+    return answer;
+  });
+  try {
+    const { code, out, report } = await run(['researcher@1.0.0', '--live', '--trials', '3'], live.url);
+    expect(code).toBe(1);
+    expect(report.cases[0]!.trials).toEqual({
+      trials: 3,
+      passed: 2,
+      pass_rate: 2 / 3,
+      score: { min: 0.2, max: 0.9, mean: expect.closeTo(2 / 3, 5), stdev: expect.closeTo(0.33, 2) },
+    });
+    expect(out).toMatch(/researcher@1\.0\.0 docs\/answers from the docs\s+FAIL 2\/3\s+0\.67±0\.33/);
+  } finally {
+    await live.close();
   }
 }, 120_000);
