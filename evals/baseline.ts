@@ -69,9 +69,9 @@ export function compareToBaseline(o: CaseOutcome, baseline: Baseline | undefined
   const notes: string[] = [];
   const regressions: string[] = [];
   if (then.verdict === 'pass' && o.verdict !== 'pass') {
-    const failed = o.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`);
+    const failed = o.checks.filter((c) => !c.passed).map((c) => c.name);
     regressions.push(
-      `passed in the baseline, now ${o.verdict}${failed.length ? ` — ${failed.join(' | ')}` : o.error ? ` — ${o.error}` : ''}`,
+      `passed in the baseline, now ${o.verdict}${failed.length ? ` (failed: ${failed.join(', ')})` : o.error ? ` (${o.error})` : ''}`,
     );
     notes.push('REGRESSED');
   } else if (then.verdict !== 'pass' && o.verdict === 'pass') notes.push('FIXED');

@@ -94,7 +94,7 @@ test('the baseline: a pass that now fails, cost past the margin and a graded sco
     baseline,
   );
   expect(failed.change).toBe('REGRESSED, score 1.00→0.50');
-  expect(failed.regression).toBe('passed in the baseline, now fail — graded: q: meh; graded: q scored 0.50, below its threshold 0.8');
+  expect(failed.regression).toBe('passed in the baseline, now fail (failed: graded: q); graded: q scored 0.50, below its threshold 0.8');
   expect(compareToBaseline(outcome({ cost_usd: 0.02 }), baseline)).toEqual({
     change: 'cost +100%',
     regression: "cost $0.020000 is +100% over the baseline's $0.010000 (margin 25%)",
