@@ -18,8 +18,13 @@ export const BaselineSchema = z
   .object({
     agent: z.string(),
     version: z.string(),
-    /** Growth of a case's cost (and tokens) over its baseline that fails the eval: 0.25 is +25%. */
+    /** Growth of a case's cost over its baseline that fails the eval: 0.25 is +25%. */
     cost_margin: z.number().min(0).default(0.25),
+    /**
+     * The same for tokens, when set. Off by default: the scripted planner's token counts are estimates of
+     * what it read, so a docs edit moves them; set it for models whose cost is not priced.
+     */
+    token_margin: z.number().min(0).optional(),
     cases: z.record(z.string(), BaselineCaseSchema),
   })
   .strict();
@@ -49,7 +54,13 @@ export function baselineOf(agent: string, version: string, outcomes: CaseOutcome
       .sort((a, b) => a.id.localeCompare(b.id))
       .map((o) => [o.id, { verdict: o.verdict, score: round(o.score, 4), steps: o.steps, tokens: o.tokens, cost_usd: round(o.cost_usd) }]),
   );
-  return { agent, version, cost_margin: previous?.cost_margin ?? 0.25, cases };
+  return {
+    agent,
+    version,
+    cost_margin: previous?.cost_margin ?? 0.25,
+    ...(previous?.token_margin !== undefined ? { token_margin: previous.token_margin } : {}),
+    cases,
+  };
 }
 
 /** Writes the baseline as stable, reviewable JSON. */
@@ -61,7 +72,7 @@ const pct = (now: number, then: number) => `${now >= then ? '+' : ''}${Math.roun
 
 /**
  * What changed for one case against the baseline. A regression is: a case that passed now fails, a
- * graded score now below its threshold, or cost or tokens grown past the margin.
+ * graded score now below its threshold, or cost (or, with a token_margin, tokens) grown past its margin.
  */
 export function compareToBaseline(o: CaseOutcome, baseline: Baseline | undefined): BaselineChange {
   const then = baseline?.cases[o.id];
@@ -86,9 +97,13 @@ export function compareToBaseline(o: CaseOutcome, baseline: Baseline | undefined
       `cost $${o.cost_usd.toFixed(6)} is ${pct(o.cost_usd, then.cost_usd)} over the baseline's $${then.cost_usd.toFixed(6)} (margin ${margin * 100}%)`,
     );
   }
-  if (then.tokens > 0 && o.tokens > then.tokens * (1 + margin)) {
+  const tokenMargin = baseline?.token_margin;
+  if (then.tokens > 0 && Math.abs(o.tokens - then.tokens) / then.tokens > (tokenMargin ?? 0.25))
     notes.push(`tokens ${pct(o.tokens, then.tokens)}`);
-    regressions.push(`${o.tokens} tokens is ${pct(o.tokens, then.tokens)} over the baseline's ${then.tokens} (margin ${margin * 100}%)`);
+  if (tokenMargin !== undefined && then.tokens > 0 && o.tokens > then.tokens * (1 + tokenMargin)) {
+    regressions.push(
+      `${o.tokens} tokens is ${pct(o.tokens, then.tokens)} over the baseline's ${then.tokens} (margin ${tokenMargin * 100}%)`,
+    );
   }
   if (o.steps !== then.steps) notes.push(`steps ${then.steps}→${o.steps}`);
   return { change: notes.join(', ') || '=', ...(regressions.length ? { regression: regressions.join('; ') } : {}) };

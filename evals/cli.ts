@@ -17,6 +17,8 @@ import { agentsWithSuites, suiteDir } from './suite';
 export interface CommandIO {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** stderr is a terminal: the progress line is redrawn in place while a case runs. */
+  tty?: boolean;
   /** Session settings a test injects (its providers, bundle, governance store). */
   session?: Partial<SessionOptions>;
 }
@@ -96,7 +98,10 @@ export async function evalCommand(argv: string[], io: CommandIO): Promise<number
       agentsDir,
       mode,
       trials,
-      onCase: (done, total, o) => io.err(`${progressLine(done, total, o)}\n`),
+      ...(io.tty
+        ? { onStart: (i: number, n: number, agent: string, id: string) => io.err(`\r\x1b[K[${i}/${n}] running ${agent} ${id}…`) }
+        : {}),
+      onCase: (done, total, o) => io.err(`${io.tty ? '\r\x1b[K' : ''}${progressLine(done, total, o)}\n`),
       ...io.session,
     });
     const targets = refs.map(parseTarget);

@@ -38,7 +38,8 @@ export interface SessionOptions {
   governance?: GovernanceStore;
   policy?: Policy;
   workflowBundle?: WorkflowBundleOption;
-  /** Called as each case finishes (the live progress line). */
+  /** Called as each case starts and finishes (the live progress line). */
+  onStart?: (index: number, total: number, agent: string, id: string) => void;
   onCase?: (done: number, total: number, o: CaseOutcome) => void;
 }
 
@@ -176,6 +177,7 @@ export class EvalSession {
     for (const { t, suite } of plan) {
       const baseline = readBaseline(suite.dir);
       for (const lc of suite.cases) {
+        this.options.onStart?.(out.length + 1, total, t.ref, lc.id);
         const outcome = await this.runCase(t.ref, lc, baseline);
         out.push(outcome);
         this.options.onCase?.(out.length, total, outcome);
