@@ -69,6 +69,7 @@ export function caseFromRun(runId: string, run: CapturedRun, name = `captured ${
       ...(o?.error ? { error_type: o.error.type } : {}),
       output_spec: true,
       tools: (o?.actions_taken ?? []).map((a) => a.tool),
+      ...(o?.approvals?.length ? { approvals: o.approvals.map((a) => a.tool ?? a.kind) } : {}),
       result: o && o.result !== undefined ? [{ path: '$', equals: o.result }] : [],
       ...(o ? { steps: o.steps.length } : {}),
     },
@@ -83,7 +84,7 @@ export function writeCapture(toDir: string, runId: string, run: CapturedRun, nam
   const c = caseFromRun(runId, run, name);
   const agent = `${run.input.agent.definition.name}@${run.input.agent.definition.version}`;
   const caseFile = path.join(toDir, `captured-${runId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 60)}.yaml`);
-  const header = `# Captured from run ${runId} of ${agent} (npm run eval:capture). Its Plan steps replay from\n# cassettes/plan/; edit the expectations to what the run should have done.\n`;
+  const header = `# Captured from run ${runId} of ${agent} (npm run eval:capture).\n# Its Plan steps replay from cassettes/plan/; edit the expectations to what the run should have done.\n`;
   // Empty fields are left out so the file reads like a hand-written case.
   const { limits, graded, ...rest } = c;
   void limits;

@@ -28,7 +28,14 @@ export const EVAL_USAGE = `usage: npm run eval -- [agent[@version]...] [--live |
                      [--agents-dir dir] [--report-dir dir]`;
 
 /** A Temporal server to run on: --address, else TEMPORAL_ADDRESS (Temporal's env conventions), else a scratch dev server. */
-async function temporalTarget(address: string | undefined, namespace: string | undefined, err: CommandIO['err']) {
+interface TemporalTarget {
+  address: string;
+  namespace: string;
+  connectionOptions?: SessionOptions['connectionOptions'];
+  server: DevServer | undefined;
+}
+
+async function temporalTarget(address: string | undefined, namespace: string | undefined, err: CommandIO['err']): Promise<TemporalTarget> {
   if (address) return { address, namespace: namespace ?? 'default', server: undefined };
   if (process.env.TEMPORAL_ADDRESS) {
     const { connectionOptions, namespace: ns } = loadClientConnectConfig();
@@ -95,6 +102,7 @@ export async function evalCommand(argv: string[], io: CommandIO): Promise<number
     session = await EvalSession.open({
       address: target.address,
       namespace: target.namespace,
+      ...(target.connectionOptions ? { connectionOptions: target.connectionOptions } : {}),
       agentsDir,
       mode,
       trials,

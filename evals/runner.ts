@@ -91,7 +91,11 @@ export class EvalWorker {
     const taskQueue = `evals-${randomUUID()}`;
     mkdirSync(o.scratchDir, { recursive: true });
     const connection = await Connection.connect({ ...o.connectionOptions, address: o.address });
-    const native = await NativeConnection.connect({ address: o.address });
+    // The same TLS / API key for the worker's connection (the SDK's option shapes are alike, as scripts/runtime.ts uses them).
+    const native = await NativeConnection.connect({
+      ...(o.connectionOptions as Parameters<typeof NativeConnection.connect>[0]),
+      address: o.address,
+    });
     const worker = await createWorker({
       connection: native,
       namespace: o.namespace,

@@ -17,13 +17,15 @@ import { checkRun } from './assertions';
 import { compareToBaseline, readBaseline, type Baseline } from './baseline';
 import { caseScore, gradeRun, type Judge } from './graded';
 import { spread, type CaseOutcome } from './outcome';
-import { evalProviders, EvalWorker, type EvalMode } from './runner';
+import { evalProviders, EvalWorker, type EvalMode, type EvalWorkerOptions } from './runner';
 import { loadSuite, type LoadedCase } from './suite';
 
 /** How an eval session runs: where, in which mode, with which catalog. */
 export interface SessionOptions {
   address: string;
   namespace: string;
+  /** TLS, API key… of the server (Temporal's env conventions), when it needs them. */
+  connectionOptions?: EvalWorkerOptions['connectionOptions'];
   agentsDir?: string;
   mode?: EvalMode;
   /** Model vendors' settings (default: from the environment). */
@@ -99,6 +101,7 @@ export class EvalSession {
       const worker = await EvalWorker.start({
         address: options.address,
         namespace: options.namespace,
+        ...(options.connectionOptions ? { connectionOptions: options.connectionOptions } : {}),
         agents,
         tools,
         providers: options.providers ?? evalProviders(config, agentsDir, mode),
