@@ -140,6 +140,16 @@ test('a worse agent version fails its suite against the baseline, replayed from 
   expect(compared.out).toMatch(/docs\/answers from the docs\s+PASS 0\.90.*FAIL 0\.20.*pass→fail/);
   // Nothing reached the (stopped) vendor while replaying.
   expect(vendor.requests.length).toBe(sent);
+
+  // A baseline that cost half as much: the same run is now +100%, past the 25% margin.
+  const file = path.join(agentsDir, 'researcher', 'evals', 'baseline.json');
+  const accepted = JSON.parse(readFileSync(file, 'utf8')) as { cases: Record<string, { cost_usd: number }> };
+  accepted.cases['docs/answers from the docs']!.cost_usd /= 2;
+  writeFileSync(file, JSON.stringify(accepted));
+  const costly = await run(['researcher@1.0.0'], stopped);
+  expect(costly.code).toBe(1);
+  expect(costly.report.cases[0]).toMatchObject({ verdict: 'pass', baseline: { change: 'cost +100%' } });
+  expect(costly.out).toMatch(/vs baseline: cost \$0\.\d+ is \+100% over the baseline's \$0\.\d+ \(margin 25%\)/);
 }, 180_000);
 
 test('the reports: JUnit XML with the failure, HTML with the trajectory', async () => {
