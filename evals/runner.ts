@@ -207,18 +207,25 @@ export class EvalWorker {
           await handle.cancel();
           return;
         }
-        await handle.executeUpdate(approvalUpdate, {
-          args: [
-            {
-              approval_id: a.id,
-              decision: answer.decision,
-              args_hash: a.args_hash ?? '',
-              ...(answer.comment ? { comment: answer.comment } : {}),
-              ...(answer.decision === 'approve' && answer.edited_args ? { edited_args: answer.edited_args } : {}),
-              approver: APPROVER,
-            },
-          ],
-        });
+        try {
+          await handle.executeUpdate(approvalUpdate, {
+            args: [
+              {
+                approval_id: a.id,
+                decision: answer.decision,
+                args_hash: a.args_hash ?? '',
+                ...(answer.comment ? { comment: answer.comment } : {}),
+                ...(answer.decision === 'approve' && answer.edited_args ? { edited_args: answer.edited_args } : {}),
+                approver: APPROVER,
+              },
+            ],
+          });
+        } catch (err) {
+          // The update's validator refused the answer (edited arguments the tool rejects…): the run would wait for ever.
+          problems.push(`the run refused the case's answer to the approval of ${a.tool ?? a.kind}: ${(err as Error).message}`);
+          await handle.cancel();
+          return;
+        }
       }
       await new Promise((r) => setTimeout(r, 100));
     }
