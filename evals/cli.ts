@@ -128,7 +128,8 @@ export async function evalCommand(argv: string[], io: CommandIO): Promise<number
     }
     const dir = path.resolve(v['report-dir'] ?? path.join(PROJECT_ROOT, 'eval-reports', report.started_at.replace(/[:.]/g, '-')));
     const files = writeReports(dir, report);
-    io.out(`reports: ${files.html}\n         ${files.json}\n         ${files.junit}\n`);
+    const rel = (f: string) => path.relative(process.cwd(), f);
+    io.out(`reports: ${rel(files.html)}\n         ${rel(files.json)}\n         ${rel(files.junit)}\n`);
     if (v['update-baseline']) {
       for (const t of targets) {
         const dirOf = suiteDir(agentsDir, t.name);
