@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,12 +47,17 @@ async function temporalTarget(address: string | undefined, namespace: string | u
   }
   const settings = loadSettings();
   const cli = resolveTemporalCli({ onProgress: (m) => err(`${m}\n`) });
-  const server: DevServer = await startScratchDevServer({
-    cliPath: cli.path,
-    dir: mkdtempSync(path.join(os.tmpdir(), 'acp-eval-temporal-')),
-    searchAttributes: settings.searchAttributes,
-  });
-  err(`started a scratch Temporal dev server at ${server.address}\n`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'acp-eval-temporal-'));
+  const started = await startScratchDevServer({ cliPath: cli.path, dir, searchAttributes: settings.searchAttributes });
+  err(`started a scratch Temporal dev server at ${started.address}\n`);
+  // Its log folder goes with it (the server is in memory).
+  const server: DevServer = {
+    ...started,
+    stop: async () => {
+      await started.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
   return { address: server.address, namespace: server.namespace, server };
 }
 
