@@ -133,7 +133,7 @@ export async function evalCommand(argv: string[], io: CommandIO): Promise<number
     }
     const dir = path.resolve(v['report-dir'] ?? path.join(PROJECT_ROOT, 'eval-reports', report.started_at.replace(/[:.]/g, '-')));
     const files = writeReports(dir, report);
-    const rel = (f: string) => path.relative(process.cwd(), f);
+    const rel = (f: string) => (path.relative(process.cwd(), f).startsWith('..') ? f : path.relative(process.cwd(), f));
     io.out(`reports: ${rel(files.html)}\n         ${rel(files.json)}\n         ${rel(files.junit)}\n`);
     if (v['update-baseline']) {
       for (const t of targets) {
