@@ -1,60 +1,48 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { PROJECT_ROOT } from '../config/settings';
 import path from 'node:path';
-import { createToolRegistry } from '../activities/tools';
-import type { ToolRegistry } from '../activities/tools/registry';
-import { loadSettings, PROJECT_ROOT } from '../config/settings';
-import { loadEvalFile, runEvalCase } from '../test/support/eval-harness';
-import { startPlatform, type TestPlatform } from '../test/support/platform';
-import { startStatusServer, type StatusServer } from './incident-investigator/status-server';
+import { readBaseline } from '../evals/baseline';
+import type { EvalSession } from '../evals/session';
+import { agentsWithSuites, loadSuite } from '../evals/suite';
+import { openTestEvalSession } from '../test/support/evals';
+import { openTestStore, type TestStore } from '../test/support/governance';
 
-// Every agent's eval cases (agents/<name>/evals.yaml), run as production runs them: the real gateway,
-// the agentRun workflow on the test Temporal server and a real worker with the agents as defined in
-// agents/ (their scripts, tools and approval rules). The docs are the project's own; tickets and the
-// knowledge graph go to a temporary folder, and the incident agent's status API is the example status
-// server on a free port.
-const suites = readdirSync(path.join(PROJECT_ROOT, 'agents'))
-  .filter((name) => existsSync(path.join(PROJECT_ROOT, 'agents', name, 'evals.yaml')))
-  .map((name) => ({ name, cases: loadEvalFile(path.join(PROJECT_ROOT, 'agents', name, 'evals.yaml')) }));
+// Every agent's suite (agents/<name>/evals/*.yaml) run by the eval library `npm run eval` uses: the
+// agentRun workflow on the test Temporal server, a real worker with the agents, tools and policy of
+// this repository (write tools to a scratch folder), model answers from cassettes, and each case
+// compared with its committed baseline (agents/<name>/evals/baseline.json).
+const agentsDir = path.join(PROJECT_ROOT, 'agents');
+const suites = agentsWithSuites(agentsDir).map((name) => loadSuite(agentsDir, name));
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'acp-evals-'));
-let status: StatusServer;
-let tools: ToolRegistry;
-let platform: TestPlatform;
+let session: EvalSession;
+let store: TestStore;
 beforeAll(async () => {
-  status = await startStatusServer();
-  tools = createToolRegistry({
-    docsDir: loadSettings({}).docsDir,
-    ticketsFile: path.join(tmp, 'tickets.jsonl'),
-    memoryFile: path.join(tmp, 'memory.jsonl'),
-    env: { STATUS_URL: status.url },
-  });
-  await tools.discover();
-  platform = await startPlatform({ tools });
+  store = await openTestStore();
+  session = await openTestEvalSession({ agentsDir, governance: store.store });
 }, 180_000);
 afterAll(async () => {
-  await platform?.stop();
-  await tools?.close();
-  await status?.close();
-  rmSync(tmp, { recursive: true, force: true });
+  await session?.close();
+  await store?.close();
 });
 
-test('every example agent has eval cases', () => {
-  expect(suites.map((s) => s.name).sort()).toEqual(
-    platform.agents
+test('every agent has an eval suite and a baseline', () => {
+  expect(suites.map((s) => s.agent)).toEqual(
+    session.agents
       .list()
       .map((a) => a.name)
       .sort(),
   );
+  for (const s of suites) expect(readBaseline(s.dir)).toBeDefined();
 });
 
-describe.each(suites)('$name evals', ({ name, cases }) => {
+describe.each(suites)('$agent evals', (suite) => {
   // The incident agent's first SQL call opens the embedded PGlite (initdb in WASM), which can take a while.
-  test.each(cases)(
-    '$name',
-    async (c) => {
-      const outcome = await runEvalCase(platform, name, c);
-      expect(outcome.failures).toEqual([]);
+  test.each(suite.cases)(
+    '$id',
+    async (lc) => {
+      const outcome = await session.runCase(suite.agent, lc, readBaseline(suite.dir));
+      expect({ error: outcome.error, failed: outcome.checks.filter((c) => !c.passed) }).toEqual({ error: undefined, failed: [] });
+      expect(outcome.baseline?.regression).toBeUndefined();
+      expect(outcome.baseline?.change).not.toBe('new');
     },
     180_000,
   );
