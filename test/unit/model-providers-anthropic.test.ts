@@ -1,0 +1,45 @@
+import { anthropicProvider } from '../../activities/model/vendors';
+import { ErrorCode } from '../../contracts/errors';
+import { startFakeAnthropicVendor } from '../support/fake-anthropic-vendor';
+import { agentFor, failureOf, KEY, request, SPEC } from '../support/model-provider-fixtures';
+
+// The Anthropic provider over real HTTP against the fake vendor (test/support/fake-anthropic-vendor.ts).
+
+describe('anthropic (messages with tool use)', () => {
+  test('tools and a final_answer tool carrying output_spec; tool_use comes back as the action; usage and cost', async () => {
+    const vendor = await startFakeAnthropicVendor();
+    try {
+      vendor.requireApiKey(KEY);
+      vendor.respondWith(() => ({
+        content: 'Looking it up.',
+        toolCalls: [{ name: 'ticket_lookup', args: { id: '42' } }],
+        usage: { prompt_tokens: 1000, completion_tokens: 100 },
+      }));
+      const agent = agentFor({ provider: 'anthropic', name: 'claude-test' });
+      const provider = anthropicProvider({ baseUrl: vendor.url, apiKey: KEY, keyVariable: 'ANTHROPIC_API_KEY' });
+      const result = await provider.plan(request(agent));
+      const { body } = vendor.requests[0]!;
+      expect(body.tools!.map((t) => t.name)).toEqual(['ticket_lookup', 'docs_search', 'final_answer']);
+      expect(body.tools![1]!.input_schema).toMatchObject({ properties: { query: { type: 'string' } }, required: ['query'] });
+      expect(body.tools![2]!.input_schema).toMatchObject({ properties: { result: SPEC }, required: ['result', 'reason'] });
+      expect(body.tool_choice).toEqual({ type: 'any', disable_parallel_tool_use: true });
+      expect(body.max_tokens).toBe(1024);
+      expect(result.action).toEqual({ type: 'tool_call', tool: 'ticket_lookup', args: { id: '42' }, reason: 'Looking it up.' });
+      expect(result.usage).toEqual({ input_tokens: 1000, output_tokens: 100, cost_usd: expect.closeTo(0.65, 10) });
+
+      vendor.respondWith(() => ({ toolCalls: [{ name: 'final_answer', args: { result: { answer: 'raise it' }, reason: 'enough' } }] }));
+      expect((await provider.plan(request(agent))).action).toEqual({ type: 'final', result: { answer: 'raise it' }, reason: 'enough' });
+
+      vendor.respondWith(() => ({ status: 429, headers: { 'retry-after': '7' } }));
+      expect(await failureOf(provider.plan(request(agent)))).toMatchObject({ type: ErrorCode.ModelUnavailable, nextRetryDelay: 7000 });
+      vendor.respondWith(() => ({ status: 400, error: 'prompt is too long: 210000 tokens > 200000 maximum' }));
+      expect(await failureOf(provider.plan(request(agent)))).toMatchObject({ type: ErrorCode.ModelContextTooLong, nonRetryable: true });
+      const wrongKey = anthropicProvider({ baseUrl: vendor.url, apiKey: 'sk-ant-wrong-key', keyVariable: 'ANTHROPIC_API_KEY' });
+      const auth = await failureOf(wrongKey.plan(request(agent)));
+      expect(auth).toMatchObject({ type: ErrorCode.ModelAuthFailed, nonRetryable: true });
+      expect(auth.message).toContain('check ANTHROPIC_API_KEY');
+    } finally {
+      await vendor.close();
+    }
+  });
+});

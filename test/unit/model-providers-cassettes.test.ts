@@ -1,0 +1,46 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { openAIProvider } from '../../activities/model/vendors';
+import { ErrorCode } from '../../contracts/errors';
+import { startFakeLlmVendor } from '../support/fake-llm-vendor';
+import { agentFor, failureOf, KEY, request } from '../support/model-provider-fixtures';
+
+// Model cassettes: recording a provider's exchange with the fake vendor and replaying it without the vendor.
+
+describe('cassettes', () => {
+  test('record writes the exchange without secrets; replay answers with the vendor stopped; a changed prompt is a miss naming the nearest request', async () => {
+    const dir = mkdtempSync(path.join(process.env.TEST_TMP_DIR!, 'cassettes-'));
+    const vendor = await startFakeLlmVendor();
+    const agent = agentFor({ provider: 'openai', name: 'gpt-test' }, { instructions: `Triage. Never print ${KEY}.` });
+    vendor.respondWith(() => ({
+      toolCalls: [{ name: 'docs_search', args: { query: 'timeouts' } }],
+      usage: { prompt_tokens: 40, completion_tokens: 4 },
+    }));
+    const recorder = openAIProvider({ baseUrl: vendor.url, apiKey: KEY, cassettes: { mode: 'record', dirFor: (a) => path.join(dir, a) } });
+    const recorded = await recorder.plan(request(agent));
+    await vendor.close();
+    expect(recorded.call?.cassette).toBe('recorded');
+    const files = readdirSync(path.join(dir, 'triager'));
+    expect(files).toHaveLength(1);
+    const text = readFileSync(path.join(dir, 'triager', files[0]!), 'utf8');
+    expect(text).not.toContain(KEY);
+    const cassette = JSON.parse(text) as { hash: string; request: { provider: string; model: string; tools: unknown[] } };
+    expect(cassette.request).toMatchObject({ provider: 'openai', model: 'gpt-test' });
+    expect(cassette.request.tools).toHaveLength(2);
+    expect(files[0]).toBe(`${cassette.hash.slice(0, 16)}.json`);
+
+    const replayer = openAIProvider({ baseUrl: vendor.url, apiKey: KEY, cassettes: { mode: 'replay', dirFor: (a) => path.join(dir, a) } });
+    const replayed = await replayer.plan(request(agent));
+    expect(replayed.action).toEqual(recorded.action);
+    expect(replayed.usage).toEqual(recorded.usage);
+    expect(replayed.call?.cassette).toBe('replayed');
+
+    const miss = await failureOf(replayer.plan({ ...request(agent), task: 'A different task' }));
+    expect(miss).toMatchObject({ type: ErrorCode.ModelCassetteMiss, nonRetryable: true });
+    expect(miss.message).toMatch(
+      new RegExp(
+        `no cassette for request [0-9a-f]{16} .*nearest recorded request is ${cassette.hash.slice(0, 16)}, which differs at prompt\\[1\\]`,
+      ),
+    );
+  });
+});
