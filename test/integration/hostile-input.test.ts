@@ -28,7 +28,8 @@ function fuzzer() {
     else if (res.status >= 400) expect(typeof res.body.type).toBe('string');
   };
   /** The tenant's runs in Temporal (read after a sentinel of the same tenant, which is left out). */
-  const runsInTemporal = async () => (await workflowsAfterSentinel(platform, `Tenant = "${tenant}"`, { headers: who })).sort();
+  const runsInTemporal = async () =>
+    (await workflowsAfterSentinel(platform, `Tenant = "${tenant}"`, { headers: who, started: accepted })).sort();
   return { tenant, who, accepted, sent, runsInTemporal };
 }
 

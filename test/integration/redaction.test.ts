@@ -71,9 +71,14 @@ test('secrets and restricted context values appear in no log line, span attribut
   expect(spans.some((s) => String(s.attributes['url.path']).includes(REDACTED))).toBe(true);
 
   // Logs: the tool call's line (with its arguments) and the request lines (with their paths).
+  // Log lines reach the capture through winston's stream, not in the activity's own tick: wait for the tool's.
+  const toolLine = await eventually(
+    async () => logs.lines().find((l) => l.message === 'tool called' && l.run_id === runId),
+    20_000,
+    `the "tool called" line of ${runId} (tool lines when the wait began: ${JSON.stringify(logs.lines().filter((l) => l.message === 'tool called'))})`,
+  );
   const lines = logs.lines();
   expect(leaks(JSON.stringify(lines))).toEqual([]);
-  const toolLine = lines.find((l) => l.message === 'tool called' && l.run_id === runId)!;
   expect(toolLine.args).toContain(REDACTED);
   expect(lines.some((l) => l.message === 'request' && String(l.path).includes(REDACTED))).toBe(true);
 });
