@@ -27,7 +27,7 @@ export function approvalRoutes(table: RouteTable, router: Router, gw: Gateway): 
       method: 'get',
       path: '/v1/approvals',
       summary: 'Pending approvals the caller may decide',
-      responses: { '200': ok('Approvals', ApprovalListSchema), ...errors(401, 405, 429) },
+      responses: { '200': ok('Approvals', ApprovalListSchema), ...errors(401, 405, 429, 503) },
     },
     async (_req, res) => {
       const who = callerOf(res).principal;
@@ -60,7 +60,7 @@ export function approvalRoutes(table: RouteTable, router: Router, gw: Gateway): 
       path: '/v1/runs/{id}/approvals/{approval_id}',
       summary: 'Decide a pending approval (edited_args count only with approve; a reject ignores them)',
       request: { params: RunIdParams.extend({ approval_id: z.string() }), body: jsonRequest(ApprovalDecisionRequestSchema) },
-      responses: { '200': ok('Decision recorded', DecisionResultSchema), ...errors(400, 401, 403, 404, 405, 409, 415, 429) },
+      responses: { '200': ok('Decision recorded', DecisionResultSchema), ...errors(400, 401, 403, 404, 405, 409, 415, 429, 503) },
     },
     ...jsonBody(gw.deps.bodyLimit),
     async (req, res) => {

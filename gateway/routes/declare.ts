@@ -49,6 +49,7 @@ const DESCRIPTIONS: Record<number, string> = {
   415: 'Body is not application/json',
   422: 'Unprocessable',
   429: 'Rate limit or quota reached (Retry-After)',
+  503: 'A dependency did not answer: Temporal, or no worker took an approval or takeover (problem names it; Retry-After)',
 };
 
 /** A problem+json response. */

@@ -28,7 +28,7 @@ export function runsReadRoutes(table: RouteTable, router: Router, gw: Gateway): 
       path: '/v1/runs',
       summary: 'List runs of the caller’s tenant',
       request: { query: ListRunsQuerySchema },
-      responses: { '200': ok('A page of runs', RunListSchema), ...errors(400, 401, 405, 429) },
+      responses: { '200': ok('A page of runs', RunListSchema), ...errors(400, 401, 405, 429, 503) },
     },
     async (req, res) => {
       const parsed = ListRunsQuerySchema.safeParse(withoutEmpty(req.query));
@@ -45,7 +45,7 @@ export function runsReadRoutes(table: RouteTable, router: Router, gw: Gateway): 
       path: '/v1/runs/{id}',
       summary: 'A run: state, steps, output',
       request: { params: RunIdParams },
-      responses: { '200': ok('The run', RunViewSchema), ...errors(401, 404, 405, 429) },
+      responses: { '200': ok('The run', RunViewSchema), ...errors(401, 404, 405, 429, 503) },
     },
     async (req, res) => {
       const runId = String(req.params.id);
@@ -61,7 +61,7 @@ export function runsReadRoutes(table: RouteTable, router: Router, gw: Gateway): 
       path: '/v1/runs/{id}/steps',
       summary: 'A run’s steps',
       request: { params: RunIdParams },
-      responses: { '200': ok('The steps', StepsSchema), ...errors(401, 404, 405, 429) },
+      responses: { '200': ok('The steps', StepsSchema), ...errors(401, 404, 405, 429, 503) },
     },
     async (req, res) => {
       const runId = String(req.params.id);

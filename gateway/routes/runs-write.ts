@@ -35,7 +35,7 @@ export function runsWriteRoutes(table: RouteTable, router: Router, gw: Gateway):
       responses: {
         '202': ok('Run started', RunAcceptedSchema),
         '200': ok('Same Idempotency-Key and body: the original run', RunAcceptedSchema),
-        ...errors(400, 401, 403, 404, 405, 409, 413, 415, 429),
+        ...errors(400, 401, 403, 404, 405, 409, 413, 415, 429, 503),
       },
     },
     ...json,
@@ -59,7 +59,7 @@ export function runsWriteRoutes(table: RouteTable, router: Router, gw: Gateway):
       responses: {
         '202': ok('Run started', RunAcceptedSchema),
         '200': ok('Same task_id and body: the original run', RunAcceptedSchema),
-        ...errors(400, 401, 403, 404, 405, 409, 413, 415, 429),
+        ...errors(400, 401, 403, 404, 405, 409, 413, 415, 429, 503),
       },
     },
     ...json,
@@ -96,7 +96,7 @@ export function runsWriteRoutes(table: RouteTable, router: Router, gw: Gateway):
       path: '/v1/runs/{id}/cancel',
       summary: 'Cancel a run',
       request: { params: RunIdParams },
-      responses: { '202': ok('Cancellation requested', CancelAcceptedSchema), ...errors(401, 403, 404, 405, 409, 429) },
+      responses: { '202': ok('Cancellation requested', CancelAcceptedSchema), ...errors(401, 403, 404, 405, 409, 429, 503) },
     },
     async (req, res) => {
       const runId = String(req.params.id);
@@ -109,7 +109,7 @@ export function runsWriteRoutes(table: RouteTable, router: Router, gw: Gateway):
       await handle.cancel();
       await gw.audit(caller, { action: 'run.cancel', outcome: 'requested', reason: 'cancelled through the API', run_id: runId });
       logger.info('run cancel requested', { run_id: runId, by: caller.principal.subject });
-      res.status(202).json({ run_id: runId, status: 'cancelling', links: { self: `/v1/runs/${runId}` } });
+      res.status(202).json({ run_id: runId, status: 'cancelling', links: gw.links(runId) });
     },
   );
 
@@ -122,7 +122,7 @@ export function runsWriteRoutes(table: RouteTable, router: Router, gw: Gateway):
       request: { params: RunIdParams, body: jsonRequest(TakeoverRequestSchema) },
       responses: {
         '200': ok('Completed with a human-provided result', TakeoverResultSchema),
-        ...errors(400, 401, 403, 404, 405, 409, 415, 429),
+        ...errors(400, 401, 403, 404, 405, 409, 415, 429, 503),
       },
     },
     ...json,

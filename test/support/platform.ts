@@ -108,6 +108,8 @@ export interface TestPlatform {
   /** The gateway's and the worker's metrics registries (their /metrics serve them). */
   metrics: { gateway: GatewayMetrics; worker: WorkerMetrics };
   startWorker(): Promise<void>;
+  /** Shuts the worker down (the gateway stays up), as a worker that died or was scaled to zero. */
+  stopWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -178,6 +180,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
     });
     running = worker.run();
   };
+  const stopWorker = async () => {
+    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await nativeConnection?.close();
+    worker = running = nativeConnection = undefined;
+  };
   if (options.withWorker !== false) await startWorker();
 
   return {
@@ -190,11 +198,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
     governance,
     metrics,
     startWorker,
+    stopWorker,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      await nativeConnection?.close();
+      await stopWorker();
       await connection.close();
       await ownStore?.close();
     },
