@@ -134,7 +134,11 @@ export const McpInstanceSchema = z
     breaker: common.breaker,
     concurrency: common.concurrency,
     queue: common.queue,
-    connect_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
+    /**
+     * How long starting the server and its tools/list may take. Generous: it bounds a worker's start, not
+     * a run, and a node server on a loaded 2-core machine took over 10 s to answer once.
+     */
+    connect_timeout_ms: z.number().int().min(100).max(120_000).default(30_000),
   })
   .strict()
   .refine((i) => (i.stdio === undefined) !== (i.http === undefined), { message: 'give either stdio or http', path: ['stdio'] });

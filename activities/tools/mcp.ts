@@ -11,6 +11,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { ApplicationFailure } from '@temporalio/common';
+import { Mutex, type MutexInterface } from 'async-mutex';
 import type { Evidence } from '../../contracts/run';
 import { abortable, childOf, hold, resolveServerEntry, resultText } from './mcp-support';
 import { defineTool, type ToolContext, type ToolDefinition } from './tool';
@@ -100,7 +101,8 @@ export class McpServerConnection {
   spawns = 0;
   private live: Live | undefined;
   private connecting: Promise<Live> | undefined;
-  private queue: Promise<void> = Promise.resolve();
+  /** Serialises calls to a `serial` server (one that cannot take two calls at once). */
+  private readonly mutex = new Mutex();
   private stderrTail: string[] = [];
 
   constructor(spec: McpServerSpec) {
@@ -190,7 +192,12 @@ export class McpServerConnection {
     if (pending) await pending.catch(() => undefined);
     const live = this.live;
     this.live = undefined;
-    if (live && !live.closed) await live.client.close();
+    if (live && !live.closed) {
+      // Keep this process alive until the server has gone: the SDK waits on unref'd timers, and with the
+      // child's handles unref'd too a stopping worker would end in the middle of its shutdown.
+      hold(live.child, true);
+      await live.client.close();
+    }
     running.delete(this);
   }
 
@@ -208,7 +215,7 @@ export class McpServerConnection {
   }
 
   private async spawn(): Promise<Live> {
-    const { name, args = [], env = {}, cwd, connect_timeout_ms = 10_000 } = this.spec;
+    const { name, args = [], env = {}, cwd, connect_timeout_ms = 30_000 } = this.spec;
     let transport: Transport;
     if (this.spec.url) {
       transport = new StreamableHTTPClientTransport(new URL(this.spec.url), { requestInit: { headers: this.spec.headers ?? {} } });
@@ -248,12 +255,16 @@ export class McpServerConnection {
   /** Runs `fn` after the calls before it when the server is `serial`; leaves the queue if aborted while waiting. */
   private async exclusive<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
     if (!this.spec.serial) return fn();
-    const previous = this.queue;
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    this.queue = previous.then(() => mine);
+    const acquiring = this.mutex.acquire();
+    let release: MutexInterface.Releaser;
     try {
-      await abortable(previous, signal);
+      release = await abortable(acquiring, signal);
+    } catch (err) {
+      // Aborted while waiting: hand the turn on as soon as it comes, without running.
+      void acquiring.then((releaseLater) => releaseLater());
+      throw err;
+    }
+    try {
       return await fn();
     } finally {
       release();
