@@ -15,7 +15,9 @@ import {
 // contracts/run.ts) and the query strings of the governance routes. The routes declare them, and the
 // OpenAPI document is generated from those declarations.
 
-const Links = z.object({ self: z.string(), steps: z.string().optional(), temporal_ui: z.string().optional() });
+/** Links of a run in API answers (gw.links builds them). */
+export const RunLinksSchema = z.object({ self: z.string(), steps: z.string(), temporal_ui: z.string().optional() });
+const Links = RunLinksSchema;
 const AgentRef = z.object({ name: z.string().optional(), version: z.string().optional() });
 
 export const ProblemSchema = z.object({

@@ -6,6 +6,16 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const WAIT_SECONDS = [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
 
+/** Policy decisions: the gateway counts run.dispatch, the worker tool_call; one family, declared once. */
+function policyDecisionsCounter(registers: Registry[]) {
+  return new Counter({
+    name: 'acp_policy_decisions_total',
+    help: 'Policy decisions, by action (run.dispatch at the gateway, tool_call in runs), effect and rule.',
+    labelNames: ['action', 'effect', 'rule'] as const,
+    registers,
+  });
+}
+
 /** The gateway's metrics. */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -35,12 +45,7 @@ export class GatewayMetrics {
     labelNames: ['agent', 'version'] as const,
     registers: this.r,
   });
-  readonly policyDecisions = new Counter({
-    name: 'acp_policy_decisions_total',
-    help: 'Policy decisions, by action (run.dispatch at the gateway, tool_call in runs), effect and rule.',
-    labelNames: ['action', 'effect', 'rule'] as const,
-    registers: this.r,
-  });
+  readonly policyDecisions = policyDecisionsCounter(this.r);
 }
 
 /** The worker's metrics (its runs, steps, model and tool calls). */
@@ -122,12 +127,7 @@ export class WorkerMetrics {
     buckets: WAIT_SECONDS,
     registers: this.r,
   });
-  readonly policyDecisions = new Counter({
-    name: 'acp_policy_decisions_total',
-    help: 'Policy decisions, by action (run.dispatch at the gateway, tool_call in runs), effect and rule.',
-    labelNames: ['action', 'effect', 'rule'] as const,
-    registers: this.r,
-  });
+  readonly policyDecisions = policyDecisionsCounter(this.r);
   readonly budgetReservations = new Counter({
     name: 'acp_budget_reservations_total',
     help: 'Tenant budget reservations before model calls, by outcome (granted, denied).',

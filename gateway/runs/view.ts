@@ -1,18 +1,14 @@
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import type { z } from 'zod';
 import type { Step } from '../../contracts/run';
-import type { RunViewSchema } from '../api-schemas';
+import type { RunLinksSchema, RunViewSchema } from '../api-schemas';
 import { RunSearchAttributes } from '../../contracts/search-attributes';
 import { queryWarning } from './errors';
 import type { RunStore, VisibleRun } from './store';
 import { runStatus } from './visibility';
 
 /** Links of a run in API answers. */
-export interface RunLinks {
-  self: string;
-  steps: string;
-  temporal_ui?: string;
-}
+export type RunLinks = z.infer<typeof RunLinksSchema>;
 
 /** What `GET /v1/runs/{id}` answers. */
 export type RunView = z.infer<typeof RunViewSchema>;

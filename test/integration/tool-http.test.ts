@@ -13,6 +13,7 @@ const resolver: Resolver = (hostname, cb) => {
   const map: Record<string, LookupAddress[]> = {
     'status.test': [{ address: '127.0.0.1', family: 4 }],
     'internal.test': [{ address: '10.1.2.3', family: 4 }],
+    'elsewhere.test': [{ address: '127.0.0.1', family: 4 }],
   };
   const found = map[hostname];
   if (found) cb(null, found);
@@ -52,6 +53,8 @@ beforeAll(async () => {
     if (kind === 'to-loopback') return res.writeHead(302, { location: `http://127.0.0.1:${server.port}/status/${arg}` }).end();
     if (kind === 'to-metadata') return res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
     if (kind === 'to-same') return res.writeHead(302, { location: `/status/${arg}` }).end();
+    if (kind === 'to-elsewhere') return res.writeHead(302, { location: `http://elsewhere.test:${server.port}/status/${arg}` }).end();
+    if (kind === 'moved') return res.writeHead(307, { location: `/incidents` }).end();
     if (kind === 'incidents') return json(201, { id: 'INC-1', key: req.headers['idempotency-key'], received: JSON.parse(body) as unknown });
     return json(500, { error: 'unexpected path' });
   });
@@ -95,6 +98,23 @@ ${tool('single_file', 'slow', '    concurrency: 1\n    queue: 0\n    timeout_ms:
     method: GET
     url: 'http://localhost:${server.port}/status/{service}'
     input_schema: ${JSON.stringify(serviceArg)}
+  - name: listed_only
+    kind: http
+    description: allow_hosts names only status.test; a redirect elsewhere is refused
+    side_effect: read
+    method: GET
+    url: '${base}/to-elsewhere/{service}'
+    input_schema: ${JSON.stringify(serviceArg)}
+    allow_hosts: [status.test]
+    allow_private_hosts: [status.test, elsewhere.test]
+  - name: incident_moved
+    kind: http
+    description: a write whose endpoint answers with a redirect
+    side_effect: write
+    method: POST
+    url: '${base}/moved'
+    input_schema: { type: object, required: [title], properties: { title: { type: string } } }
+    allow_private_hosts: [status.test]
   - name: incident_open
     kind: http
     description: opens an incident
@@ -198,6 +218,24 @@ test('redirects are re-checked: to 127.0.0.1 and to 169.254.169.254 they are den
     message: expect.stringContaining('169.254.169.254 is a linkLocal address'),
   });
   await expect(call(registry, 'same_redirect', { service: 'b' })).resolves.toMatchObject({ output: { service: 'b' } });
+});
+
+test('a redirect to a host not in allow_hosts is denied before any request is sent there', async () => {
+  const before = hits('/status/away');
+  expect(await failureOf(call(registry, 'listed_only', { service: 'away' }))).toMatchObject({
+    type: AdapterFailure.SsrfDenied,
+    message: expect.stringContaining('host elsewhere.test is not in allow_hosts (status.test)'),
+  });
+  expect(hits('/status/away')).toBe(before);
+});
+
+test('a write is never re-sent to where a redirect points', async () => {
+  const before = hits('/incidents');
+  expect(await failureOf(call(registry, 'incident_moved', { title: 'disk full' }))).toMatchObject({
+    type: AdapterFailure.HttpStatus,
+    message: expect.stringContaining('redirects of writes are not followed'),
+  });
+  expect(hits('/incidents')).toBe(before);
 });
 
 test('a DNS name resolving to a private address is denied after resolution, before connecting', async () => {

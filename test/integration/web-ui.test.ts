@@ -17,6 +17,10 @@ const SCREENSHOT =
     ? path.join(PROJECT_ROOT, 'docs', 'images', 'web-ui-current-details.png')
     : path.join(mkdtempSync(path.join(os.tmpdir(), 'acp-web-ui-')), 'web-ui-current-details.png');
 
+// A headless Chromium on a 2-core machine busy with jest's other workers renders slowly (a screenshot
+// took over 30 s once under a full run): generous bounds, since this checks what is shown, not how fast.
+jest.setTimeout(240_000);
+
 let p: TestPlatform;
 let browser: Browser | undefined;
 
@@ -74,7 +78,7 @@ test('the Web UI finds a run by AgentName and shows where it stands, pending app
   expect(await page.locator('body').innerText()).toContain('Current Details');
 
   mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
-  await page.screenshot({ path: SCREENSHOT, fullPage: false });
+  await page.screenshot({ path: SCREENSHOT, fullPage: false, timeout: 90_000 });
   expect(readFileSync(SCREENSHOT).subarray(1, 4).toString()).toBe('PNG');
 
   // The run moves on once approved; the details follow.

@@ -1,6 +1,6 @@
 import { OpenAICompatibleProvider } from '../../activities/model/openai-compatible';
 import { openAIProvider } from '../../activities/model/vendors';
-import type { ModelCall } from '../../contracts/agent';
+import type { ModelCall, ResolvedAgent } from '../../contracts/agent';
 import { ErrorCode } from '../../contracts/errors';
 import type { Usage } from '../../contracts/run';
 import { startFakeLlmVendor, type FakeLlmVendor } from '../support/fake-llm-vendor';
@@ -89,6 +89,20 @@ describe('openai (chat completions)', () => {
       requests: 1,
       repairs: 0,
     });
+  });
+
+  test("a configured MCP tool's dotted name reaches the vendor as a legal function name, and its call maps back", async () => {
+    const name = 'memory.search_nodes';
+    const dotted: ResolvedAgent = {
+      definition: { ...openaiAgent.definition, tools: [name] },
+      tools: { [name]: { ...openaiAgent.tools.docs_search!, name } },
+    };
+    vendor.respondWith(() => ({ toolCalls: [{ name: 'memory__search_nodes', args: { query: 'db-1' } }] }));
+    const result = await provider().plan(request(dotted));
+    const sent = (vendor.requests[0]!.body.tools ?? []).map((t) => t.function.name);
+    // OpenAI refuses function names outside ^[a-zA-Z0-9_-]+$ (a 400 for every run of the agent).
+    expect(sent).toEqual(['memory__search_nodes']);
+    expect(result.action).toEqual({ type: 'tool_call', tool: name, args: { query: 'db-1' }, reason: '' });
   });
 
   test('a final answer in the structured-output JSON comes back as a final action', async () => {
