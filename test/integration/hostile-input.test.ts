@@ -1,3 +1,4 @@
+import { defaultPayloadConverter } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { http, startPlatform, uniqueQueue, type TestPlatform } from '../support/platform';
@@ -168,4 +169,9 @@ test('the body never chooses the tenant: a tenant inside the context is just dat
   expect(await other.runsInTemporal()).toEqual([]);
   expect((await http(platform, 'GET', `/v1/runs/${f.accepted[0]!}`, undefined, other.who)).status).toBe(404);
   expect((await http(platform, 'GET', `/v1/runs/${f.accepted[0]!}`, undefined, f.who)).body.initiator).toBe('fuzzer');
+  // The run itself (its budgets, audit rows and policy) works for the caller's tenant, not the context's.
+  const history = await platform.client.workflow.getHandle(f.accepted[0]!).fetchHistory();
+  const started = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+  const input = defaultPayloadConverter.fromPayload<{ initiator: { tenant: string } }>(started);
+  expect(input.initiator.tenant).toBe(f.tenant);
 });
