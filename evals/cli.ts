@@ -118,7 +118,8 @@ export async function evalCommand(argv: string[], io: CommandIO): Promise<number
       ...io.session,
     });
     const targets = refs.map(parseTarget);
-    const outcomes = await session.runTargets(targets);
+    // Cases are named by their file relative to the working folder (reports travel; absolute paths do not).
+    const outcomes = (await session.runTargets(targets)).map((o) => ({ ...o, at: rel(o.at) }));
     const report: EvalReport = {
       started_at: new Date(started).toISOString(),
       mode,
@@ -133,7 +134,6 @@ export async function evalCommand(argv: string[], io: CommandIO): Promise<number
     }
     const dir = path.resolve(v['report-dir'] ?? path.join(PROJECT_ROOT, 'eval-reports', report.started_at.replace(/[:.]/g, '-')));
     const files = writeReports(dir, report);
-    const rel = (f: string) => (path.relative(process.cwd(), f).startsWith('..') ? f : path.relative(process.cwd(), f));
     io.out(`reports: ${rel(files.html)}\n         ${rel(files.json)}\n         ${rel(files.junit)}\n`);
     if (v['update-baseline']) {
       for (const t of targets) {
@@ -152,6 +152,9 @@ export async function evalCommand(argv: string[], io: CommandIO): Promise<number
     await target.server?.stop();
   }
 }
+
+/** A path relative to the working folder when it lies inside it, else as it is. */
+const rel = (f: string) => (path.relative(process.cwd(), f).startsWith('..') ? f : path.relative(process.cwd(), f));
 
 function usage(io: CommandIO, message: string): number {
   io.err(`${message}\n${EVAL_USAGE}\n`);

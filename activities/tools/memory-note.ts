@@ -50,6 +50,12 @@ const AddObservationsResult = z.object({
  * Idempotent: the server keeps an observation once per entity, so a retried step adds nothing and
  * returns `observation_added: false`. Cleared for `internal` data: the policy keeps confidential and
  * restricted context fields away from it.
+ *
+ * Why it stays a TypeScript tool beside the configured `memory` instance (tools/knowledge.yaml): it is
+ * one governed step made of two server calls (entity, then observation), which configuration cannot
+ * compose; a model given only `memory.create_entities` and `memory.add_observations` needs two tool
+ * steps for one fact. Both reach the same server process (`mcpServer` pools by spec), so the facts
+ * `memory_note` writes are the ones `memory.search_nodes` and `memory.open_nodes` read.
  */
 export function createMemoryNoteTool(file: string, server: McpServerConnection = mcpServer(memoryServerSpec(file))): ToolDefinition {
   const dir = path.dirname(path.resolve(file));

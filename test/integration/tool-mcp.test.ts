@@ -2,7 +2,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode } from '../../contracts/errors';
 import { ToolConfigError } from '../../activities/tools/config-file';
-import { MCP_TOOL_ERROR } from '../../activities/tools/mcp';
+import { MCP_TOOL_ERROR, mcpServer } from '../../activities/tools/mcp';
+import { memoryServerSpec } from '../../activities/tools/memory-note';
 import type { ToolRegistry } from '../../activities/tools/registry';
 import { startMcpHttpServer } from '../support/mcp-http-server';
 import { call, failureOf, logSink, registryFor, scratchDir, writeToolsDir } from '../support/tools';
@@ -65,6 +66,19 @@ test('stdio: server-memory records an entity, and the read tool beside it finds 
   const found = await call(registry, 'memory.search_nodes', { query: 'checkout' });
   expect(found.output).toMatchObject({ entities: [{ name: 'checkout', observations: ['p95 latency 2s'] }] });
   expect(existsSync(memoryFile) && readFileSync(memoryFile, 'utf8')).toContain('p95 latency 2s');
+});
+
+test('memory_note and the configured memory instance are one server process: a fact noted is found by memory.search_nodes', async () => {
+  await call(registry, 'memory.search_nodes', { query: 'anything' });
+  // The configured instance's connection is the one memory_note uses (pooled by package, env and mode).
+  const shared = mcpServer(memoryServerSpec(memoryFile));
+  const pid = shared.pid;
+  expect(pid).toBeDefined();
+  const noted = await call(registry, 'memory_note', { entity: 'billing', entity_type: 'service', observation: 'owned by team-pay' });
+  expect(noted.output).toMatchObject({ entity: 'billing', observation_added: true });
+  const found = await call(registry, 'memory.search_nodes', { query: 'billing' });
+  expect(found.output).toMatchObject({ entities: [{ name: 'billing', observations: ['owned by team-pay'] }] });
+  expect(shared.pid).toBe(pid);
 });
 
 test("stdio: arguments that fail the server's input schema are refused before the call", async () => {
