@@ -2,7 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { installTracing, RunAttr, type Tracing } from '../../observability/tracing';
 import type { AgentRunInput, Approval } from '../../contracts/run';
-import { capturingLogger, eventually, http, startPlatform, waitForRun, type CapturedLogs, type TestPlatform } from '../support/platform';
+import { Worker } from '@temporalio/worker';
+import { WorkerMetrics } from '../../observability/metrics';
+import { WORKFLOW_INTERCEPTOR_MODULES, workerSinks } from '../../worker/observability';
+import {
+  capturingLogger,
+  eventually,
+  http,
+  startPlatform,
+  waitForRun,
+  workflowBundle,
+  type CapturedLogs,
+  type TestPlatform,
+} from '../support/platform';
 
 // One real run (docs-researcher on the scripted planner: Plan → ToolCall → Plan → Validate → Complete)
 // traced from the caller's traceparent through the gateway, the Temporal client, the workflow and
@@ -194,4 +206,35 @@ test('a run started without the gateway (the CLI, the Web UI) still has its run 
   });
   expect(spans.filter((s) => s.name === 'RunActivity:plan').length).toBe(2);
   expect(spans.some((s) => s.name === 'execute_tool docs_search')).toBe(true);
+});
+
+test('replaying a traced run (a worker restart, a cache eviction) exports no span and moves no metric again', async () => {
+  const traceId = randomBytes(16).toString('hex');
+  const res = await http(
+    p,
+    'POST',
+    '/v1/runs',
+    { agent: 'docs-researcher', task: 'replay me' },
+    { ...p.auth, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+  );
+  const runId = res.body.run_id as string;
+  expect((await waitForRun(p, runId)).status).toBe('completed');
+  const ofRun = () => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+  const before = (await eventually(async () => (ofRun().some((s) => s.name === 'RunWorkflow:agentRun') ? ofRun() : undefined))).length;
+
+  const history = await p.client.workflow.getHandle(runId).fetchHistory();
+  const metrics = new WorkerMetrics();
+  await Worker.runReplayHistory(
+    {
+      workflowBundle: await workflowBundle(),
+      interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+      sinks: workerSinks(metrics),
+    },
+    history,
+    runId,
+  );
+  // The replay ran the same workflow code with the same interceptors and sinks: Temporal calls no sink
+  // while replaying, so the trace keeps its spans once and the step metrics count the run once.
+  expect(ofRun()).toHaveLength(before);
+  expect((await metrics.registry.getSingleMetric('acp_step_duration_seconds')!.get()).values.every((v) => v.value === 0)).toBe(true);
 });
