@@ -26,7 +26,7 @@ function runner(b: Bench, client: Client, last: Map<string, string>) {
       await client.workflow.execute(workflow, { taskQueue: b.taskQueue, workflowId, args: [b.input(agent)] });
     } catch (err) {
       const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
-      throw new Error(`${key} run ${workflowId} failed: ${cause}`);
+      throw new Error(`${key} run ${workflowId} failed: ${cause}`, { cause: err });
     }
     return performance.now() - t0;
   };
