@@ -21,8 +21,9 @@ type Target = { kind: 'min-ratio' | 'max-ratio'; value: number } | { kind: 'max-
 /** A row compared as its target says: a ratio (higher or lower is better) or a difference. */
 export function row(scenario: string, metric: string, raw: number, platform: number, target?: Target): Row {
   const diff = target?.kind === 'max-diff';
-  const ratio = diff ? platform - raw : platform / raw;
-  if (!target) return { scenario, metric, raw, platform, ratio };
+  // A ratio over nothing (no rate held, memory that did not grow measurably) says nothing: no verdict.
+  const ratio = diff ? platform - raw : raw > 0 && platform >= 0 ? platform / raw : NaN;
+  if (!target || Number.isNaN(ratio)) return { scenario, metric, raw, platform, ratio, ...(target ? { target: '' } : {}) };
   const met = target.kind === 'min-ratio' ? ratio >= target.value : ratio <= target.value;
   const text =
     target.kind === 'max-diff' ? `≤ raw + ${target.value} ${target.unit}` : `${target.kind === 'min-ratio' ? '≥' : '≤'} ${target.value}×`;
