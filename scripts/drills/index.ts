@@ -3,6 +3,7 @@ import { gatewaySigterm } from './gateway-sigterm';
 import { steadyLoad } from './load';
 import { serverRestart } from './server-restart';
 import type { DrillResult, Stack } from './stack';
+import { storeConnections } from './store-connections';
 import { workerKill } from './worker-kill';
 
 export type Size = 'full' | 'small';
@@ -12,6 +13,7 @@ export const DRILLS: Record<string, (s: Stack, size: Size) => Promise<DrillResul
   'worker-kill': (s, size) => workerKill(s, { runs: size === 'full' ? 20 : 8 }),
   'server-restart': (s, size) => serverRestart(s, { runs: size === 'full' ? 10 : 4 }),
   'gateway-sigterm': (s, size) => gatewaySigterm(s, { clients: size === 'full' ? 8 : 3, seconds: size === 'full' ? 10 : 4 }),
+  'store-connections': (s, size) => storeConnections(s, { runs: size === 'full' ? 10 : 4 }),
   load: (s, size) => steadyLoad(s, size === 'full' ? { rate: 20, seconds: 60 } : { rate: 5, seconds: 4 }),
 };
 

@@ -1,5 +1,6 @@
 // Steady dispatch load through the gateway, every request sent twice with the same Idempotency-Key (a
-// client retrying): every accepted run id exists and completes, and each key started one run.
+// client retrying): every accepted run id exists and completes, and each key started one run. A request
+// the gateway refuses (an error status the caller sees) is not lost: the caller knows to retry it.
 import { randomUUID } from 'node:crypto';
 import type { DrillResult, Stack } from './stack';
 
@@ -24,15 +25,16 @@ export async function steadyLoad(s: Stack, size: { rate: number; seconds: number
   }
   const ids = [...accepted];
   const counts = await s.settle(ids, 180_000);
+  const refused = answers.filter((a) => a.ids.every((id) => id === undefined)).length;
   return {
     drill: 'load',
-    dispatched: answers.length,
+    dispatched: ids.length,
     completed: counts.completed,
-    lost: answers.length - counts.completed,
+    lost: ids.length - counts.completed,
     duplicated,
     notes: [
-      `${size.rate}/s for ${size.seconds} s, each request sent twice with one Idempotency-Key`,
-      `accepted ${ids.length} runs; missing ${counts.missing}, still running ${counts.running}, failed ${counts.failed}`,
+      `${size.rate}/s for ${size.seconds} s (${answers.length} keys), each request sent twice with one Idempotency-Key`,
+      `accepted ${ids.length} runs; refused both times (an error the caller sees, 503/500): ${refused}; missing ${counts.missing}, still running ${counts.running}, failed ${counts.failed}`,
     ],
   };
 }
