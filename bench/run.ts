@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   };
   const ks = (process.env.BENCH_PARKED ?? (QUICK ? '50,200' : '100,1000')).split(',').map(Number);
   const p99Ms = num('BENCH_P99_MS', 2000, 2000);
-  const rates = (process.env.BENCH_RATES ?? (QUICK ? '5,10,20,30' : '5,10,15,20,25,30,40')).split(',').map(Number);
+  const rates = (process.env.BENCH_RATES ?? (QUICK ? '2,5,10,20' : '2,5,10,15,20,25,30,40')).split(',').map(Number);
   const rateSeconds = num('BENCH_RATE_SECONDS', 10, 4);
   const b = await startBench(STEPS.filter((n) => n !== 1));
   const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
