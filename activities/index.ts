@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import { ErrorCode } from '../contracts/errors';
 import { PlanActionSchema, type PlanRequest, type PlanResult, type ToolCallRequest, type ToolCallResult } from '../contracts/run';
-import type { AuditEntry, Reservation, ReserveRequest, SettleRequest } from '../contracts/governance';
+import type { AuditEntry, Reservation, ReserveBudgetRequest, SettleRequest } from '../contracts/governance';
 import type { GovernanceStore } from '../governance/store';
 import { WorkerMetrics } from '../observability/metrics';
 import { addSensitiveValues, restrictedContextValues } from '../observability/redact';
@@ -120,7 +120,9 @@ export function createActivities({
      * Reserves a model call's estimated cost against the tenant's daily budget, before the call. Atomic
      * and idempotent per run and step (see GovernanceStore.reserve); the day is today in UTC.
      */
-    async reserveBudget(req: Omit<ReserveRequest, 'day'>): Promise<Reservation> {
+    async reserveBudget({ settle_first, ...req }: ReserveBudgetRequest): Promise<Reservation> {
+      // The previous call's settlement first, so the reservation sees the actual spend, not its estimate.
+      if (settle_first) await governance.settle(settle_first);
       const reservation = await governance.reserve({ ...req, day: new Date().toISOString().slice(0, 10) });
       if (!reservation.replayed) metrics.budgetReservations.inc({ outcome: reservation.granted ? 'granted' : 'denied' });
       Context.current().log.info(reservation.granted ? 'budget reserved' : 'budget reservation denied', {

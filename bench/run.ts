@@ -1,177 +1,97 @@
 // `npm run bench`: what the control plane costs over raw Temporal doing the same work, as ratios
-// measured in one run on one dev server. Three scenarios, each the example docs-researcher task (a
-// model call, a tool call, a model call) on the scripted planner:
-//   raw       rawRun (bench/workflows.ts): the same plan and tool activities in a plain loop
-//   agentRun  the platform's workflow: state machine, policy checks, search attributes, budgets
-//   +budget   agentRun for a priced agent under a tenant daily budget: a reserve and a settle
-//             activity around every model call, in the governance store
-// Each scenario runs BENCH_RUNS runs (default 60) at BENCH_CONCURRENCY (default 10) after a warm-up,
-// started with the Temporal client (the gateway is not measured here). The runs are split in
-// BENCH_ROUNDS rounds (default 3) that take the scenarios in turn, so drift over the run (a server
-// warming up, its store growing) weighs on every scenario alike.
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+// measured in one run on one dev server (bench/README.md lists the scenarios and settings). Prints a
+// table and writes the numbers as JSON (BENCH_OUT, default bench/results/latest.json).
+import { PROJECT_ROOT } from '../config/settings';
+import { endToEnd, traced, type RunShape } from './e2e';
+import { approval, dispatch } from './gateway';
+import { startBench } from './harness';
+import { parkedMemory } from './memory';
+import { row, table, writeJson, type Row } from './report';
+import { sustained } from './throughput';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { FileBlobStore } from '../activities/blob-store';
-import { ScriptedPlanner } from '../activities/model/scripted';
-import { createToolRegistry } from '../activities/tools';
-import { AgentRegistry } from '../agents/registry';
-import { loadSettings } from '../config/settings';
-import { AgentDefinitionSchema } from '../contracts/agent';
-import type { AgentRunInput } from '../contracts/run';
-import { openGovernanceStore } from '../governance/open';
-import { createLogger } from '../observability/logger';
-import { loadPolicyDir } from '../policies/load';
-import { cliVersion, resolveTemporalCli } from '../temporal/cli';
-import { startScratchDevServer } from '../temporal/dev-server';
-import { createWorker, installTemporalRuntime } from '../worker/worker';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 60);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const WARMUP = 10;
-
-interface Result {
-  scenario: string;
-  runs: number;
-  seconds: number;
-  throughput: number;
-  p50: number;
-  p95: number;
-}
-
-interface Scenario {
-  name: string;
-  run: () => Promise<number>;
-  latencies: number[];
-  seconds: number;
-  runs: number;
-}
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const QUICK = process.env.BENCH_QUICK === '1';
+const num = (name: string, full: number, quick: number) => Number(process.env[name] ?? (QUICK ? quick : full));
+const STEPS = [1, 5, 20];
 
 async function main(): Promise<void> {
-  const settings = loadSettings();
-  installTemporalRuntime(createLogger({ level: 'error', format: 'json' }));
-  const cli = resolveTemporalCli({ onProgress: (m) => process.stderr.write(`${m}\n`) });
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'acp-bench-'));
-  const server = await startScratchDevServer({ cliPath: cli.path, dir, searchAttributes: settings.searchAttributes });
-  // The governance store as the platform opens it: PostgreSQL when GOVERNANCE_DATABASE_URL is set,
-  // else the embedded PGlite, here in the benchmark's own folder.
-  const governance = await openGovernanceStore({
-    ...settings,
-    governance: { ...settings.governance, pgliteDir: path.join(dir, 'governance') },
-  });
-  const storeKind = settings.governance.databaseUrl ? 'PostgreSQL' : 'PGlite';
-
-  const tools = createToolRegistry({ docsDir: settings.docsDir, ticketsFile: path.join(dir, 'tickets.jsonl') });
-  const base = AgentRegistry.load(settings.agentsDir, tools).resolve('docs-researcher').definition;
-  // The same agent with a price: every model call is estimated above zero, so it reserves and settles.
-  const priced = AgentDefinitionSchema.parse({
-    ...base,
-    name: 'docs-researcher-priced',
-    model: { ...base.model, max_output_tokens: 256, pricing: { input_per_1k: 0.001, output_per_1k: 0.002 } },
-  });
-  const agents = new AgentRegistry([base, priced], tools);
-  const policy = loadPolicyDir(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });
-
-  const taskQueue = `bench-${randomUUID()}`;
-  const nativeConnection = await NativeConnection.connect({ address: server.address });
-  const worker = await createWorker({
-    connection: nativeConnection,
-    namespace: server.namespace,
-    taskQueue,
-    providers: [new ScriptedPlanner()],
-    tools,
-    blobs: new FileBlobStore(path.join(dir, 'blobs')),
-    governance,
-    workflowsPath: require.resolve('./workflows'),
-  });
-  const running = worker.run();
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection, namespace: server.namespace });
-
-  const input = (agent: string, tenant: string): AgentRunInput => ({
-    agent: agents.resolve(agent),
-    task: 'How do I dispatch a run?',
-    context: {},
-    constraints: {},
-    initiator: { subject: 'bench', tenant, roles: ['dispatcher'] },
-    requested_at: new Date().toISOString(),
-    policy,
-    environment: 'dev',
-    context_labels: {},
-  });
-  const once = async (workflow: 'rawRun' | 'agentRun', agent: string, tenant: string): Promise<number> => {
-    const started = performance.now();
-    await client.workflow.execute(workflow, { taskQueue, workflowId: `bench-${randomUUID()}`, args: [input(agent, tenant)] });
-    return performance.now() - started;
+  const shape: RunShape = {
+    runs: num('BENCH_RUNS', 60, 16),
+    concurrency: num('BENCH_CONCURRENCY', 10, 8),
+    rounds: num('BENCH_ROUNDS', 3, 2),
+    warmup: num('BENCH_WARMUP', 10, 3),
   };
-  /** One round of a scenario: `runs` runs, CONCURRENCY at a time. */
-  const round = async (s: Scenario, runs: number): Promise<void> => {
-    let next = 0;
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next++ < runs) s.latencies.push(await s.run());
-      }),
-    );
-    s.seconds += (performance.now() - t0) / 1000;
-    s.runs += runs;
-  };
-  const measure = async (scenarios: Scenario[]): Promise<Result[]> => {
-    for (const s of scenarios) for (let i = 0; i < WARMUP; i++) await s.run();
-    for (let r = 0; r < ROUNDS; r++) {
-      const runs = Math.floor(RUNS / ROUNDS) + (r < RUNS % ROUNDS ? 1 : 0);
-      for (const s of scenarios) await round(s, runs);
-    }
-    return scenarios.map((s) => {
-      const sorted = [...s.latencies].sort((a, b) => a - b);
-      return {
-        scenario: s.name,
-        runs: s.runs,
-        seconds: s.seconds,
-        throughput: s.runs / s.seconds,
-        p50: percentile(sorted, 50),
-        p95: percentile(sorted, 95),
-      };
-    });
-  };
-  const scenario = (name: string, run: () => Promise<number>): Scenario => ({ name, run, latencies: [], seconds: 0, runs: 0 });
-
+  const ks = (process.env.BENCH_PARKED ?? (QUICK ? '50,200' : '100,1000')).split(',').map(Number);
+  const p99Ms = num('BENCH_P99_MS', 2000, 2000);
+  const rates = (process.env.BENCH_RATES ?? (QUICK ? '2,5,10,20' : '2,5,10,15,20,25,30,40')).split(',').map(Number);
+  const rateSeconds = num('BENCH_RATE_SECONDS', 10, 4);
+  const b = await startBench(STEPS.filter((n) => n !== 1));
+  const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
   try {
-    const tenant = `bench-${randomUUID().slice(0, 8)}`;
-    const results = await measure([
-      scenario('raw Temporal (rawRun)', () => once('rawRun', 'docs-researcher', tenant)),
-      scenario('agentRun', () => once('agentRun', 'docs-researcher', tenant)),
-      scenario('agentRun + tenant budget', () => once('agentRun', 'docs-researcher-priced', tenant)),
-    ]);
-    const raw = results[0]!;
-    const day = await governance.budgetDay(tenant, new Date().toISOString().slice(0, 10));
-    const lines = [
-      `Benchmark: ${RUNS} runs a scenario in ${ROUNDS} rounds, at concurrency ${CONCURRENCY} (after ${WARMUP} warm-up runs), one dev server`,
-      `Node ${process.version}, ${cliVersion(cli.path)}, ${os.cpus().length} CPUs, governance store ${storeKind}`,
-      '',
-      'scenario                     runs/s  p50 ms  p95 ms   throughput vs raw   p50 vs raw',
-      ...results.map(
-        (r) =>
-          `${r.scenario.padEnd(27)} ${r.throughput.toFixed(1).padStart(7)} ${r.p50.toFixed(0).padStart(7)} ${r.p95.toFixed(0).padStart(7)}   ${(r.throughput / raw.throughput).toFixed(2).padStart(17)}   ${(r.p50 / raw.p50).toFixed(2).padStart(10)}`,
+    log(`${b.machine}${QUICK ? ' (quick)' : ''}`);
+    log('dispatch');
+    const d = await dispatch(b, shape);
+    log('end to end');
+    const e = await endToEnd(b, STEPS, shape);
+    log('approval round trip');
+    const a = await approval(b, { ...shape, runs: Math.max(shape.rounds * 2, Math.round(shape.runs / 2)) });
+    log('sustained throughput');
+    const t = await sustained(b, { rates, seconds: rateSeconds, p99Ms });
+    log(`parked runs (K = ${ks.join(', ')})`);
+    const m = await parkedMemory(b, ks);
+    log('tracing');
+    const tr = await traced(b, shape);
+
+    const h = e.histories;
+    const perStep = (kind: 'raw' | 'platform', field: 'events' | 'bytes') => (h[`${kind}-20`]![field] - h[`${kind}-1`]![field]) / 19;
+    const rows: Row[] = [
+      row('dispatch', 'p50 ms', d.raw.p50, d.platform.p50, { kind: 'max-diff', value: 5, unit: 'ms' }),
+      row('dispatch', 'p99 ms', d.raw.p99, d.platform.p99),
+      ...STEPS.flatMap((n) => [
+        row(`e2e N=${n}`, 'runs/s', e.steps[n]!.raw.throughput, e.steps[n]!.platform.throughput, { kind: 'min-ratio', value: 0.9 }),
+        row(`e2e N=${n}`, 'p50 ms', e.steps[n]!.raw.p50, e.steps[n]!.platform.p50),
+      ]),
+      row('e2e N=1 + tenant budget', 'runs/s', e.steps[1]!.raw.throughput, e.budgeted.throughput, { kind: 'min-ratio', value: 0.85 }),
+      row('e2e N=1 + tracing', 'runs/s', tr.raw.throughput, tr.platform.throughput, { kind: 'min-ratio', value: 0.9 }),
+      row('approval round trip', 'p50 ms', a.raw.p50, a.platform.p50, { kind: 'max-ratio', value: 1.1 }),
+      row('approval round trip', 'p99 ms', a.raw.p99, a.platform.p99),
+      row(`sustained (p99 ≤ ${p99Ms} ms)`, 'runs/s', t.raw.rate, t.platform.rate, { kind: 'min-ratio', value: 0.9 }),
+      row('history N=1', 'events/run', h['raw-1']!.events, h['platform-1']!.events),
+      row('history N=1', 'KiB/run', h['raw-1']!.bytes / 1024, h['platform-1']!.bytes / 1024),
+      row('history', 'events/step', perStep('raw', 'events'), perStep('platform', 'events'), {
+        kind: 'max-diff',
+        value: 1,
+        unit: 'events',
+      }),
+      row('history', 'bytes/step', perStep('raw', 'bytes'), perStep('platform', 'bytes')),
+      row('history N=1 + tenant budget', 'events/run', h['raw-1']!.events, h['budgeted-1']!.events),
+      ...ks.map((k, i) =>
+        row(`parked K=${k}`, 'RSS KiB/run', m.raw[i]!.rss_kib_per_run, m.platform[i]!.rss_kib_per_run, { kind: 'max-ratio', value: 1.5 }),
       ),
-      '',
-      `The budget scenario reserved and settled ${day.reservations.settled} model calls (${day.reservations.denied} denied) for $${day.committed_usd}.`,
+      ...ks.map((k, i) => row(`parked K=${k}`, 'heap KiB/run', m.raw[i]!.heap_kib_per_run, m.platform[i]!.heap_kib_per_run)),
     ];
-    process.stdout.write(lines.join('\n') + '\n');
+    const out = writeJson(process.env.BENCH_OUT ?? path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json'), {
+      at: new Date().toISOString(),
+      machine: b.machine,
+      quick: QUICK,
+      settings: { ...shape, parked: ks, p99_ms: p99Ms, rates, rate_seconds: rateSeconds },
+      rows,
+      raw: { dispatch: d, e2e: e, approval: a, sustained: t, parked: m, traced: tr },
+    });
+    process.stdout.write(
+      [
+        `Benchmark${QUICK ? ' (quick)' : ''}: ${b.machine}`,
+        `e2e: ${shape.runs} runs an arm at N=1 (fewer for longer runs) in ${shape.rounds} interleaved rounds, concurrency ${shape.concurrency}, after ${shape.warmup} warm-up runs`,
+        '',
+        table(rows),
+        '',
+        `sustained: raw ${JSON.stringify(t.raw.tried)}; platform ${JSON.stringify(t.platform.tried)}`,
+        `JSON: ${out}`,
+        '',
+      ].join('\n'),
+    );
   } finally {
-    worker.shutdown();
-    await running;
-    await nativeConnection.close();
-    await connection.close();
-    await governance.close();
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await b.stop();
   }
 }
 

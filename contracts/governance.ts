@@ -47,6 +47,12 @@ export interface ReserveRequest {
   limit: { daily_cost_usd?: number; daily_tokens?: number };
 }
 
+/** What a run asks the reserveBudget activity: a reservation, and maybe the previous call's settlement first. */
+export interface ReserveBudgetRequest extends Omit<ReserveRequest, 'day'> {
+  /** Settled before reserving, in the same local activity (runs started under `lean-history`). */
+  settle_first?: SettleRequest;
+}
+
 export interface Reservation {
   granted: boolean;
   /** The reservation already existed (a retried reserve): this is its first answer. */

@@ -49,6 +49,7 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
       // Keep each Temporal run's history small: at a Plan boundary, carry the state into a fresh run.
       const longHistory = state.steps.length - ctx.stepsAtStart >= (def.budgets.steps_per_history ?? DEFAULT_STEPS_PER_HISTORY);
       if (current === 'Plan' && (longHistory || workflowInfo().continueAsNewSuggested)) {
+        ctx.attributes.flush();
         await condition(allHandlersFinished);
         await ctx.governance.written();
         log.info('continuing as new', { ...labels, steps: state.steps.length });
@@ -137,6 +138,7 @@ async function fail(ctx: RunContext, reason: string): Promise<never> {
 
 /** Before the run ends: its governance writes are in and no update handler is still running. */
 async function ended(ctx: RunContext): Promise<void> {
+  ctx.attributes.flush();
   await ctx.governance.written();
   await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
 }

@@ -2,7 +2,7 @@
 // all through local activities (markers in the history).
 import { CancellationScope, log, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { AuditEntry, Reservation } from '../contracts/governance';
+import type { AuditEntry, Reservation, SettleRequest } from '../contracts/governance';
 import type { AgentRunInput } from '../contracts/run';
 import type { TenantDailyBudget } from '../contracts/policy';
 import { nanoUsd, type CallEstimate } from '../shared/cost';
@@ -30,11 +30,15 @@ export class RunGovernance {
    * or continues as new. (A settlement can lag: until then the reservation counts at its estimate.)
    */
   private readonly writes: Promise<unknown>[] = [];
+  /** A settlement not yet written (lean runs): it rides along with the next reservation. */
+  private pending: SettleRequest | undefined;
 
   constructor(
     private readonly run: GovernedRun,
     /** False for runs started before runs wrote audit rows: they replay without them. */
     private readonly auditInRun: boolean,
+    /** True for runs started under `lean-history`: a settlement is folded into the next reservation. */
+    private readonly lean = false,
   ) {}
 
   /** Appends an audit row for the step, without holding up the run. */
@@ -55,27 +59,52 @@ export class RunGovernance {
   }
 
   /** Reserves a model call's estimate against the tenant's daily budget (the caller runs it as step work). */
-  reserve(step: number, estimate: CallEstimate, limit: TenantDailyBudget): Promise<Reservation> {
-    return this.store.reserveBudget({
-      tenant: this.run.input.initiator.tenant,
-      run_id: this.run.runId,
-      execution: this.run.execution,
-      step,
-      estimate_usd: estimate.cost_usd,
-      estimate_tokens: estimate.tokens,
-      limit,
-    });
+  async reserve(step: number, estimate: CallEstimate, limit: TenantDailyBudget): Promise<Reservation> {
+    const settleFirst = this.pending;
+    this.pending = undefined;
+    try {
+      return await this.store.reserveBudget({
+        tenant: this.run.input.initiator.tenant,
+        run_id: this.run.runId,
+        execution: this.run.execution,
+        step,
+        estimate_usd: estimate.cost_usd,
+        estimate_tokens: estimate.tokens,
+        limit,
+        ...(settleFirst ? { settle_first: settleFirst } : {}),
+      });
+    } catch (err) {
+      // The reservation failed, so its settlement may not be in: write it on its own (settling is idempotent).
+      if (settleFirst) this.write(settleFirst);
+      throw err;
+    }
   }
 
-  /** Replaces a reservation's estimate with the actual usage, without holding up the run. */
+  /**
+   * Replaces a reservation's estimate with the actual usage, without holding up the run. A lean run
+   * keeps it until its next reservation, which settles it first (one local activity instead of two),
+   * or until it waits for a human, ends or continues as new.
+   */
   settle(stepIndex: number, usd: number, tokens: number): void {
-    const { runId, execution, labels } = this.run;
-    const write = CancellationScope.nonCancellable(() =>
-      this.settling.settleBudget({ run_id: runId, execution, step: stepIndex, actual_usd: nanoUsd(usd), actual_tokens: tokens }),
-    ).catch((err: unknown) =>
+    const { runId, execution } = this.run;
+    const req = { run_id: runId, execution, step: stepIndex, actual_usd: nanoUsd(usd), actual_tokens: tokens };
+    if (!this.lean) return this.write(req);
+    this.flushSettlement();
+    this.pending = req;
+  }
+
+  /** Writes the settlement a lean run is holding, if any. */
+  flushSettlement(): void {
+    const req = this.pending;
+    this.pending = undefined;
+    if (req) this.write(req);
+  }
+
+  private write(req: SettleRequest): void {
+    const write = CancellationScope.nonCancellable(() => this.settling.settleBudget(req)).catch((err: unknown) =>
       log.warn('could not settle a budget reservation; it keeps counting at its estimate', {
-        ...labels,
-        step: stepIndex,
+        ...this.run.labels,
+        step: req.step,
         error: failureOf(err).message,
       }),
     );
@@ -84,6 +113,7 @@ export class RunGovernance {
 
   /** Waits for every write in flight, even while the run is being cancelled. */
   written(): Promise<unknown[]> {
+    this.flushSettlement();
     return CancellationScope.nonCancellable(() => Promise.all(this.writes.splice(0)));
   }
 }

@@ -1,6 +1,6 @@
 // One run's state and bookkeeping, as one object the step handlers receive: what the run has done so
 // far, what one step hands the next, the interrupts that cut a step short and the limits it is held to.
-import { CancellationScope, condition, isCancellation, patched, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import type { AgentDefinition, ApprovalRule } from '../contracts/agent';
 import { DecisionError } from '../contracts/errors';
 import type { TenantDailyBudget } from '../contracts/policy';
@@ -23,6 +23,7 @@ import { RunGovernance } from './governance';
 import { effectiveLimits, exceededLimit, tenantLimit, type RunLimits } from './limits';
 import { OPERATOR_ROLES } from './messages';
 import { stepEnded, stepEntered } from './observe';
+import { RunAttributes } from './search-attributes';
 import { isTerminal, type RunEvent } from './state-machine';
 
 /** What cuts a step short; the first one wins. */
@@ -51,6 +52,8 @@ export class RunContext {
   /** This execution of the run: with the run id and the step, the key of its reservations and audit rows. */
   readonly execution: string;
   readonly governance: RunGovernance;
+  /** The run's search attributes (buffered, one upsert per workflow task, for runs started under `lean-history`). */
+  readonly attributes: RunAttributes;
 
   readonly usage: Usage;
   readonly observations: Observation[];
@@ -89,6 +92,10 @@ export class RunContext {
     // decided here, when the run starts.
     const auditInRun = patched('audit-rows-from-runs');
     this.budgetsBeforeCall = patched('budgets-before-call');
+    // Runs started before `lean-history` upserted search attributes once per step and settled each model
+    // call in its own local activity; they replay that way.
+    const lean = patched('lean-history');
+    this.attributes = new RunAttributes(lean);
     this.execution = workflowInfo().runId;
     const carry = input.carry;
     this.usage = carry?.usage ?? { input_tokens: 0, output_tokens: 0, cost_usd: 0 };
@@ -107,7 +114,7 @@ export class RunContext {
     this.repairs = carry?.repairs ?? 0;
     this.fallbackUsed = carry?.fallback_used ?? false;
     this.stepsAtStart = this.state.steps.length;
-    this.governance = new RunGovernance(this, auditInRun);
+    this.governance = new RunGovernance(this, auditInRun, lean);
   }
 
   /** Records the start of a step and shows it in the run's search attributes. */
@@ -121,7 +128,7 @@ export class RunContext {
     };
     this.state.steps.push(step);
     this.state.current = type;
-    upsertSearchAttributes([{ key: RunSearchAttributes.runState, value: type }]);
+    this.attributes.set({ key: RunSearchAttributes.runState, value: type });
     stepEntered(this, step);
     return step;
   }
@@ -148,6 +155,8 @@ export class RunContext {
 
   /** Runs a step's work in its own cancellation scope, so an interrupt cancels just that work. */
   async inStep<T>(work: () => Promise<T>): Promise<T> {
+    // The step is about to wait: this is where the workflow task's search attributes are written.
+    this.attributes.flush();
     const scope = new CancellationScope();
     this.stepScope = scope;
     this.stepWasCancelled = false;

@@ -59,7 +59,11 @@ test('record histories of the example agents', async () => {
   const sources = readdirSync(settings.policiesDir)
     .filter((f) => f.endsWith('.yaml'))
     .map((f) => ({ file: f, text: readFileSync(path.join(settings.policiesDir, f), 'utf8') }));
-  sources.push({ file: 'record-budgets.yaml', text: 'budgets:\n  tenants:\n    frugal: { daily_cost_usd: 0.05 }\n' });
+  // And a tenant with a daily token budget every call reserves against (settle one call, reserve the next).
+  sources.push({
+    file: 'record-budgets.yaml',
+    text: 'budgets:\n  tenants:\n    frugal: { daily_cost_usd: 0.05 }\n    metered: { daily_tokens: 1000000 }\n',
+  });
   const platform = await startPlatform({
     policy: compilePolicy(sources, { agents: agents.list().map((a) => a.name), tools: tools.names() }),
     agents,
@@ -113,6 +117,12 @@ test('record histories of the example agents', async () => {
     const budget = (await http(platform, 'POST', '/v1/runs', { agent: 'budget-researcher', task: 'What do budgets do?' }, frugal)).body
       .run_id as string;
     await save('budget-fallback', budget, frugal);
+
+    // Every model call reserves; the settlement of one rides along with the next reservation (lean-history).
+    const metered = platform.as({ subject: 'mia', tenant: 'metered' });
+    const reserved = (await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'How do I dispatch a run?' }, metered))
+      .body.run_id as string;
+    await save('budgeted-run', reserved, metered);
   } finally {
     await platform.stop();
     await vendor.close();

@@ -21,14 +21,17 @@ const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() 
 // v1-*: recorded by the code before runs wrote audit rows and checked budgets before each model call
 // (both patched in workflows/run-context.ts); they prove runs started by that code still replay.
 // v1-priced-cost-budget is a priced run under max_cost_usd that the unpatched check would replay
-// differently. The others are recorded from the current code, except that the ones before
-// model-unusable-answer were recorded before a model answer that fails validation counted its usage
-// (patched in workflows/steps/plan.ts): model-fallback proves a model failure recorded by that code
-// still replays.
+// differently. v2-*: recorded by the code before `lean-history` (workflows/run-context.ts), which
+// upserted the run's search attributes once per step and settled each model call in its own local
+// activity. Of those, the ones before model-unusable-answer were recorded before a model answer that
+// fails validation counted its usage (patched in workflows/steps/plan.ts): v2-model-fallback proves a
+// model failure recorded by that code still replays. The unprefixed ones are recorded from the current
+// code; budgeted-run reserves before every model call, so a settlement rides along with a reservation.
 const PATHS = ['approval-approved', 'approval-rejected', 'cancelled', 'docs-researcher', 'model-fallback'];
+const V2 = [...PATHS, 'budget-fallback', 'model-unusable-answer'];
 test('the committed histories cover the approval, rejection, fallback, cancellation, budget, unusable-answer and plain paths', () => {
   expect(files).toEqual(
-    [...PATHS, 'budget-fallback', 'model-unusable-answer', ...PATHS.map((p) => `v1-${p}`), 'v1-priced-cost-budget']
+    [...V2, 'budgeted-run', ...PATHS.map((p) => `v1-${p}`), 'v1-priced-cost-budget', ...V2.map((p) => `v2-${p}`)]
       .map((p) => `${p}.json`)
       .sort(),
   );

@@ -26,6 +26,9 @@ import { createLogger, type Logger } from '../../observability/logger';
 import { GatewayMetrics, WorkerMetrics } from '../../observability/metrics';
 import { temporalClientInterceptors } from '../../observability/tracing';
 import { createWorker, installTemporalRuntime, WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/worker';
+import { eventually } from '../../scripts/drills/processes';
+
+export { eventually };
 
 /** The test run's dev server, started once by global-setup. */
 export function testTemporal(): { address: string; namespace: string } {
@@ -206,22 +209,6 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
       await ownStore?.close();
     },
   };
-}
-
-/** Polls fn until it returns a value (not undefined) or the timeout passes. */
-export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await fn();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
 /**

@@ -1,6 +1,6 @@
 // HumanApproval: the run waits for approvers to decide a tool call (or an escalation of a failing run),
 // escalating once on timeout where the rule says so. The decisions arrive through the approval update.
-import { condition, log, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, log } from '@temporalio/workflow';
 import type { ApproverSet } from '../../contracts/agent';
 import type { Approval, Step } from '../../contracts/run';
 import { RunSearchAttributes } from '../../contracts/search-attributes';
@@ -11,13 +11,11 @@ import type { RunContext } from '../run-context';
 import type { RunEvent } from '../state-machine';
 
 /** Shows who may decide in the run's search attributes (the approvals list finds pending runs by it); undefined clears it. */
-function markPending(set: ApproverSet | undefined): void {
-  upsertSearchAttributes([
-    {
-      key: RunSearchAttributes.pendingApprovers,
-      value: set ? [...set.roles.map((r) => `role:${r}`), ...set.subjects.map((s) => `subject:${s}`)] : null,
-    },
-  ]);
+function markPending(ctx: RunContext, set: ApproverSet | undefined): void {
+  ctx.attributes.set({
+    key: RunSearchAttributes.pendingApprovers,
+    value: set ? [...set.roles.map((r) => `role:${r}`), ...set.subjects.map((s) => `subject:${s}`)] : null,
+  });
 }
 
 /** Opens an approval, waits for its decision or deadline, and reports approved, rejected or (for an escalation) retry. */
@@ -32,19 +30,22 @@ export async function humanApproval(ctx: RunContext, reason: string): Promise<Ru
   );
   const timeoutS = what.kind === 'tool_call' ? what.rule.timeout_seconds : (ctx.def.fallback?.escalation_timeout_seconds ?? 3600);
   const approval = openApproval(ctx, step, timeoutS);
+  // The run may wait here for hours: the previous model call's settlement is written now, not folded
+  // into the next reservation.
+  ctx.governance.flushSettlement();
 
   try {
     let decided = await ctx.inStep(() => condition(() => approval.status !== 'pending', timeoutS * 1000));
     if (!decided && approval.on_timeout === 'escalate' && approval.escalate_to) {
       approval.escalations += 1;
       approval.deadline = new Date(Date.now() + timeoutS * 1000).toISOString();
-      markPending(approval.escalate_to);
+      markPending(ctx, approval.escalate_to);
       log.info('approval escalated', { ...ctx.labels, approval_id: approval.id });
       decided = await ctx.inStep(() => condition(() => approval.status !== 'pending', timeoutS * 1000));
     }
     if (!decided) approval.status = 'expired';
   } catch (err) {
-    markPending(undefined);
+    markPending(ctx, undefined);
     if (ctx.interrupted(err)) {
       // Nobody may decide it any more: the run was cancelled, ran out of time or was taken over.
       approval.status = 'withdrawn';
@@ -52,7 +53,7 @@ export async function humanApproval(ctx: RunContext, reason: string): Promise<Ru
     }
     throw err;
   }
-  markPending(undefined);
+  markPending(ctx, undefined);
   return closeApproval(ctx, step, approval);
 }
 
@@ -80,7 +81,7 @@ function openApproval(ctx: RunContext, step: Step, timeoutS: number): Approval {
   };
   if (approval.kind === 'escalation') approval.args_hash = escalationHash(approval);
   ctx.state.approvals.push(approval);
-  markPending(approval.approvers);
+  markPending(ctx, approval.approvers);
   log.info('approval requested', { ...ctx.labels, approval_id: approval.id, kind: approval.kind });
   ctx.governance.audit(step.index, {
     action: 'approval.request',
