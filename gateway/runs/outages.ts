@@ -18,6 +18,13 @@ export function updateKey(args: unknown): string {
 /** What a 503 tells a client to wait before retrying, in seconds. */
 export const RETRY_AFTER_SECONDS = 5;
 
+/** gRPC codes that mean Temporal did not answer, with how a 503 says it. */
+const OUTAGE_CODES = new Map<status, string>([
+  [status.UNAVAILABLE, 'unavailable'],
+  [status.DEADLINE_EXCEEDED, 'no answer in time'],
+  [status.CANCELLED, 'the call was cancelled before an answer'],
+]);
+
 /** The error, or the first of its causes, that is a gRPC service error. */
 function grpcCause(err: unknown): { code: status; details?: string } | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
@@ -39,12 +46,15 @@ export function dependencyProblem(err: unknown): HttpProblem | undefined {
     );
   }
   const grpc = grpcCause(err);
-  if (grpc && (grpc.code === status.UNAVAILABLE || grpc.code === status.DEADLINE_EXCEEDED)) {
+  // CANCELLED: the call was cut before Temporal answered (seen under overload, as the frontend sheds
+  // calls): the caller cannot know whether it took effect, exactly as with a deadline, so it is a 503 too.
+  const why = grpc && OUTAGE_CODES.get(grpc.code);
+  if (why) {
     return new HttpProblem(
       503,
       'temporal-unavailable',
       'Temporal unavailable',
-      `Temporal did not answer (${grpc.code === status.UNAVAILABLE ? 'unavailable' : 'no answer in time'}); nothing was changed by this request unless its run says so. Retry later.`,
+      `Temporal did not answer (${why}); nothing was changed by this request unless its run says so. Retry later (with the same Idempotency-Key for a dispatch).`,
       { dependency: 'temporal' },
     );
   }
