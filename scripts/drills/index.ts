@@ -4,6 +4,8 @@ import { steadyLoad } from './load';
 import { serverRestart } from './server-restart';
 import type { DrillResult, Stack } from './stack';
 import { storeConnections } from './store-connections';
+import { storeOutage } from './store-outage';
+import { vendorOutage } from './vendor-outage';
 import { workerKill } from './worker-kill';
 
 export type Size = 'full' | 'small';
@@ -14,6 +16,9 @@ export const DRILLS: Record<string, (s: Stack, size: Size) => Promise<DrillResul
   'server-restart': (s, size) => serverRestart(s, { runs: size === 'full' ? 10 : 4 }),
   'gateway-sigterm': (s, size) => gatewaySigterm(s, { clients: size === 'full' ? 8 : 3, seconds: size === 'full' ? 10 : 4 }),
   'store-connections': (s, size) => storeConnections(s, { runs: size === 'full' ? 10 : 4 }),
+  'vendor-outage': (s, size) => vendorOutage(s, size === 'full' ? { runs: 20, downSeconds: 10 } : { runs: 4, downSeconds: 2 }),
+  'store-outage': (s, size) =>
+    storeOutage(s, size === 'full' ? { runs: 20, filers: 4, downSeconds: 10 } : { runs: 4, filers: 1, downSeconds: 2 }),
   load: (s, size) => steadyLoad(s, size === 'full' ? { rate: 20, seconds: 60 } : { rate: 5, seconds: 4 }),
 };
 

@@ -50,11 +50,7 @@ export async function startStack(o: { databaseUrl?: string; log?: (m: string) =>
   const admin = new Pool({ connectionString: pgUrl, max: 1 });
   await admin.query(`CREATE SCHEMA ${schema}`);
   const storeUrl = `${pgUrl}?application_name=${schema}&options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  const {
-    env,
-    port: gatewayPort,
-    key,
-  } = await platformEnv(
+  const platform = await platformEnv(
     { address: server.address, namespace: 'default', taskQueue: `drill-${randomBytes(4).toString('hex')}`, dir },
     {
       GOVERNANCE_DATABASE_URL: storeUrl,
@@ -63,6 +59,8 @@ export async function startStack(o: { databaseUrl?: string; log?: (m: string) =>
       QUOTA_CONCURRENT_RUNS: '100000',
     },
   );
+  let env = platform.env;
+  const { port: gatewayPort, key } = platform;
   const procs: Proc[] = [];
   const start = async (name: 'start-worker' | 'start-gateway') => {
     const p = spawnScript(name, env);
@@ -91,9 +89,13 @@ export async function startStack(o: { databaseUrl?: string; log?: (m: string) =>
 
   return {
     dir,
-    env,
+    get env() {
+      return env;
+    },
     admin,
     schema,
+    /** The store's URL the worker and the gateway connect to (GOVERNANCE_DATABASE_URL). */
+    storeUrl,
     api,
     status,
     get worker() {
@@ -113,6 +115,17 @@ export async function startStack(o: { databaseUrl?: string; log?: (m: string) =>
       if (gateway.alive()) gateway.child.kill(signal);
       await gateway.exited;
       gateway = await start('start-gateway');
+    },
+    /**
+     * Restarts the worker and the gateway (same ports) with `extra` added to their environment: a drill
+     * that needs other agents (AGENTS_DIR), endpoints or a store URL of its own.
+     */
+    async restartWith(extra: NodeJS.ProcessEnv) {
+      env = { ...env, ...extra };
+      // Nothing is in flight yet (a drill calls this first): no drain to wait for.
+      for (const p of [worker, gateway]) p.kill();
+      await Promise.all([worker.exited, gateway.exited]);
+      [worker, gateway] = await Promise.all([start('start-worker'), start('start-gateway')]);
     },
     /** Stops the dev server and starts it again on the same file and port. */
     async restartServer(downMs = 2000) {

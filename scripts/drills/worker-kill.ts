@@ -5,9 +5,9 @@ import type { DrillResult, Stack } from './stack';
 
 const TICKET = { priority: 'low', details: 'filed by the worker-kill drill' };
 
-/** Waits for a run's pending approval and approves it. */
-export async function approve(s: Stack, runId: string): Promise<void> {
-  const pending = await eventually(
+/** A run's pending approval, once it has one. */
+export function pendingApproval(s: Stack, runId: string): Promise<{ id: string; args_hash: string }> {
+  return eventually(
     async () => {
       const run = await s.api('GET', `/v1/runs/${runId}`);
       return (run.body.approvals as { id: string; args_hash: string; status: string }[] | undefined)?.find((a) => a.status === 'pending');
@@ -15,7 +15,12 @@ export async function approve(s: Stack, runId: string): Promise<void> {
     60_000,
     `the approval of ${runId}`,
   );
-  const res = await s.api('POST', `/v1/runs/${runId}/approvals/${pending.id}`, { decision: 'approve', args_hash: pending.args_hash });
+}
+
+/** Approves a run's pending approval (waiting for it unless given). */
+export async function approve(s: Stack, runId: string, pending?: { id: string; args_hash: string }): Promise<void> {
+  const { id, args_hash } = pending ?? (await pendingApproval(s, runId));
+  const res = await s.api('POST', `/v1/runs/${runId}/approvals/${id}`, { decision: 'approve', args_hash });
   if (res.status !== 200) throw new Error(`approving ${runId} answered ${res.status}: ${JSON.stringify(res.body)}`);
 }
 

@@ -1,45 +1,18 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Pool } from 'pg';
 import { freePort } from '../../temporal/dev-server';
 import { GovernanceStore, migrate, pgSql } from '../../governance/store';
 import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
 import { pgSchema } from '../support/processes';
+import { pgProxy, type PgProxy } from '../../scripts/drills/pg-proxy';
 
 // Issue #9, point 2: with the governance store unreachable, an action that took effect is answered as
 // such (202 for a started run, 200 for an applied decision), so a client does not retry it into a
 // duplicate, and its audit row is written once the store is back: the ledger ends complete.
 jest.setTimeout(180_000);
 
-/** A TCP proxy to the machine's PostgreSQL that the test can take down (refusing and cutting connections) and bring back. */
-function pgProxy(port: number) {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  return {
-    up: () =>
-      new Promise<void>((resolve) => {
-        server = createServer((client) => {
-          const upstream = connect(5432, '127.0.0.1');
-          for (const s of [client, upstream]) {
-            sockets.add(s);
-            s.on('error', () => undefined);
-            s.on('close', () => sockets.delete(s));
-          }
-          client.pipe(upstream).pipe(client);
-          client.on('close', () => upstream.destroy());
-          upstream.on('close', () => client.destroy());
-        });
-        server.listen(port, '127.0.0.1', () => resolve());
-      }),
-    down: () => {
-      server?.close();
-      sockets.forEach((s) => s.destroy());
-    },
-  };
-}
-
 let platform: TestPlatform;
 let db: Awaited<ReturnType<typeof pgSchema>>;
-let proxy: ReturnType<typeof pgProxy>;
+let proxy: PgProxy;
 beforeAll(async () => {
   db = await pgSchema();
   const port = await freePort();
