@@ -1,6 +1,6 @@
 // The gateway SIGTERMed under load from keep-alive clients: the requests it answered 202 all have runs
 // that complete; the ones it did not answer are refused (the client sees an error and retries), not lost.
-import type { DrillResult, Stack } from './stack';
+import { drillResult, type DrillResult, type Stack } from './stack';
 
 export async function gatewaySigterm(s: Stack, size: { clients: number; seconds: number }): Promise<DrillResult> {
   const accepted: string[] = [];
@@ -24,15 +24,10 @@ export async function gatewaySigterm(s: Stack, size: { clients: number; seconds:
   stop = true;
   await Promise.all(clients);
   const counts = await s.settle(accepted, 180_000);
-  return {
-    drill: 'gateway-sigterm',
-    dispatched: accepted.length,
-    completed: counts.completed,
-    lost: accepted.length - counts.completed,
-    duplicated: 0,
+  return drillResult('gateway-sigterm', accepted, counts, {
     notes: [
       `${size.clients} keep-alive clients; gateway SIGTERMed halfway and started again`,
       `requests refused while it was down: ${refused}`,
     ],
-  };
+  });
 }

@@ -2,7 +2,7 @@
 // client retrying): every accepted run id exists and completes, and each key started one run. A request
 // the gateway refuses (an error status the caller sees) is not lost: the caller knows to retry it.
 import { randomUUID } from 'node:crypto';
-import type { DrillResult, Stack } from './stack';
+import { accepted, drillResult, type DrillResult, type Stack } from './stack';
 
 export async function steadyLoad(s: Stack, size: { rate: number; seconds: number }): Promise<DrillResult> {
   const sent: Promise<{ key: string; ids: (string | undefined)[] }>[] = [];
@@ -16,25 +16,21 @@ export async function steadyLoad(s: Stack, size: { rate: number; seconds: number
     sent.push(Promise.all([once(), once()]).then((ids) => ({ key, ids })));
   }
   const answers = await Promise.all(sent);
-  const accepted = new Set<string>();
+  const started = new Set<string>();
   let duplicated = 0;
   for (const a of answers) {
-    const distinct = new Set(a.ids.filter((id): id is string => id !== undefined));
+    const distinct = new Set(accepted(a.ids));
     duplicated += Math.max(0, distinct.size - 1);
-    distinct.forEach((id) => accepted.add(id));
+    distinct.forEach((id) => started.add(id));
   }
-  const ids = [...accepted];
+  const ids = [...started];
   const counts = await s.settle(ids, 180_000);
   const refused = answers.filter((a) => a.ids.every((id) => id === undefined)).length;
-  return {
-    drill: 'load',
-    dispatched: ids.length,
-    completed: counts.completed,
-    lost: ids.length - counts.completed,
+  return drillResult('load', ids, counts, {
     duplicated,
     notes: [
       `${size.rate}/s for ${size.seconds} s (${answers.length} keys), each request sent twice with one Idempotency-Key`,
       `accepted ${ids.length} runs; refused both times (an error the caller sees, 503/500): ${refused}; missing ${counts.missing}, still running ${counts.running}, failed ${counts.failed}`,
     ],
-  };
+  });
 }

@@ -24,6 +24,29 @@ export interface DrillResult {
   notes: string[];
 }
 
+/** The run ids of the dispatches the gateway accepted (a refused one is `undefined`). */
+export const accepted = (ids: (string | undefined)[]): string[] => ids.filter((id): id is string => id !== undefined);
+
+/**
+ * A drill's result from the runs it dispatched and how they ended: lost is every run that did not
+ * complete plus any effect or audit row that is `missing`; `duplicated` counts effects or rows seen twice.
+ */
+export function drillResult(
+  drill: string,
+  runIds: string[],
+  counts: Record<RunStatus, number>,
+  o: { missing?: number; duplicated?: number; notes: string[] },
+): DrillResult {
+  return {
+    drill,
+    dispatched: runIds.length,
+    completed: counts.completed,
+    lost: runIds.length - counts.completed + (o.missing ?? 0),
+    duplicated: o.duplicated ?? 0,
+    notes: o.notes,
+  };
+}
+
 export type Stack = Awaited<ReturnType<typeof startStack>>;
 
 /** Starts the dev server, the store's schema, one worker and one gateway. */

@@ -1,6 +1,6 @@
 // The governance store's pooled connections terminated (pg_terminate_backend) while runs are in flight,
 // twice: the worker's local activities and the gateway's audit writes reconnect, every run completes.
-import type { DrillResult, Stack } from './stack';
+import { accepted, drillResult, type DrillResult, type Stack } from './stack';
 
 /** Terminates every connection the platform holds to its schema; how many there were. */
 async function terminate(s: Stack): Promise<number> {
@@ -17,16 +17,11 @@ export async function storeConnections(s: Stack, size: { runs: number }): Promis
   const second = await Promise.all(Array.from({ length: size.runs }, (_, i) => s.dispatch('docs-researcher', `store again ${i}`)));
   killed.push(await terminate(s));
   const sent = first.length + second.length;
-  const ids = [...first, ...second].filter((id): id is string => id !== undefined);
+  const ids = accepted([...first, ...second]);
   const counts = await s.settle(ids, 180_000);
-  return {
-    drill: 'store-connections',
-    dispatched: ids.length,
-    completed: counts.completed,
-    lost: ids.length - counts.completed,
-    duplicated: 0,
+  return drillResult('store-connections', ids, counts, {
     notes: [
       `terminated ${killed.join(' then ')} pooled store connections with runs in flight; the gateway accepted ${ids.length} of ${sent} dispatches (a refusal is an error the caller sees)`,
     ],
-  };
+  });
 }

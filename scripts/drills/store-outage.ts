@@ -5,7 +5,7 @@
 import { freePort } from '../../temporal/dev-server';
 import { pgProxy, type PgProxy } from './pg-proxy';
 import { eventually } from './processes';
-import type { DrillResult, Stack } from './stack';
+import { accepted, drillResult, type DrillResult, type Stack } from './stack';
 import { approve, pendingApproval, ticketCheck } from './worker-kill';
 
 const TICKET = { priority: 'low', details: 'filed by the store-outage drill' };
@@ -36,9 +36,9 @@ export async function storeOutage(s: Stack, size: { runs: number; filers: number
   try {
     const dispatch = (what: string, n: number) =>
       Promise.all(Array.from({ length: n }, (_, i) => s.dispatch('docs-researcher', `store outage: ${what} ${i}`)));
-    const filers = (
-      await Promise.all(Array.from({ length: size.filers }, (_, i) => s.dispatch('ticket-filer', `Store outage ${i}`, TICKET)))
-    ).filter((id): id is string => id !== undefined);
+    const filers = accepted(
+      await Promise.all(Array.from({ length: size.filers }, (_, i) => s.dispatch('ticket-filer', `Store outage ${i}`, TICKET))),
+    );
     const pending = await Promise.all(filers.map((id) => pendingApproval(s, id)));
     const before = await dispatch('before', size.runs / 2);
     proxy.down();
@@ -46,14 +46,14 @@ export async function storeOutage(s: Stack, size: { runs: number; filers: number
     const during = await dispatch('during', size.runs / 2);
     for (const [i, id] of filers.entries()) await approve(s, id, pending[i]);
     await new Promise((r) => setTimeout(r, Math.max(0, t0 + size.downSeconds * 1000 - Date.now())));
-    const acceptedWhileDown = during.filter((id): id is string => id !== undefined);
+    const acceptedWhileDown = accepted(during);
     // Proof the store was out of reach: no row yet for what happened while it was down.
     const whileDown = await auditRows(s, acceptedWhileDown, 'dispatch');
     const decidedWhileDown = await auditRows(s, filers, 'approval.decide');
     await proxy.up();
     const back = Date.now();
     const sent = size.filers + before.length + during.length;
-    const plain = [...before, ...during].filter((id): id is string => id !== undefined);
+    const plain = accepted([...before, ...during]);
     const all = [...plain, ...filers];
     const counts = await s.settle(all, 240_000);
     const tickets = ticketCheck(s, filers);
@@ -65,18 +65,15 @@ export async function storeOutage(s: Stack, size: { runs: number; filers: number
     }, 30_000).catch(() => undefined);
     const audit = await rows();
     const rowsDelayS = ((Date.now() - back) / 1000).toFixed(1);
-    return {
-      drill: 'store-outage',
-      dispatched: all.length,
-      completed: counts.completed,
-      lost: all.length - counts.completed + tickets.missing + audit.dispatch.missing + audit.decide.missing,
+    return drillResult('store-outage', all, counts, {
+      missing: tickets.missing + audit.dispatch.missing + audit.decide.missing,
       duplicated: tickets.duplicated + audit.dispatch.extra + audit.decide.extra,
       notes: [
         `store behind a proxy, closed for ${size.downSeconds} s: ${acceptedWhileDown.length} of ${during.length} dispatches accepted and ${filers.length} approvals decided while it was down; accepted ${all.length} of ${sent} in all`,
         `audit rows of those while down: dispatch ${acceptedWhileDown.length - whileDown.missing}, approval.decide ${filers.length - decidedWhileDown.missing}`,
         `audit rows ${rowsDelayS} s after it was back (runs settled): dispatch for ${all.length - audit.dispatch.missing} of ${all.length} runs, approval.decide for ${filers.length - audit.decide.missing} of ${filers.length} (extra rows: ${audit.dispatch.extra + audit.decide.extra}); tickets filed ${s.tickets().size}, duplicated ${tickets.duplicated}`,
       ],
-    };
+    });
   } finally {
     proxy.down();
   }

@@ -8,7 +8,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { PROJECT_ROOT } from '../../config/settings';
 import { eventually } from './processes';
 import { startFakeLlmVendor, type FakeLlmRequest, type FakeLlmVendor } from './fake-llm-vendor';
-import type { DrillResult, Stack } from './stack';
+import { accepted, drillResult, type DrillResult, type Stack } from './stack';
 
 const AGENT = 'ollama-researcher';
 
@@ -71,23 +71,18 @@ export async function vendorOutage(s: Stack, size: { runs: number; downSeconds: 
     await new Promise((r) => setTimeout(r, size.downSeconds * 1000));
     vendor = script(await startFakeLlmVendor(port));
     const sent = first.length + second.length;
-    const ids = [...first, ...second].filter((id): id is string => id !== undefined);
+    const ids = accepted([...first, ...second]);
     const counts = await s.settle(ids, 240_000);
     requests.push(...vendor.requests);
     const answered = answeredPerRun(requests);
-    return {
-      drill: 'vendor-outage',
-      dispatched: ids.length,
-      completed: counts.completed,
-      lost: ids.length - counts.completed,
-      // The agent only reads (docs_search): no effect to repeat. A plan call answered twice for one run
-      // would be a repeated (billed) model call; the note counts them.
-      duplicated: 0,
+    // The agent only reads (docs_search): no effect to repeat. A plan call answered twice for one run
+    // would be a repeated (billed) model call; the note counts them.
+    return drillResult('vendor-outage', ids, counts, {
       notes: [
         `openai-compatible agent on the fake vendor; ${first.length} runs dispatched, vendor stopped after answering ${answeredBefore} plan calls (${cut} cut in flight), ${second.length} more dispatched, down ${size.downSeconds} s, back on port ${port}`,
         `accepted ${ids.length} of ${sent}; failed ${counts.failed}, still running ${counts.running}; plan calls the vendor answered: ${answered.reduce((a, b) => a + b, 0)} for ${answered.length} runs (most for one run: ${Math.max(0, ...answered)})`,
       ],
-    };
+    });
   } finally {
     await vendor.close().catch(() => undefined);
   }

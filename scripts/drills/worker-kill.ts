@@ -1,7 +1,7 @@
 // The worker SIGKILLed while runs are in flight, and again right after an approval of a write: every run
 // completes on the next worker and the approved ticket is filed exactly once.
 import { eventually } from './processes';
-import type { DrillResult, Stack } from './stack';
+import { accepted, drillResult, type DrillResult, type Stack } from './stack';
 
 const TICKET = { priority: 'low', details: 'filed by the worker-kill drill' };
 
@@ -33,9 +33,9 @@ export function ticketCheck(s: Stack, approved: string[]): { duplicated: number;
 }
 
 export async function workerKill(s: Stack, size: { runs: number }): Promise<DrillResult> {
-  const ids = (
-    await Promise.all(Array.from({ length: size.runs }, (_, i) => s.dispatch('docs-researcher', `How are runs recorded? (${i})`)))
-  ).filter((id): id is string => id !== undefined);
+  const ids = accepted(
+    await Promise.all(Array.from({ length: size.runs }, (_, i) => s.dispatch('docs-researcher', `How are runs recorded? (${i})`))),
+  );
   await s.restartWorker('SIGKILL');
   const filer = await s.dispatch('ticket-filer', 'Disk full on db-1', TICKET);
   if (!filer) throw new Error('the gateway did not accept the ticket-filer run');
@@ -45,15 +45,12 @@ export async function workerKill(s: Stack, size: { runs: number }): Promise<Dril
   const all = [...ids, filer];
   const counts = await s.settle(all);
   const tickets = ticketCheck(s, [filer]);
-  return {
-    drill: 'worker-kill',
-    dispatched: all.length,
-    completed: counts.completed,
-    lost: all.length - counts.completed + tickets.missing,
+  return drillResult('worker-kill', all, counts, {
+    missing: tickets.missing,
     duplicated: tickets.duplicated,
     notes: [
       `worker SIGKILLed twice: with ${ids.length} runs in flight, and right after approving ${filer}`,
       `tickets filed: ${s.tickets().size}`,
     ],
-  };
+  });
 }
