@@ -3,6 +3,7 @@ import {
   ApprovalSchema,
   ApprovalUpdateResultSchema,
   FailureSchema,
+  InstantSchema,
   RunIdSchema,
   RunOutputSchema,
   RunStatusSchema,
@@ -89,8 +90,8 @@ export const AuditQuerySchema = z
   .object({
     run_id: RunIdSchema.optional(),
     principal: SubjectSchema.optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
+    since: InstantSchema.optional(),
+    until: InstantSchema.optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
   .strict();
