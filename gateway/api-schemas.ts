@@ -37,6 +37,8 @@ export const RunAcceptedSchema = z.object({
   agent: AgentRef,
   links: Links,
   replayed: z.boolean().optional(),
+  /** What the caller should know about the run's prospects, e.g. that no worker polls its task queue yet. */
+  warnings: z.array(z.string()).optional(),
 });
 
 /** A run as a list shows it. */
