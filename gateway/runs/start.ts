@@ -98,11 +98,14 @@ export class RunStarter {
   }
 }
 
-/** The 503 of a start whose outcome is unknown, naming the run id it would have. */
+/**
+ * The 503 of a start whose outcome is unknown: Temporal's outage answer (the same type and dependency
+ * as any other), naming the run id the run would have so the caller can look it up.
+ */
 function startUnknown(runId: string): UnavailableProblem {
   return new UnavailableProblem(
-    'run-start-unknown',
-    'Run start unknown',
+    'temporal-unavailable',
+    'Temporal unavailable',
     `Temporal did not answer whether run ${runId} started. GET /v1/runs/${runId} shows it if it did; ` +
       'retry with the same Idempotency-Key to get it (or start it) without ever starting it twice.',
     { dependency: 'temporal', run_id: runId, links: { self: `/v1/runs/${runId}` } },

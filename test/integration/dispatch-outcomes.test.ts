@@ -68,7 +68,8 @@ describe('a start whose answer is lost', () => {
     proxy.mode('pass');
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');
-    expect(res.body).toMatchObject({ type: 'urn:agent-control-plane:problem:run-start-unknown', dependency: 'temporal' });
+    expect(res.body).toMatchObject({ type: 'urn:agent-control-plane:problem:temporal-unavailable', dependency: 'temporal' });
+    expect(res.body.detail).toMatch(/did not answer whether run run-idem-\S+ started/);
     const runId = res.body.run_id as string;
     expect(runId).toMatch(/^run-idem-/);
     // The caller can look it up: the start had reached Temporal.
