@@ -43,7 +43,7 @@ export function outcomeUnknown(err: unknown): boolean {
   return false;
 }
 
-/** What a start came to: started by this call, or found already there (by an earlier attempt of it, or by another request). */
+/** What a start came to: started by this call, or found there after it (by this call unanswered, or by another request). */
 export type StartOutcome = { started: 'now' } | { started: 'before'; found: WorkflowExecutionDescription };
 
 /**
@@ -61,9 +61,10 @@ export class RunStarter {
   }
 
   /**
-   * Runs `start` for the run `runId`. When the start failed in a way that leaves its outcome unknown, or
-   * found the id taken (the SDK retried a start whose first answer was lost), one bounded describe finds
-   * out: the run is there (`before`), or the answer is a 503 naming the run id so the caller can look.
+   * Runs `start` for the run `runId`. When the start failed in a way that leaves its outcome unknown (the
+   * SDK's own retries are deduplicated by Temporal, but a start still unanswered at the deadline is not
+   * known either way), or found the id taken (a racing retry with the same key), one bounded describe
+   * finds out: the run is there (`before`), or the answer is a 503 naming the run id so the caller can look.
    */
   async start(runId: string, start: () => Promise<unknown>): Promise<StartOutcome> {
     try {
