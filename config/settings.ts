@@ -61,8 +61,8 @@ export interface Settings {
     apiKeysFile: string | undefined;
     jwt: { secret?: string; jwksUrl?: string; issuer: string; audience: string } | undefined;
   };
-  /** Gateway request limits (per minute) and tenant run quotas. */
-  limits: { principalPerMinute: number; tenantPerMinute: number; concurrentRuns: number; runsPerDay: number };
+  /** Gateway request limits (per minute), tenant run quotas, and how many run starts may wait on Temporal at once. */
+  limits: { principalPerMinute: number; tenantPerMinute: number; concurrentRuns: number; runsPerDay: number; startsInFlight: number };
   /** Shared Redis for rate limits across gateway replicas; unset means counters in each process. */
   redis: { url: string | undefined; keyPrefix: string };
   /** The environment policies decide for (dev, staging, prod). */
@@ -157,6 +157,7 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
       tenantPerMinute: pick(env, 'RATE_LIMIT_TENANT_PER_MINUTE', count, 600),
       concurrentRuns: pick(env, 'QUOTA_CONCURRENT_RUNS', count, 100),
       runsPerDay: pick(env, 'QUOTA_RUNS_PER_DAY', count, 10_000),
+      startsInFlight: pick(env, 'GATEWAY_MAX_STARTS_IN_FLIGHT', count, 16),
     },
     redis: {
       url: pick<string | undefined>(env, 'REDIS_URL', z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'), undefined),

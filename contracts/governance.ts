@@ -28,6 +28,7 @@ export interface AuditQuery {
   tenant: string;
   run_id?: string;
   principal?: string;
+  /** Instants in UTC (InstantSchema normalises what a client sends: PostgreSQL refuses offsets past ±15:59). */
   since?: string;
   until?: string;
   limit?: number;

@@ -342,6 +342,21 @@ export type ToolCallRequest = z.infer<typeof ToolCallRequestSchema>;
 export const ToolCallResultSchema = z.object({ output: z.unknown(), evidence: z.array(EvidenceSchema) });
 export type ToolCallResult = z.infer<typeof ToolCallResultSchema>;
 
+/**
+ * An instant in a query parameter: RFC 3339 with any offset the format allows (up to ±23:59), read as
+ * the instant it names and passed on in UTC, since PostgreSQL refuses offsets beyond ±15:59. Years
+ * 0001-9999 only (year 0000 east of UTC is an instant before year 1, which neither the ledger nor
+ * Temporal's visibility store holds). Digits past the millisecond are kept.
+ */
+export const InstantSchema = z.iso
+  .datetime({ offset: true })
+  .transform((text) => {
+    const utc = new Date(text).toISOString();
+    const fraction = /\.(\d{4,})/.exec(text)?.[1];
+    return fraction ? utc.replace(/\.\d{3}Z$/, `.${fraction}Z`) : utc;
+  })
+  .refine((utc) => /^\d{4}-/.test(utc) && !utc.startsWith('0000-'), 'must be an instant between years 0001 and 9999 (UTC)');
+
 /** Query parameters of `GET /v1/runs`. */
 export const ListRunsQuerySchema = z
   .object({
@@ -354,8 +369,8 @@ export const ListRunsQuerySchema = z
     status: RunStatusSchema.optional(),
     initiator: SubjectSchema.optional(),
     awaiting_approval: z.enum(['true', 'false']).optional(),
-    started_after: z.iso.datetime({ offset: true }).optional(),
-    started_before: z.iso.datetime({ offset: true }).optional(),
+    started_after: InstantSchema.optional(),
+    started_before: InstantSchema.optional(),
     page_size: z.coerce.number().int().min(1).max(100).default(20),
     page_token: z
       .string()

@@ -3,6 +3,7 @@ import {
   ApprovalSchema,
   ApprovalUpdateResultSchema,
   FailureSchema,
+  InstantSchema,
   RunIdSchema,
   RunOutputSchema,
   RunStatusSchema,
@@ -36,6 +37,8 @@ export const RunAcceptedSchema = z.object({
   agent: AgentRef,
   links: Links,
   replayed: z.boolean().optional(),
+  /** What the caller should know about the run's prospects, e.g. that no worker polls its task queue yet. */
+  warnings: z.array(z.string()).optional(),
 });
 
 /** A run as a list shows it. */
@@ -89,8 +92,8 @@ export const AuditQuerySchema = z
   .object({
     run_id: RunIdSchema.optional(),
     principal: SubjectSchema.optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
+    since: InstantSchema.optional(),
+    until: InstantSchema.optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
   .strict();

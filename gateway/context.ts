@@ -9,6 +9,8 @@ import type { GatewayDeps } from './deps';
 import { principal, requestIds } from './locals';
 import type { Principal } from './principal';
 import { HttpProblem } from './problem';
+import { PollerWatch } from './runs/pollers';
+import { RunStarter } from './runs/start';
 import { RunStore, type VisibleRun } from './runs/store';
 import type { RunLinks } from './runs/view';
 import { RUN_ID } from '../contracts/vocabulary';
@@ -26,6 +28,10 @@ export const callerOf = (res: Response): Caller => ({ principal: principal(res),
 /** What every route shares: the dependencies, resolved once, and the checks and records they make. */
 export class Gateway {
   readonly runs: RunStore;
+  /** Starts runs within the bound of starts in flight. */
+  readonly starts: RunStarter;
+  /** Whether a worker polls the task queue runs start on. */
+  readonly pollers: PollerWatch;
   readonly authorizer: Authorizer;
   readonly newRunId: () => string;
   /** The live policy, read per request (never captured at start), so a reload applies to the next request. */
@@ -36,6 +42,8 @@ export class Gateway {
   constructor(readonly deps: GatewayDeps) {
     this.metrics = deps.metrics ?? new GatewayMetrics();
     this.runs = new RunStore(deps.client, deps.queryTimeoutMs);
+    this.starts = new RunStarter(deps.client, deps.maxStartsInFlight);
+    this.pollers = new PollerWatch(deps.client, deps.taskQueue, deps.logger);
     this.authorizer = deps.authorizer ?? new RoleAuthorizer();
     this.newRunId = deps.newRunId ?? (() => `run-${randomUUID()}`);
     const policy: Policy | ReloadablePolicy | undefined = deps.policy;

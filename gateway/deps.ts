@@ -21,6 +21,8 @@ export interface GatewayDeps {
   temporalUiUrl?: string;
   /** Makes run ids; tests may fix it. */
   newRunId?: () => string;
+  /** How many run starts may wait on Temporal at once; a dispatch beyond it is a 503 at once (default 16). */
+  maxStartsInFlight?: number;
   /** Body size limit for JSON requests. */
   bodyLimit?: string;
   /** How long GET /v1/runs/{id} waits for a running run's state query. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { UnknownAgentError } from '../agents/registry';
 import type { AgentRunInput, RunRequest, RunStatus } from '../contracts/run';
 import { RunSearchAttributes } from '../contracts/search-attributes';
@@ -22,7 +22,15 @@ const sha256Hex = (text: string) => createHash('sha256').update(text).digest('he
 export interface Dispatched {
   status: 200 | 202;
   run_id: string;
-  body: { run_id: string; status: RunStatus; agent: { name: string; version: string }; links: RunLinks; replayed?: true };
+  body: {
+    run_id: string;
+    status: RunStatus;
+    agent: { name: string; version: string };
+    links: RunLinks;
+    replayed?: true;
+    /** What the caller should know about the run's prospects (no worker polls its task queue). */
+    warnings?: string[];
+  };
 }
 
 /** Starts a run for a validated request: the one dispatch path behind /v1/runs and /gateway/dispatch. */
@@ -73,9 +81,7 @@ export async function dispatchRun(gw: Gateway, caller: Caller, body: RunRequest,
   }
   const requestHash = sha256Hex(canonicalJson(body));
   const runId = idempotencyKey ? `run-idem-${sha256Hex(`${initiator.tenant}\n${idempotencyKey}`).slice(0, 40)}` : gw.newRunId();
-  const existing = async (): Promise<Dispatched | undefined> => {
-    const found = await runs.describe(runId);
-    if (!found) return undefined;
+  const sameRequest = (found: WorkflowExecutionDescription): Dispatched => {
     if (found.memo?.request_hash !== requestHash) {
       throw new HttpProblem(
         409,
@@ -93,8 +99,8 @@ export async function dispatchRun(gw: Gateway, caller: Caller, body: RunRequest,
       body: { run_id: runId, status: runStatus(found.status.name), agent: ref, links: gw.links(runId), replayed: true },
     };
   };
-  const replay = idempotencyKey ? await existing() : undefined;
-  if (replay) return replay;
+  const earlier = idempotencyKey ? await runs.describe(runId) : undefined;
+  if (earlier) return sameRequest(earlier);
   await checkQuotas(runs, deps.quotas, initiator.tenant);
   const input: AgentRunInput = {
     agent,
@@ -109,8 +115,10 @@ export async function dispatchRun(gw: Gateway, caller: Caller, body: RunRequest,
     trace_id: caller.traceId,
   };
   const run = { run_id: runId, agent: def.name, agent_version: def.version, tenant: initiator.tenant };
-  try {
-    await withRunContext(run, () =>
+  // The run id is fixed before the start, so a start whose answer was lost is looked up by it (and a
+  // retry with the same Idempotency-Key can never start a second run).
+  const outcome = await gw.starts.start(runId, () =>
+    withRunContext(run, () =>
       runs.client.workflow.start<typeof agentRun>(AGENT_RUN, {
         taskQueue: deps.taskQueue,
         workflowId: runId,
@@ -127,13 +135,11 @@ export async function dispatchRun(gw: Gateway, caller: Caller, body: RunRequest,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         staticSummary: `${def.name}@${def.version}: ${body.task.length > 120 ? body.task.slice(0, 117) + '...' : body.task}`,
       }),
-    );
-  } catch (err) {
-    // Two retries with one key racing: the loser answers like a retry.
-    const raced = idempotencyKey && err instanceof WorkflowExecutionAlreadyStartedError ? await existing() : undefined;
-    if (raced) return raced;
-    throw err;
-  }
+    ),
+  );
+  // Found there already: this request's own start (its answer lost), or, with a key, a racing retry,
+  // which answers like a retry. Either way its dispatch row is written once (the dedupe key).
+  const replay = outcome.started === 'before' ? sameRequest(outcome.found) : undefined;
   // The run has started: its row follows even if the store is down now (a 500 would invite a duplicate).
   await auditActed(deps, caller, {
     action: 'dispatch',
@@ -143,6 +149,7 @@ export async function dispatchRun(gw: Gateway, caller: Caller, body: RunRequest,
     details: { agent: def.name, version: def.version },
     dedupe_key: `dispatch:${runId}`,
   });
+  if (replay && idempotencyKey) return replay;
   gw.metrics.runsStarted.inc({ agent: def.name, version: def.version });
   deps.logger.info('run dispatched', {
     run_id: runId,
@@ -151,5 +158,10 @@ export async function dispatchRun(gw: Gateway, caller: Caller, body: RunRequest,
     initiator: initiator.subject,
     tenant: initiator.tenant,
   });
-  return { status: 202, run_id: runId, body: { run_id: runId, status: 'running', agent: ref, links: gw.links(runId) } };
+  const warnings = await gw.pollers.warnings();
+  return {
+    status: 202,
+    run_id: runId,
+    body: { run_id: runId, status: 'running', agent: ref, links: gw.links(runId), ...(warnings.length ? { warnings } : {}) },
+  };
 }

@@ -160,6 +160,7 @@ export async function startGateway(
       tenantPerMinute: settings.limits.tenantPerMinute,
     },
     quotas: { concurrentRuns: settings.limits.concurrentRuns, runsPerDay: settings.limits.runsPerDay },
+    maxStartsInFlight: settings.limits.startsInFlight,
   });
   const requests = drainable(app);
   const server = createServer(requests.listener);

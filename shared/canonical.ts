@@ -1,14 +1,49 @@
 import { sha256 } from '@noble/hashes/sha256';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils';
 
-/** JSON with object keys sorted at every level, so equal values always serialize the same way. */
+/** An open array or object while canonicalJson walks a value: its members and how many are written. */
+type Open = { close: ']'; members: unknown[]; next: number } | { close: '}'; members: [string, unknown][]; next: number };
+
+/**
+ * JSON with object keys sorted at every level, so equal values always serialize the same way. It walks
+ * with its own stack rather than recursing, so any depth a JSON parser accepts serializes (a recursive
+ * walk overflowed the call stack at a few thousand levels, and a workflow hashing a model's arguments
+ * must not fail on their shape).
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  const out: string[] = [];
+  const open: Open[] = [];
+  const write = (v: unknown) => {
+    if (v === null || typeof v !== 'object') {
+      out.push(JSON.stringify(v) ?? 'null');
+    } else if (Array.isArray(v)) {
+      out.push('[');
+      open.push({ close: ']', members: v.map((m: unknown) => (m === undefined ? null : m)), next: 0 });
+    } else {
+      out.push('{');
+      const entries = Object.entries(v as Record<string, unknown>)
+        .filter(([, m]) => m !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      open.push({ close: '}', members: entries, next: 0 });
+    }
+  };
+  write(value);
+  for (let top = open.at(-1); top; top = open.at(-1)) {
+    if (top.next === top.members.length) {
+      out.push(top.close);
+      open.pop();
+      continue;
+    }
+    if (top.next > 0) out.push(',');
+    const member = top.members[top.next++];
+    if (top.close === ']') write(member);
+    else {
+      const [key, v] = member as [string, unknown];
+      out.push(`${JSON.stringify(key)}:`);
+      write(v);
+    }
+  }
+  return out.join('');
 }
 
 /** The hash an approval binds to: tool name and canonical arguments (pure JS, safe in the sandbox). */

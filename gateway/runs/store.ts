@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   WorkflowFailedError,
@@ -97,23 +98,23 @@ export class RunStore {
     }
   }
 
-  /** One page of a tenant's runs, newest first; a page token the server does not know is a 400. */
+  /** One page of a tenant's runs, newest first; a page token this API did not hand out for this query is a 400. */
   async list(q: ListRunsQuery, tenant: string): Promise<{ runs: RunSummary[]; next_page_token?: string }> {
+    const query = listQuery(q, tenant);
+    const nextPageToken = q.page_token ? openPageToken(q.page_token, query) : undefined;
     let page;
     try {
       page = await this.client.workflowService.listWorkflowExecutions({
         namespace: this.namespace,
-        query: listQuery(q, tenant),
+        query,
         pageSize: q.page_size,
-        nextPageToken: q.page_token ? Buffer.from(q.page_token, 'base64url') : undefined,
+        nextPageToken,
       });
     } catch (err) {
-      if (q.page_token && isInvalidArgument(err)) {
-        throw new HttpProblem(400, 'invalid-page-token', 'Invalid page_token', 'page_token is not one this API returned for this query.');
-      }
+      if (q.page_token && isInvalidArgument(err)) throw invalidPageToken();
       throw err;
     }
-    const next = page.nextPageToken?.length ? Buffer.from(page.nextPageToken).toString('base64url') : undefined;
+    const next = page.nextPageToken?.length ? sealPageToken(page.nextPageToken, query) : undefined;
     return { runs: (page.executions ?? []).map(summaryOf), next_page_token: next };
   }
 
@@ -131,4 +132,30 @@ export class RunStore {
     }
     return ids;
   }
+}
+
+// Temporal's visibility page token is opaque bytes, and the server answers a made-up one with an
+// UNKNOWN error the client retries until the deadline, which looked like an outage. So the API hands
+// out the token sealed with a digest of itself and of the query it pages (a token is only valid for
+// that query), and a token whose digest does not match is refused before Temporal sees it.
+const SEAL_BYTES = 16;
+const seal = (token: Uint8Array, query: string) =>
+  createHash('sha256').update('acp-page-token\n').update(query).update('\n').update(token).digest().subarray(0, SEAL_BYTES);
+
+const invalidPageToken = () =>
+  new HttpProblem(400, 'invalid-page-token', 'Invalid page_token', 'page_token is not one this API returned for this query.', {
+    errors: [{ path: 'page_token', message: 'must be the next_page_token of a previous page of the same query' }],
+  });
+
+/** The API's page token for Temporal's: the digest, then the token, in base64url. */
+export function sealPageToken(token: Uint8Array, query: string): string {
+  return Buffer.concat([seal(token, query), token]).toString('base64url');
+}
+
+/** Temporal's page token out of the API's, or a 400 when it was not sealed by sealPageToken for this query. */
+export function openPageToken(text: string, query: string): Buffer {
+  const bytes = Buffer.from(text, 'base64url');
+  const token = bytes.subarray(SEAL_BYTES);
+  if (bytes.length <= SEAL_BYTES || !seal(token, query).equals(bytes.subarray(0, SEAL_BYTES))) throw invalidPageToken();
+  return token;
 }

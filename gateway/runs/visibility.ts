@@ -42,8 +42,8 @@ export function listQuery(q: ListRunsQuery, tenant: string): string {
   if (q.status) clauses.push(`ExecutionStatus = ${JSON.stringify(TEMPORAL_STATUS[q.status])}`);
   if (q.awaiting_approval === 'true') clauses.push('RunState = "HumanApproval" AND ExecutionStatus = "Running"');
   if (q.awaiting_approval === 'false') clauses.push('RunState != "HumanApproval"');
-  if (q.started_after) clauses.push(`StartTime >= ${JSON.stringify(new Date(q.started_after).toISOString())}`);
-  if (q.started_before) clauses.push(`StartTime < ${JSON.stringify(new Date(q.started_before).toISOString())}`);
+  if (q.started_after) clauses.push(`StartTime >= ${JSON.stringify(q.started_after)}`);
+  if (q.started_before) clauses.push(`StartTime < ${JSON.stringify(q.started_before)}`);
   return clauses.join(' AND ');
 }
 

@@ -89,6 +89,10 @@ export interface PlatformOptions {
   quotas?: QuotaSettings;
   /** JWT verification for the gateway (tests of bearer tokens). */
   jwt?: JwtSettings;
+  /** Where the gateway reaches Temporal (default the test dev server; a proxy in front of it to cut answers). */
+  temporalAddress?: string;
+  /** The gateway's bound of run starts in flight. */
+  maxStartsInFlight?: number;
   /** Start without a worker (to show runs wait for one). */
   withWorker?: boolean;
   logger?: Logger;
@@ -129,7 +133,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
 
   const ownStore = options.audit ? undefined : await openTestStore();
   const governance = options.audit ?? ownStore!.store;
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect({ address: options.temporalAddress ?? address });
   const client = new Client({ connection, namespace, interceptors: temporalClientInterceptors() });
   const metrics = { gateway: new GatewayMetrics(), worker: new WorkerMetrics() };
   const policy = options.policy ?? loadPolicyDir(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });
@@ -158,6 +162,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
     metrics: metrics.gateway,
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.quotas ? { quotas: options.quotas } : {}),
+    ...(options.maxStartsInFlight ? { maxStartsInFlight: options.maxStartsInFlight } : {}),
   });
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
