@@ -188,6 +188,8 @@ export type AgentDefinition = z.infer<typeof AgentDefinitionSchema>;
 export interface ToolSpec {
   name: string;
   side_effect: 'read' | 'write';
+  /** The tool may destroy or overwrite data (absent: not known to, e.g. every TypeScript tool). */
+  destructive?: boolean;
   /** The highest data label the tool may receive. */
   max_classification?: 'public' | 'internal' | 'confidential' | 'restricted';
   timeout_ms: number;

@@ -15,6 +15,8 @@ export interface When {
   tools?: string[];
   environments?: string[];
   side_effect?: 'read' | 'write';
+  /** The tool is marked destructive (an MCP tool's destructiveHint); false matches tools that are not. */
+  destructive?: boolean;
   intent_words?: string[];
   /** The data sent is labelled higher than the tool may receive. */
   data_above_clearance?: boolean;
@@ -69,6 +71,8 @@ export interface PolicyResource {
   agent?: string;
   tool?: string;
   side_effect?: 'read' | 'write';
+  /** Whether the tool is marked destructive. */
+  destructive?: boolean;
   /** The highest label the tool may receive. */
   max_classification?: Label;
   intent?: string;

@@ -18,37 +18,62 @@ const SECRET_SHAPES: RegExp[] = [
 /** Environment variables whose values are secrets (their values are hidden wherever they appear). */
 const SECRET_ENV = /(API_KEY|_TOKEN|_SECRET|PASSWORD|_PASS)$|^(AUTH_JWT_SECRET|TEMPORAL_API_KEY)$/;
 const MIN_SECRET_LENGTH = 6;
-/** Restricted values are remembered per process; the oldest are dropped past this many. */
-const MAX_VALUES = 10_000;
+/** Per-run values (restricted context) are remembered up to this many; the least recently added go first. */
+const MAX_RUN_VALUES = 10_000;
 
-const values = new Set<string>();
+// Two sets, so the bound on what requests bring in can never push out what the process was started
+// with: the configured secrets stay hidden however many runs pass through.
+const processSecrets = new Set<string>();
+const runValues = new Set<string>();
 let valuePattern: RegExp | undefined;
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+function rebuildPattern(): void {
+  const all = [...processSecrets, ...runValues];
+  valuePattern = all.length
+    ? new RegExp(
+        all
+          .sort((a, b) => b.length - a.length)
+          .map(escape)
+          .join('|'),
+        'g',
+      )
+    : undefined;
+}
+
 /**
- * Adds values to hide wherever they appear: configured secrets, and the values of context fields
- * labelled confidential or restricted. Short values (under 6 characters) are ignored: hiding "yes"
- * everywhere would hide more than it protects.
+ * Adds the process's configured secrets (secret environment values…), hidden wherever they appear
+ * for the life of the process: they are never evicted. Short values (under 6 characters) are
+ * ignored: hiding "yes" everywhere would hide more than it protects.
+ */
+export function addProcessSecrets(list: Iterable<string>): void {
+  let changed = false;
+  for (const v of list) {
+    if (v.length < MIN_SECRET_LENGTH || processSecrets.has(v)) continue;
+    processSecrets.add(v);
+    runValues.delete(v);
+    changed = true;
+  }
+  if (changed) rebuildPattern();
+}
+
+/**
+ * Adds values a run brought in (the values of context fields labelled confidential or restricted),
+ * hidden wherever they appear. At most 10,000 are kept, least recently added evicted first; adding a
+ * value again makes it the most recent. Short values (under 6 characters) are ignored.
  */
 export function addSensitiveValues(list: Iterable<string>): void {
   let changed = false;
   for (const v of list) {
-    if (v.length < MIN_SECRET_LENGTH || values.has(v)) continue;
-    values.add(v);
+    if (v.length < MIN_SECRET_LENGTH || processSecrets.has(v)) continue;
+    const known = runValues.delete(v);
+    runValues.add(v);
+    if (known) continue;
     changed = true;
-    if (values.size > MAX_VALUES) values.delete(values.values().next().value as string);
+    if (runValues.size > MAX_RUN_VALUES) runValues.delete(runValues.values().next().value as string);
   }
-  if (changed)
-    valuePattern = values.size
-      ? new RegExp(
-          [...values]
-            .sort((a, b) => b.length - a.length)
-            .map(escape)
-            .join('|'),
-          'g',
-        )
-      : undefined;
+  if (changed) rebuildPattern();
 }
 
 /** The values of secret environment variables (…_API_KEY, …_TOKEN, …_SECRET, …PASSWORD, and the named extras). */

@@ -28,6 +28,7 @@ export function matches(w: When, p: PolicyPrincipal, r: PolicyResource, c: Polic
   if (!any(w.tools, r.tool)) return false;
   if (!any(w.environments, c.environment)) return false;
   if (w.side_effect && w.side_effect !== r.side_effect) return false;
+  if (w.destructive !== undefined && (r.destructive === true) !== w.destructive) return false;
   if (w.intent_words) {
     const ws = words(r.intent);
     if (!w.intent_words.some((x) => ws.has(x))) return false;

@@ -17,6 +17,7 @@ const WhenSchema = z
       .min(1)
       .optional(),
     side_effect: z.enum(['read', 'write']).optional(),
+    destructive: z.boolean().optional(),
     intent_words: z
       .array(z.string().regex(/^[a-z0-9_-]+$/, 'must be a lower-case word'))
       .min(1)

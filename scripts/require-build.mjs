@@ -4,26 +4,12 @@
 // (which npm forwards to its child) reaches node. This stops a start with what to do when dist/ is
 // missing or older than the sources. Run directly, it checks the two production entry points and exits 1
 // if either needs a build (tests use that).
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newestSource } from './build-freshness.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
-const SKIP = new Set(['node_modules', 'dist', 'test', 'coverage']);
-
-/** The newest TypeScript source the build compiles (tests excluded, as tsconfig.build.json does). */
-function newestSource(dir, best = { file: '', mtimeMs: 0 }) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.') || SKIP.has(entry.name)) continue;
-    const file = path.join(dir, entry.name);
-    if (entry.isDirectory()) newestSource(file, best);
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
-      const { mtimeMs } = statSync(file);
-      if (mtimeMs > best.mtimeMs) Object.assign(best, { file, mtimeMs });
-    }
-  }
-  return best;
-}
 
 /** Why `entry` cannot be started as built, or undefined when it can. */
 function problem(entry) {

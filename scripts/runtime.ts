@@ -12,7 +12,7 @@ import type { Settings } from '../config/settings';
 import { createLogger, type Logger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
 import { serveMetrics } from '../observability/metrics-server';
-import { addSensitiveValues, secretEnvValues } from '../observability/redact';
+import { addProcessSecrets, secretEnvValues } from '../observability/redact';
 import { temporalClientInterceptors } from '../observability/tracing';
 import { createWorker } from '../worker/worker';
 import { createApp } from '../gateway/app';
@@ -44,7 +44,7 @@ export function temporalFromEnvironment(): TemporalTarget {
 /** The process logger: JSON, or pretty lines for a terminal when LOG_FORMAT is unset in dev. */
 export function processLogger(settings: Settings, service: string): Logger {
   // The configured secrets are hidden from every log line, span and error body of the process.
-  addSensitiveValues(secretEnvValues(process.env, settings.secretEnv));
+  addProcessSecrets(secretEnvValues(process.env, settings.secretEnv));
   return createLogger({ level: settings.log.level, format: settings.log.format, defaults: { service } });
 }
 

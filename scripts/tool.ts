@@ -28,7 +28,13 @@ async function command(tools: ReturnType<typeof createToolRegistry>, argv: strin
     await tools.discover();
     const rows = tools.names().map((name) => {
       const t = tools.get(name)!;
-      return [name, t.kind ?? 'typescript', t.side_effect, t.max_classification, t.description];
+      return [
+        name,
+        t.kind ?? 'typescript',
+        t.destructive ? `${t.side_effect} (destructive)` : t.side_effect,
+        t.max_classification,
+        t.description,
+      ];
     });
     const table = [['NAME', 'KIND', 'SIDE_EFFECT', 'CLEARANCE', 'DESCRIPTION'], ...rows];
     const widths = [0, 1, 2, 3].map((i) => Math.max(...table.map((r) => r[i]!.length)));

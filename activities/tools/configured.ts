@@ -77,6 +77,7 @@ export function loadConfiguredTools(options: ConfiguredToolsOptions): Configured
           vars,
           dir,
           closers,
+          logger,
           ...(options.resolver ? { resolver: options.resolver } : {}),
         },
       });

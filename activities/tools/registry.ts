@@ -60,6 +60,7 @@ export class ToolRegistry {
     return {
       name,
       side_effect: tool.side_effect,
+      ...(tool.destructive ? { destructive: true } : {}),
       max_classification: tool.max_classification,
       timeout_ms: tool.timeout_ms,
       max_attempts: tool.max_attempts,

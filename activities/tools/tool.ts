@@ -28,6 +28,8 @@ export interface ToolDefinition<I = unknown, O = unknown> {
   input: z.ZodType<I>;
   output: z.ZodType<O>;
   side_effect: 'read' | 'write';
+  /** The tool may destroy or overwrite data (an MCP server's destructiveHint); policy rules match it with `destructive: true`. */
+  destructive?: boolean;
   max_classification: Classification;
   timeout_ms: number;
   max_attempts: number;

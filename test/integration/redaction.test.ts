@@ -1,5 +1,5 @@
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { addSensitiveValues, REDACTED, secretEnvValues } from '../../observability/redact';
+import { addProcessSecrets, REDACTED, secretEnvValues } from '../../observability/redact';
 import { installTracing, type Tracing } from '../../observability/tracing';
 import { capturingLogger, eventually, http, startPlatform, waitForRun, type CapturedLogs, type TestPlatform } from '../support/platform';
 
@@ -21,7 +21,7 @@ const exporter = new InMemorySpanExporter();
 
 beforeAll(async () => {
   // What the entry points do at start-up (scripts/runtime.ts processLogger) with their environment.
-  addSensitiveValues(secretEnvValues({ ACME_API_KEY: SECRET, PATH: '/usr/bin' }));
+  addProcessSecrets(secretEnvValues({ ACME_API_KEY: SECRET, PATH: '/usr/bin' }));
   tracing = installTracing({ exporter, serviceName: 'acp-test', batch: false });
   logs = capturingLogger('redaction');
   p = await startPlatform({ logger: logs.logger });

@@ -21,6 +21,8 @@ const resolver: Resolver = (hostname, cb) => {
 };
 
 let server: Awaited<ReturnType<typeof localServer>>;
+// Another service on the same allowed private host: a redirect must not reach it by changing the port.
+let otherPort: Awaited<ReturnType<typeof localServer>>;
 let registry: ToolRegistry;
 const sink = logSink();
 let flaky = 0;
@@ -39,6 +41,9 @@ const serviceArg = {
 };
 
 beforeAll(async () => {
+  otherPort = await localServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"service":"x","status":"ok"}'),
+  );
   server = await localServer((req, res, body) => {
     const url = new URL(req.url!, 'http://x');
     const json = (code: number, value: unknown) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(value));
@@ -52,6 +57,7 @@ beforeAll(async () => {
     if (kind === 'big') return json(200, { service: arg, status: 'ok', pad: 'x'.repeat(5000) });
     if (kind === 'to-loopback') return res.writeHead(302, { location: `http://127.0.0.1:${server.port}/status/${arg}` }).end();
     if (kind === 'to-metadata') return res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+    if (kind === 'to-other-port') return res.writeHead(302, { location: `http://status.test:${otherPort.port}/status/${arg}` }).end();
     if (kind === 'to-same') return res.writeHead(302, { location: `/status/${arg}` }).end();
     if (kind === 'to-elsewhere') return res.writeHead(302, { location: `http://elsewhere.test:${server.port}/status/${arg}` }).end();
     if (kind === 'moved') return res.writeHead(307, { location: `/incidents` }).end();
@@ -83,6 +89,14 @@ ${tool('big_read', 'big', '    max_response_bytes: 1000')}
 ${tool('loopback_redirect', 'to-loopback')}
 ${tool('metadata_redirect', 'to-metadata')}
 ${tool('same_redirect', 'to-same')}
+${tool('port_redirect', 'to-other-port')}
+  - name: host_from_argument
+    kind: http
+    description: the host is an argument, so an argument can make the URL invalid
+    side_effect: read
+    method: GET
+    url: 'http://{service}:${server.port}/status/a'
+    input_schema: ${JSON.stringify(serviceArg)}
 ${tool('single_file', 'slow', '    concurrency: 1\n    queue: 0\n    timeout_ms: 3000')}
   - name: internal_read
     kind: http
@@ -130,6 +144,7 @@ ${tool('single_file', 'slow', '    concurrency: 1\n    queue: 0\n    timeout_ms:
 afterAll(async () => {
   await registry.close();
   await server.close();
+  await otherPort.close();
 });
 
 const hits = (prefix: string) => server.requests.filter((r) => r.url.startsWith(prefix)).length;
@@ -218,6 +233,27 @@ test('redirects are re-checked: to 127.0.0.1 and to 169.254.169.254 they are den
     message: expect.stringContaining('169.254.169.254 is a linkLocal address'),
   });
   await expect(call(registry, 'same_redirect', { service: 'b' })).resolves.toMatchObject({ output: { service: 'b' } });
+});
+
+test('a redirect may not change the port of an allow_private_hosts host: refused before any request is sent there', async () => {
+  expect(await failureOf(call(registry, 'port_redirect', { service: 'a' }))).toMatchObject({
+    type: AdapterFailure.SsrfDenied,
+    nonRetryable: true,
+    message: expect.stringContaining(
+      `redirected to status.test:${otherPort.port}: a redirect to an allow_private_hosts host must keep the configured port (${server.port})`,
+    ),
+  });
+  expect(otherPort.requests).toHaveLength(0);
+});
+
+test('arguments that make an invalid URL are a non-retryable ToolInputInvalid, and nothing is sent', async () => {
+  const before = server.requests.length;
+  expect(await failureOf(call(registry, 'host_from_argument', { service: 'a b' }))).toEqual({
+    type: ErrorCode.ToolInputInvalid,
+    nonRetryable: true,
+    message: expect.stringContaining('the arguments make an invalid URL: http://a%20b:'),
+  });
+  expect(server.requests.length).toBe(before);
 });
 
 test('a redirect to a host not in allow_hosts is denied before any request is sent there', async () => {

@@ -1,6 +1,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode } from '../../contracts/errors';
+import type { Policy } from '../../contracts/policy';
+import { decide } from '../../policies/engine';
 import { ToolConfigError } from '../../activities/tools/config-file';
 import { MCP_TOOL_ERROR, mcpServer } from '../../activities/tools/mcp';
 import { memoryServerSpec } from '../../activities/tools/memory-note';
@@ -14,6 +16,7 @@ let http: Awaited<ReturnType<typeof startMcpHttpServer>>;
 let registry: ToolRegistry;
 const sink = logSink();
 const memoryFile = path.join(scratchDir('mcp'), 'graph.jsonl');
+const filesRoot = scratchDir('mcp-files');
 
 beforeAll(async () => {
   http = await startMcpHttpServer();
@@ -38,6 +41,12 @@ tools:
     timeout_ms: 400
     max_attempts: 2
     breaker: { consecutive_failures: 2, half_open_after_ms: 300 }
+  - name: files
+    kind: mcp
+    stdio:
+      package: '@modelcontextprotocol/server-filesystem'
+      args: ['${filesRoot}']
+    expose: '*'
 `,
   });
   registry = registryFor(dir, { memoryFile, env: { OWNERS_TOKEN: 'tok' }, logger: sink.logger });
@@ -56,6 +65,44 @@ test('discovery names the tools <instance>.<tool>: configured ones, and every to
   expect(registry.spec('memory.search_nodes')).toMatchObject({ side_effect: 'read', max_classification: 'internal' });
   expect(registry.spec('owners.lookup')).toMatchObject({ side_effect: 'write', max_classification: 'internal' });
   expect(registry.get('owners.lookup')!.description).toBe('Looks up a service owner.');
+});
+
+test("expose: '*' takes each tool's side effect from the server's annotations (server-filesystem) and policy can match destructive ones", () => {
+  // read_text_file says readOnlyHint: true; write_file readOnlyHint: false, destructiveHint: true;
+  // create_directory readOnlyHint: false, destructiveHint: false.
+  expect(registry.spec('files.read_text_file')).toMatchObject({ side_effect: 'read' });
+  expect(registry.spec('files.read_text_file')).not.toHaveProperty('destructive');
+  expect(registry.spec('files.write_file')).toMatchObject({ side_effect: 'write', destructive: true });
+  expect(registry.spec('files.create_directory')).toMatchObject({ side_effect: 'write' });
+  expect(registry.spec('files.create_directory')).not.toHaveProperty('destructive');
+  // A tool without annotations is a destructive write (the MCP specification's defaults); destructiveHint: false is a plain write.
+  expect(registry.spec('owners.lookup')).toMatchObject({ side_effect: 'write', destructive: true });
+  expect(registry.spec('owners.annotated_note')).toMatchObject({ side_effect: 'write' });
+  expect(registry.spec('owners.annotated_note')).not.toHaveProperty('destructive');
+  const policy: Policy = {
+    hash: 'test',
+    rules: [
+      { id: 'tools-allowed', action: 'tool_call', when: { tools: ['*'] }, effect: 'allow', source: 't:1' },
+      { id: 'destructive-needs-approval', action: 'tool_call', when: { destructive: true }, effect: 'require_approval', source: 't:2' },
+    ],
+  };
+  const effect = (tool: string) => {
+    const { side_effect, destructive } = registry.spec(tool);
+    const resource = { tool, side_effect, ...(destructive ? { destructive } : {}) };
+    return decide(policy, { subject: 'a', tenant: 't', roles: [] }, 'tool_call', resource, { environment: 'dev' }).effect;
+  };
+  expect([effect('files.write_file'), effect('files.read_text_file'), effect('files.create_directory')]).toEqual([
+    'require_approval',
+    'allow',
+    'allow',
+  ]);
+});
+
+test("expose: '*' reports the tools it leaves out for their names, naming each and why", () => {
+  expect(registry.names().some((n) => n.toLowerCase().includes('owner.lookup'))).toBe(false);
+  const warning = sink.lines.find((l) => l.level === 'warn' && l.fields.server === 'owners');
+  expect(warning?.fields.tools).toEqual(['Owner.Lookup']);
+  expect(warning?.message).toContain('"Owner.Lookup" (must be lower-case letters');
 });
 
 test('stdio: server-memory records an entity, and the read tool beside it finds it', async () => {

@@ -14,7 +14,9 @@ export interface McpBehaviour {
 /**
  * A real MCP server built with the SDK, served over streamable HTTP (stateless: a fresh server and
  * transport per request) on a free port of 127.0.0.1. Tools: `lookup` (structured output), `fail`
- * (answers isError), `malformed` (structured output that breaks its own outputSchema).
+ * (answers isError), `malformed` (structured output that breaks its own outputSchema), and for
+ * `expose: '*'`: `Owner.Lookup`, a name the platform cannot use, and `annotated_note`, which says it
+ * writes but destroys nothing (`destructiveHint: false`).
  */
 export async function startMcpHttpServer(port = 0) {
   const behaviour: McpBehaviour = { delayMs: 0, calls: 0, authorization: [] };
@@ -45,6 +47,14 @@ export async function startMcpHttpServer(port = 0) {
         behaviour.calls++;
         return { content: [{ type: 'text', text: 'x' }], structuredContent: { count: 'many' } as unknown as { count: number } };
       },
+    );
+    server.registerTool('Owner.Lookup', { description: 'A name no platform tool may have.', inputSchema: {} }, () => ({
+      content: [{ type: 'text', text: 'unreachable' }],
+    }));
+    server.registerTool(
+      'annotated_note',
+      { description: 'Adds a note.', inputSchema: {}, annotations: { readOnlyHint: false, destructiveHint: false } },
+      () => ({ content: [{ type: 'text', text: 'noted' }] }),
     );
     return server;
   };

@@ -126,6 +126,27 @@ describe('budget rules', () => {
   });
 });
 
+describe('destructive tools (an MCP tool whose server says destructiveHint)', () => {
+  const destructive = compilePolicy(
+    [
+      {
+        file: 'd.yaml',
+        text: "rules:\n  - { id: tools, action: tool_call, when: { tools: ['*'] }, effect: allow }\n  - { id: destructive-needs-approval, action: tool_call, when: { destructive: true }, effect: require_approval, approvers: { roles: [approver] } }\n  - { id: plain-writes-in-prod, action: tool_call, when: { destructive: false, side_effect: write, environments: [prod] }, effect: deny }\n",
+      },
+    ],
+    catalog,
+  );
+  test.each([
+    [{ tool: 'docs_search', side_effect: 'write', destructive: true }, dev, 'require_approval', 'destructive-needs-approval'],
+    [{ tool: 'docs_search', side_effect: 'write' }, dev, 'allow', 'tools'],
+    [{ tool: 'docs_search', side_effect: 'write' }, prod, 'deny', 'plain-writes-in-prod'],
+    [{ tool: 'docs_search', side_effect: 'write', destructive: true }, prod, 'require_approval', 'destructive-needs-approval'],
+  ] as [PolicyResource, PolicyContext, string, string][])('%j in %j → %s by %s', (resource, ctx, effect, rule) => {
+    const d = decide(destructive, who([]), 'tool_call', resource, ctx);
+    expect([d.effect, d.rule]).toEqual([effect, rule]);
+  });
+});
+
 describe('budgets: per run, per agent, per tenant per day', () => {
   const budgets = compilePolicy(
     [

@@ -35,6 +35,7 @@ export async function toolCall(ctx: RunContext, reason: string): Promise<RunEven
       agent: def.name,
       tool: req.tool,
       side_effect: spec.side_effect,
+      ...(spec.destructive ? { destructive: true } : {}),
       ...(spec.max_classification ? { max_classification: spec.max_classification } : {}),
     },
     dataLabelOf(input, req.args),

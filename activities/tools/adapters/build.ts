@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ToolConfigError } from '../config-file';
 import type { ToolGuards } from '../breaker';
+import type { Logger } from '../../../observability/logger';
 import type { Resolver } from './ssrf';
 
 /** What an adapter needs to turn one configured instance into tools. */
@@ -17,6 +18,8 @@ export interface BuildContext {
   dir: string;
   /** Shutdown hooks (connection pools, dispatchers, server processes) the registry runs at close. */
   closers: (() => Promise<void>)[];
+  /** For what an operator should know but that does not stop the worker (an MCP tool left out, and why). */
+  logger: Pick<Logger, 'warn' | 'info'>;
   /** Replaces DNS for the HTTP adapter's SSRF guard (tests point names at private addresses). */
   resolver?: Resolver;
 }

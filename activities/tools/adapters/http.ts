@@ -33,11 +33,48 @@ export function buildRequest(instance: Pick<HttpInstance, 'url' | 'method'>, arg
     }
     return encodeURIComponent(typeof value === 'string' ? value : JSON.stringify(value));
   });
-  const url = new URL(filled);
+  let url: URL;
+  try {
+    url = new URL(filled);
+  } catch {
+    // The template was a valid URL at start-up, so only the arguments can have broken it: a retry
+    // with the same arguments would break it again.
+    throw ApplicationFailure.create({
+      type: ErrorCode.ToolInputInvalid,
+      message: `the arguments make an invalid URL: ${filled.slice(0, 200)}`,
+      nonRetryable: true,
+    });
+  }
   const rest = Object.fromEntries(Object.entries(args).filter(([k]) => !used.has(k)));
   if (BODY_METHODS.has(instance.method)) return { url, body: JSON.stringify(rest) };
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) url.searchParams.set(k, typeof v === 'string' ? v : JSON.stringify(v));
   return { url };
+}
+
+/** The port a URL reaches, the scheme's default when none is written. */
+const effectivePort = (url: URL) => url.port || (url.protocol === 'https:' ? '443' : '80');
+
+/**
+ * Where a redirect points, refused when it points at a host of allow_private_hosts on another port
+ * than the configured URL's: listing a private host allows the one service the instance names, not
+ * every port of that machine (a redirect to its :6379 or :22 is a different service).
+ */
+function redirectTarget(location: string, from: URL, template: URL, rules: SsrfRules): URL {
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch {
+    throw adapterFailure(AdapterFailure.HttpStatus, `${from.host} redirected to an invalid URL: ${location.slice(0, 200)}`);
+  }
+  const host = next.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (rules.allowPrivateHosts.includes(host) && effectivePort(next) !== effectivePort(template)) {
+    throw adapterFailure(
+      AdapterFailure.SsrfDenied,
+      `${from.host} redirected to ${next.host}: a redirect to an allow_private_hosts host must keep the configured port (${effectivePort(template)})`,
+      { host, port: effectivePort(next) },
+    );
+  }
+  return next;
 }
 
 /** Reads a body up to `cap` bytes; a larger one is refused without reading the rest. */
@@ -100,7 +137,7 @@ export function createHttpTool(instance: HttpInstance, ctx: BuildContext): ToolD
           );
         if (hop >= instance.max_redirects)
           throw adapterFailure(AdapterFailure.HttpStatus, `more than ${instance.max_redirects} redirects from ${url.host}`);
-        url = new URL(location, url);
+        url = redirectTarget(location, url, template, rules);
         body = undefined;
         if (res.statusCode === 303) method = 'GET';
         continue;

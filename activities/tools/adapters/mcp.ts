@@ -5,6 +5,7 @@ import { ErrorCode } from '../../../contracts/errors';
 import { guarded } from '../breaker';
 import { ToolConfigError } from '../config-file';
 import type { McpInstance } from '../config-schema';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { mcpServer, resultText, type McpServerConnection, type McpServerSpec } from '../mcp';
 import type { ToolDefinition } from '../tool';
 import { secretHeaders, type BuildContext } from './build';
@@ -13,12 +14,30 @@ interface Discovered {
   description: string;
   input: z.ZodType;
   output: z.ZodType;
+  annotations: Tool['annotations'];
 }
 
 const ANY_ARGS = z.record(z.string(), z.unknown());
 
 function describe(issues: z.core.$ZodIssue[]): string {
   return issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+/**
+ * The side effect of a tool of an `expose: '*'` server, from the server's annotations as the MCP
+ * specification defines them: `readOnlyHint: true` is a read, anything else a write; a write is
+ * destructive unless the server says `destructiveHint: false` (the specification's default is true).
+ * The hints are the server's word, not a guarantee: list a tool under `expose` to decide yourself.
+ */
+export function sideEffectOf(annotations: Tool['annotations']): { side_effect: 'read' | 'write'; destructive: boolean } {
+  if (annotations?.readOnlyHint === true) return { side_effect: 'read', destructive: false };
+  return { side_effect: 'write', destructive: annotations?.destructiveHint !== false };
+}
+
+/** Why a tool name of a server cannot be a platform tool name, or undefined when it can. */
+function invalidName(instance: string, tool: string): string | undefined {
+  const checked = NameSchema.safeParse(`${instance}.${tool}`);
+  return checked.success ? undefined : (checked.error.issues[0]?.message ?? 'not a valid tool name');
 }
 
 /** The server spec of an instance; a package that is not installed is a configuration error on its line. */
@@ -75,7 +94,12 @@ export function createMcpTools(
 
   const define = (
     tool: string,
-    settings: { side_effect: 'read' | 'write'; max_classification: ToolDefinition['max_classification']; description?: string },
+    settings: {
+      side_effect: 'read' | 'write';
+      destructive?: boolean;
+      max_classification: ToolDefinition['max_classification'];
+      description?: string;
+    },
   ): ToolDefinition => {
     const name = `${instance.name}.${tool}`;
     const def: ToolDefinition = {
@@ -91,6 +115,7 @@ export function createMcpTools(
         return found.get(tool)?.output ?? z.unknown();
       },
       side_effect: settings.side_effect,
+      ...(settings.destructive ? { destructive: true } : {}),
       max_classification: settings.max_classification,
       timeout_ms: instance.timeout_ms,
       max_attempts: instance.max_attempts,
@@ -163,7 +188,7 @@ export function createMcpTools(
           input = ANY_ARGS;
           output = z.unknown();
         }
-        found.set(t.name, { description: t.description ?? t.title ?? t.name, input, output });
+        found.set(t.name, { description: t.description ?? t.title ?? t.name, input, output, annotations: t.annotations });
       }
       if (instance.expose !== '*') {
         const missing = Object.keys(instance.expose).filter((t) => !found.has(t));
@@ -176,9 +201,23 @@ export function createMcpTools(
         }
         return [];
       }
-      return [...found.keys()]
-        .filter((t) => NameSchema.safeParse(`${instance.name}.${t}`).success)
-        .map((t) => define(t, { side_effect: 'write', max_classification: 'internal' }));
+      const exposed: ToolDefinition[] = [];
+      const refused: string[] = [];
+      for (const [t, known] of found) {
+        const why = invalidName(instance.name, t);
+        if (why) refused.push(`${JSON.stringify(t)} (${why})`);
+        else exposed.push(define(t, { ...sideEffectOf(known.annotations), max_classification: 'internal' }));
+      }
+      // Not an error: the server's other tools still work, but an agent naming a left-out tool should not be a mystery.
+      if (refused.length)
+        ctx.logger.warn(
+          `MCP server ${instance.name}: tools left out, their names are not valid platform tool names: ${refused.join('; ')}`,
+          {
+            server: instance.name,
+            tools: [...found.keys()].filter((t) => invalidName(instance.name, t)),
+          },
+        );
+      return exposed;
     })();
     // A failed listing is tried again on the next call, not remembered.
     void listing.catch(() => (listing = undefined));

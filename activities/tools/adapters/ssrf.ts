@@ -8,9 +8,46 @@ export type Resolver = (hostname: string, callback: (err: NodeJS.ErrnoException 
 
 const systemResolver: Resolver = (hostname, callback) => dnsLookup(hostname, { all: true }, callback);
 
-/** The ipaddr.js range of an address: `unicast` is the only public one (loopback, private, linkLocal… are not). */
+/**
+ * The IPv4 address an IPv6 address carries in its bits, for the forms that route to it: IPv4-mapped
+ * (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`, deprecated but still accepted by some stacks),
+ * SIIT-translated (`::ffff:0:a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`) and 6to4 (`2002:AABB:CCDD::/48`).
+ * Teredo is left alone: its client address is obfuscated and the range stays non-public anyway.
+ */
+export function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4 | undefined {
+  const b = address.toByteArray();
+  const zeros = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
+  const tail = () => new ipaddr.IPv4(b.slice(12, 16));
+  if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) return tail();
+  // `::` and `::1` are IPv6's own unspecified and loopback addresses, not embeddings.
+  if (zeros(0, 12) && !(zeros(12, 15) && b[15]! <= 1)) return tail();
+  if (zeros(0, 8) && b[8] === 0xff && b[9] === 0xff && zeros(10, 12)) return tail();
+  if (address.match(ipaddr.IPv6.parse('64:ff9b::'), 96)) return tail();
+  if (b[0] === 0x20 && b[1] === 0x02) return new ipaddr.IPv4(b.slice(2, 6));
+  return undefined;
+}
+
+/** How an address is classed: its ipaddr.js range and, for an IPv6 form that carries one, the IPv4 address that decides it. */
+function classify(address: string): { range: string; embedded?: string } {
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return { range: parsed.range() };
+  const v4 = embeddedIPv4(parsed as ipaddr.IPv6);
+  return v4 ? { range: v4.range(), embedded: v4.toString() } : { range: parsed.range() };
+}
+
+/**
+ * The range of an address (`unicast` is the only public one: loopback, private, linkLocal… are not).
+ * An IPv6 address that carries an IPv4 address is classed by that IPv4 address, so `[::127.0.0.1]`
+ * is loopback and `[64:ff9b::10.0.0.1]` private, while NAT64 of a public address stays reachable.
+ */
 export function addressRange(address: string): string {
-  return ipaddr.process(address).range();
+  return classify(address).range;
+}
+
+/** The range of an address as a denial names it: "a loopback address" or "a loopback address (it embeds 127.0.0.1)". */
+function describe(address: string): string {
+  const { range, embedded } = classify(address);
+  return embedded ? `a ${range} address (it embeds ${embedded})` : `a ${range} address`;
 }
 
 /** The SSRF settings of one instance: which hosts it may reach and which of them may be non-public. */
@@ -27,11 +64,7 @@ export function checkUrl(url: URL, rules: SsrfRules): void {
   }
   // An IP literal never reaches the lookup below, so it is checked here.
   if (ipaddr.isValid(host) && addressRange(host) !== 'unicast' && !rules.allowPrivateHosts.includes(host)) {
-    throw adapterFailure(
-      AdapterFailure.SsrfDenied,
-      `${host} is a ${addressRange(host)} address; list it in allow_private_hosts to allow it`,
-      { host },
-    );
+    throw adapterFailure(AdapterFailure.SsrfDenied, `${host} is ${describe(host)}; list it in allow_private_hosts to allow it`, { host });
   }
 }
 
@@ -50,7 +83,7 @@ export function guardedAgent(rules: SsrfRules, resolve: Resolver = systemResolve
       if (bad && !rules.allowPrivateHosts.includes(host)) {
         const denial = adapterFailure(
           AdapterFailure.SsrfDenied,
-          `${host} resolves to ${bad.address}, a ${addressRange(bad.address)} address; list ${host} in allow_private_hosts to allow it`,
+          `${host} resolves to ${bad.address}, ${describe(bad.address)}; list ${host} in allow_private_hosts to allow it`,
           { host, address: bad.address },
         );
         return callback(denial);
