@@ -25,6 +25,34 @@ const pretty = winston.format.printf(({ level, message, timestamp, service, run_
   return `${str(timestamp).slice(11, 23)} ${str(service).padEnd(8)} ${level.padEnd(5)} ${str(message)}${run}${extras ? ' ' + extras : ''}`;
 });
 
+/** Duck-typed, not instanceof: errors can come from another realm (a jest sandbox, a vm context). */
+function isError(v: unknown): v is Error & Record<string, unknown> {
+  return (
+    v instanceof Error ||
+    (v !== null && typeof v === 'object' && typeof (v as Error).message === 'string' && typeof (v as Error).stack === 'string')
+  );
+}
+
+/**
+ * An error as the fields a reader needs: name, message, and the failure's `type` and `nonRetryable`
+ * (Temporal's ApplicationFailure) and its cause. JSON.stringify of an Error keeps only its own
+ * enumerable fields, which left a failed activity's line with `"error":{"name":"ApplicationFailure"}`.
+ */
+export function errorFields(err: Error & Record<string, unknown>, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: err.name, message: err.message };
+  if (typeof err.type === 'string') out.type = err.type;
+  if (typeof err.nonRetryable === 'boolean') out.nonRetryable = err.nonRetryable;
+  if (typeof err.code === 'string' || typeof err.code === 'number') out.code = err.code;
+  if (isError(err.cause) && depth < 4) out.cause = errorFields(err.cause, depth + 1);
+  return out;
+}
+
+/** Turns every Error among a line's fields into its fields (errorFields), so redaction and JSON see its message. */
+const errorsAsFields = winston.format((info) => {
+  for (const key of Object.keys(info)) if (key !== 'level' && isError(info[key])) info[key] = errorFields(info[key]);
+  return info;
+});
+
 /** Passes every field of a line through the one redaction function (the level and symbols stay). */
 const redacted = winston.format((info) => {
   for (const key of Object.keys(info)) if (key !== 'level') info[key] = redact(info[key]);
@@ -49,6 +77,7 @@ export function createLogger(options: LoggerOptions): Logger {
     format: winston.format.combine(
       winston.format.errors({ stack: false }),
       traced(),
+      errorsAsFields(),
       redacted(),
       winston.format.timestamp(),
       options.format === 'pretty' ? pretty : winston.format.json(),

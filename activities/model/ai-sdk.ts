@@ -1,4 +1,12 @@
-import { generateText, jsonSchema, NoObjectGeneratedError, Output, type LanguageModelUsage, type ModelMessage } from 'ai';
+import {
+  generateText,
+  jsonSchema,
+  NoObjectGeneratedError,
+  Output,
+  ToolChoiceViolationError,
+  type LanguageModelUsage,
+  type ModelMessage,
+} from 'ai';
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import type { ModelCall, ModelSettings, ProviderKind } from '../../contracts/agent';
@@ -31,8 +39,8 @@ export interface VendorOptions {
   keyVariable(settings: ModelSettings): string | undefined;
   /** Keys this provider holds: redacted from every failure and cassette. */
   secrets: string[];
-  /** Vendor-specific request options (one tool call per turn, no strict schemas). */
-  providerOptions?: Record<string, Record<string, boolean>>;
+  /** Vendor-specific request options (one tool call per turn, no strict schemas) for these settings. */
+  providerOptions?(settings: ModelSettings, hasTools: boolean): Record<string, Record<string, boolean>>;
   /** Sent when the agent sets no max_output_tokens, for vendors that require a limit. */
   defaultMaxOutputTokens?: number;
   /** Per-request limit in ms (default 90 s, under the plan activity's timeout). */
@@ -57,35 +65,57 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** Reads the model's answer as a plan action, or says what is wrong with it (for the repair turn). */
-export function toAction(answer: Answer, mode: AnswerMode): { action: PlanAction } | { problem: string; echo: string } {
-  let candidate: unknown;
+/** The plan action a tool call stands for, or what is wrong with its arguments. */
+function fromCall(toolName: string, input: unknown, text: string): { candidate: unknown } | { problem: string } {
+  if (!isRecord(input)) return { problem: `the arguments of ${toolName} are not a JSON object` };
+  if (toolName !== FINAL_ANSWER_TOOL) return { candidate: { type: 'tool_call', tool: toolName, args: input, reason: text.trim() } };
+  if (!('result' in input)) return { problem: `${FINAL_ANSWER_TOOL} needs a "result"` };
+  return { candidate: { type: 'final', result: input.result, reason: typeof input.reason === 'string' ? input.reason : '' } };
+}
+
+/**
+ * A plan in a text answer, in the shapes models write when they do not (or cannot) call a tool: a plan
+ * action; the answer schema alone (`{ result, reason }`: the final_answer arguments, or the structured
+ * output without its `type`); or a tool call spelled out as `{ name, arguments | parameters }`.
+ */
+function fromText(json: unknown, platformName: (vendorName: string) => string): { candidate: unknown } | { problem: string } {
+  if (!isRecord(json) || json.type !== undefined) return { candidate: json };
+  if ('result' in json) return fromCall(FINAL_ANSWER_TOOL, json, '');
+  const args = json.arguments ?? json.parameters;
+  if (typeof json.name === 'string' && isRecord(args)) return fromCall(platformName(json.name), args, '');
+  return { candidate: json };
+}
+
+/**
+ * Reads the model's answer as a plan action, or says what is wrong with it (for the repair turn).
+ * `platformName` maps a tool's vendor name back (see vendorToolName) for calls spelled out in text.
+ */
+export function toAction(
+  answer: Answer,
+  platformName: (vendorName: string) => string = (n) => n,
+): { action: PlanAction } | { problem: string; echo: string } {
+  let read: { candidate: unknown } | { problem: string };
   let echo: string;
   const call = answer.toolCalls[0];
   if (call) {
     echo = `${call.toolName}(${JSON.stringify(call.input) ?? ''})`;
-    if (!isRecord(call.input)) return { problem: `the arguments of ${call.toolName} are not a JSON object`, echo };
-    candidate =
-      call.toolName === FINAL_ANSWER_TOOL
-        ? { type: 'final', result: call.input.result, reason: typeof call.input.reason === 'string' ? call.input.reason : '' }
-        : { type: 'tool_call', tool: call.toolName, args: call.input, reason: answer.text.trim() };
-    if (call.toolName === FINAL_ANSWER_TOOL && !('result' in call.input)) return { problem: `${FINAL_ANSWER_TOOL} needs a "result"`, echo };
+    read = fromCall(call.toolName, call.input, answer.text);
   } else {
     echo = answer.text;
     // Models like to fence JSON in markdown even when asked not to; the fence is not the answer.
     const text = answer.text.trim().replace(/^```(?:json)?\s*([\s\S]*?)\s*```$/, '$1');
     if (!text) return { problem: `the answer was empty (finish reason ${answer.finishReason})`, echo };
+    let json: unknown;
     try {
-      candidate = JSON.parse(text);
+      json = JSON.parse(text);
     } catch {
       const cut = answer.finishReason === 'length' ? ' (cut off: finish reason length)' : '';
       return { problem: `the answer is not JSON${cut}: ${truncate(text, MAX_ECHO_CHARS)}`, echo };
     }
-    if (mode === 'structured_output' && isRecord(candidate) && candidate.type === undefined && 'result' in candidate) {
-      candidate = { type: 'final', ...candidate };
-    }
+    read = fromText(json, platformName);
   }
-  const parsed = PlanActionSchema.safeParse(candidate);
+  if ('problem' in read) return { problem: read.problem, echo };
+  const parsed = PlanActionSchema.safeParse(read.candidate);
   if (!parsed.success) return { problem: `the answer is not a valid action: ${describeIssues(parsed.error)}`, echo };
   return { action: parsed.data };
 }
@@ -132,7 +162,7 @@ export class AiSdkProvider implements ModelProvider {
         onUse: (kind) => (cassette = kind),
       });
     }
-    const conversation = messages(req);
+    const conversation = messages(req, mode);
     const system = systemPrompt(req.agent, mode);
     const maxRepairs = Math.min(1, def.max_repairs);
     const tokens = { input: 0, output: 0 };
@@ -163,7 +193,7 @@ export class AiSdkProvider implements ModelProvider {
         repairs,
         ...(cassette ? { cassette } : {}),
       };
-      const read = toAction(got, mode);
+      const read = toAction(got, (n) => platformToolName(tools, n));
       if ('action' in read) return { action: read.action, model: `${this.name}/${call.model}`, usage, call };
       if (repairs < maxRepairs) {
         repairs += 1;
@@ -203,6 +233,8 @@ export class AiSdkProvider implements ModelProvider {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const abortSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const hasTools = Object.keys(tools).length > 0;
+    // What the vendor answered, kept for answers the SDK then rejects (a text where a tool call was required).
+    let answered: { usage: LanguageModelUsage; modelId: string } | undefined;
     try {
       const r = await generateText({
         model,
@@ -212,10 +244,13 @@ export class AiSdkProvider implements ModelProvider {
         ...(mode === 'structured_output' ? { output: Output.object({ schema: jsonSchema(answer), name: FINAL_ANSWER_TOOL }) } : {}),
         ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
         maxOutputTokens: settings.max_output_tokens ?? this.options.defaultMaxOutputTokens,
-        ...(this.options.providerOptions ? { providerOptions: this.options.providerOptions } : {}),
+        ...(this.options.providerOptions ? { providerOptions: this.options.providerOptions(settings, hasTools) } : {}),
         // Temporal is the one retrier: it honours Retry-After and the step's attempts and timeouts.
         maxRetries: 0,
         abortSignal,
+        onLanguageModelCallEnd: (e) => {
+          answered = { usage: e.usage, modelId: e.modelId };
+        },
       });
       return {
         text: r.text,
@@ -235,6 +270,17 @@ export class AiSdkProvider implements ModelProvider {
           usage: err.usage,
           finishReason: err.finishReason ?? 'other',
           modelId: err.response?.modelId,
+        };
+      }
+      // A text where a tool call was required is the model's answer, not an outage: it is billed, it
+      // may be a JSON plan, and otherwise it gets the repair turn like any unusable answer.
+      if (ToolChoiceViolationError.isInstance(err)) {
+        return {
+          text: err.content.flatMap((c) => (c.type === 'text' ? [c.text] : [])).join(''),
+          toolCalls: [],
+          usage: answered?.usage,
+          finishReason: err.finishReason,
+          modelId: answered?.modelId ?? err.modelId,
         };
       }
       if (err instanceof ApplicationFailure) throw err;

@@ -41,6 +41,13 @@ export interface Cassette {
   };
 }
 
+/**
+ * The shape of the conversation a cassette's request holds, part of its identity. 1 (no field): the
+ * observations in the user's message; 2: each as the assistant's tool call and a tool result. A
+ * cassette of an older format can never match again, and the miss says to re-record it.
+ */
+export const CASSETTE_FORMAT = 2;
+
 /** The value with sorted keys and no undefined (shared/canonical.ts), so equal requests read, diff and hash alike. */
 const sorted = (value: unknown): unknown => JSON.parse(canonicalJson(value));
 
@@ -58,7 +65,7 @@ function strip(value: unknown, secrets: string[]): unknown {
 
 /** The request as a cassette keys it: provider, model, prompt, tools and settings, canonical and secret-free. */
 export function cassetteRequest(provider: string, modelId: string, params: CallOptions, secrets: string[]) {
-  return sorted(strip({ provider, model: modelId, ...params }, secrets)) as Record<string, unknown>;
+  return sorted(strip({ format: CASSETTE_FORMAT, provider, model: modelId, ...params }, secrets)) as Record<string, unknown>;
 }
 
 /** The canonical hash of a cassette request (sha256 of its canonical JSON). */
@@ -77,15 +84,19 @@ function leaves(value: unknown, at = '', out = new Map<string, string>()): Map<s
 }
 
 /** The recorded request closest to `request` (fewest differing leaves), and where they differ. */
-export function nearestCassette(dir: string, request: Record<string, unknown>): { hash: string; differs: string[] } | undefined {
+export function nearestCassette(
+  dir: string,
+  request: Record<string, unknown>,
+): { hash: string; differs: string[]; format: number } | undefined {
   if (!existsSync(dir)) return undefined;
   const want = leaves(request);
-  let best: { hash: string; differs: string[] } | undefined;
+  let best: { hash: string; differs: string[]; format: number } | undefined;
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
     const recorded = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Cassette;
     const have = leaves(recorded.request);
     const differs = [...new Set([...want.keys(), ...have.keys()])].filter((k) => want.get(k) !== have.get(k)).sort();
-    if (!best || differs.length < best.differs.length) best = { hash: recorded.hash, differs };
+    const format = typeof recorded.request.format === 'number' ? recorded.request.format : 1;
+    if (!best || differs.length < best.differs.length) best = { hash: recorded.hash, differs, format };
   }
   return best;
 }
@@ -109,13 +120,15 @@ export function withCassettes(model: VendorModel, options: CassetteOptions): Ven
       if (options.mode === 'replay') {
         if (!existsSync(file)) {
           const near = nearestCassette(options.dir, request);
-          const hint = near
-            ? `; the nearest recorded request is ${near.hash.slice(0, 16)}, which differs at ${near.differs.slice(0, 5).join(', ')}${near.differs.length > 5 ? ` and ${near.differs.length - 5} more` : ''}`
-            : '; the folder has no cassettes';
+          const hint = !near
+            ? '; the folder has no cassettes'
+            : near.format !== CASSETTE_FORMAT
+              ? `; its cassettes were recorded in cassette format ${near.format} (observations in the user's message), and this worker sends format ${CASSETTE_FORMAT} (each observation as a tool call and its result), so none can match`
+              : `; the nearest recorded request is ${near.hash.slice(0, 16)}, which differs at ${near.differs.slice(0, 5).join(', ')}${near.differs.length > 5 ? ` and ${near.differs.length - 5} more` : ''}`;
           throw failure(
             ErrorCode.ModelCassetteMiss,
             true,
-            `no cassette for request ${hash.slice(0, 16)} (${options.provider}/${model.modelId}) in ${options.dir}${hint}. Record again with MODEL_CASSETTES=record`,
+            `no cassette for request ${hash.slice(0, 16)} (${options.provider}/${model.modelId}) in ${options.dir}${hint}. Record again with MODEL_CASSETTES=record (an eval suite's: npm run eval -- <agent> --record)`,
             options.secrets,
           );
         }

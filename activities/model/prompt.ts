@@ -96,22 +96,51 @@ export function systemPrompt(agent: ResolvedAgent, mode: AnswerMode): string {
   return [agent.definition.instructions.trim(), '', 'You decide the next step of an agent run.', how].join('\n');
 }
 
-/** The conversation: the task and context, then every observation so far, oldest first. */
-export function messages(req: PlanRequest): ModelMessage[] {
-  const parts = [`Task:\n${req.task}`, `Context (JSON):\n${json(req.context)}`];
-  if (req.observations.length === 0) {
-    parts.push('Observations: none yet.');
-  } else {
-    parts.push(`Observations (${req.observations.length}), oldest first:`);
-    for (const o of req.observations) {
-      parts.push(
-        [
-          `Step ${o.step}: tool ${o.tool}`,
-          `args (JSON): ${truncate(json(o.args), MAX_OBSERVATION_CHARS)}`,
-          `output (JSON): ${truncate(json(o.output), MAX_OBSERVATION_CHARS)}`,
-        ].join('\n'),
-      );
+/** The id a ToolCall step's call goes back under: derived from the step, so equal runs send equal requests (cassettes). */
+export function toolCallId(step: number): string {
+  return `step_${step}`;
+}
+
+/** The pseudo-tool of an observation that carries a final answer the output_spec rejected (workflows/steps/validate.ts). */
+const OUTPUT_SPEC = 'output_spec';
+
+/**
+ * The conversation as vendors train and cache on it: the task and context as the user's message,
+ * then each ToolCall step as the assistant's tool call followed by its `tool` result (the output,
+ * truncated), oldest first. A final answer the output_spec rejected goes back as the answer the
+ * model gave (its final_answer call, or its JSON) followed by what was wrong with it.
+ */
+export function messages(req: PlanRequest, mode: AnswerMode): ModelMessage[] {
+  const out: ModelMessage[] = [{ role: 'user', content: `Task:\n${req.task}\n\nContext (JSON):\n${json(req.context)}` }];
+  for (const o of req.observations) {
+    if (o.tool === OUTPUT_SPEC && isRecord(o.output) && 'rejected_result' in o.output) {
+      const rejected = { result: o.output.rejected_result, reason: '' };
+      const feedback = `The result was rejected: it does not match the output_spec (the schema of result): ${truncate(json(o.output.violations), MAX_OBSERVATION_CHARS)}`;
+      if (mode === 'final_answer_tool') {
+        out.push(toolCallMessage(o.step, FINAL_ANSWER_TOOL, rejected), toolResultMessage(o.step, FINAL_ANSWER_TOOL, feedback));
+      } else {
+        out.push({ role: 'assistant', content: truncate(json({ type: 'final', ...rejected }), MAX_OBSERVATION_CHARS) });
+        out.push({ role: 'user', content: feedback });
+      }
+      continue;
     }
+    const name = vendorToolName(o.tool);
+    out.push(toolCallMessage(o.step, name, o.args), toolResultMessage(o.step, name, truncate(json(o.output), MAX_OBSERVATION_CHARS)));
   }
-  return [{ role: 'user', content: parts.join('\n\n') }];
+  return out;
+}
+
+function toolCallMessage(step: number, toolName: string, input: unknown): ModelMessage {
+  return { role: 'assistant', content: [{ type: 'tool-call', toolCallId: toolCallId(step), toolName, input }] };
+}
+
+function toolResultMessage(step: number, toolName: string, text: string): ModelMessage {
+  return {
+    role: 'tool',
+    content: [{ type: 'tool-result', toolCallId: toolCallId(step), toolName, output: { type: 'text', value: text } }],
+  };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }

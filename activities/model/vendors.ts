@@ -37,6 +37,9 @@ function withoutEmptyBearer(fetchImpl: typeof fetch = fetch): typeof fetch {
   };
 }
 
+/** The providerOptions key the openai-compatible SDK reads for an endpoint name (its toCamelCase). */
+const camelCase = (name: string) => name.replace(/[_-]([a-z])/g, (g) => g[1]!.toUpperCase());
+
 const secretsOf = (...keys: (string | undefined)[]) => keys.filter((k): k is string => Boolean(k));
 
 /** OpenAI's chat-completions API (or a server speaking it at `baseUrl`); structured outputs alongside tools. */
@@ -49,8 +52,9 @@ export function openAIVendor(s: VendorSettings): VendorOptions {
     structuredOutputs: () => true,
     keyVariable: () => s.keyVariable,
     secrets: secretsOf(s.apiKey),
-    // One tool call per turn (the platform runs one at a time); output_spec is any JSON Schema, not only strict-mode ones.
-    providerOptions: { openai: { parallelToolCalls: false, strictJsonSchema: false } },
+    // One tool call per turn (the platform runs one at a time), sent only with tools (OpenAI refuses it
+    // without); output_spec is any JSON Schema, not only strict-mode ones.
+    providerOptions: (_m, hasTools) => ({ openai: { ...(hasTools ? { parallelToolCalls: false } : {}), strictJsonSchema: false } }),
     timeoutMs: s.timeoutMs,
     cassettes: s.cassettes,
   };
@@ -70,7 +74,7 @@ export function anthropicProvider(s: VendorSettings): AiSdkProvider {
     structuredOutputs: () => false,
     keyVariable: () => s.keyVariable,
     secrets: secretsOf(s.apiKey),
-    providerOptions: { anthropic: { disableParallelToolUse: true } },
+    providerOptions: () => ({ anthropic: { disableParallelToolUse: true } }),
     // Anthropic requires max_tokens; the same 1024 the workflow reserves budget for when unset.
     defaultMaxOutputTokens: 1024,
     timeoutMs: s.timeoutMs,
@@ -122,6 +126,9 @@ export function openAICompatibleProvider(
     structuredOutputs: (m) => endpointOf(m.endpoint).settings.structuredOutputs,
     keyVariable: (m) => endpointOf(m.endpoint).settings.keyVariable,
     secrets: secretsOf(...Object.values(endpoints).map((e) => e.apiKey)),
+    // The SDK passes the options under the endpoint's (camelCased) name through to the body as they
+    // are: the chat-completions field itself, one tool call per turn as for OpenAI (only with tools).
+    providerOptions: (m, hasTools) => (hasTools && m.endpoint ? { [camelCase(m.endpoint)]: { parallel_tool_calls: false } } : {}),
     timeoutMs: options.timeoutMs,
     cassettes: options.cassettes,
   });

@@ -10,15 +10,46 @@ import { contentText, startFakeVendor, type FakeAnswer, type FakeRequest, type F
  * and drills.
  */
 
+/** A tool call as an assistant message carries it. */
+export interface ChatToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** One message of a chat-completions request: text, an assistant's tool calls, or a tool's result. */
+export interface ChatMessage {
+  role: string;
+  /** Null on an assistant message that only calls tools. */
+  content: string | null;
+  tool_calls?: ChatToolCall[];
+  /** On a `tool` message: the id of the assistant's call it answers. */
+  tool_call_id?: string;
+}
+
 /** The part of an OpenAI chat-completions request body the fake looks at. */
 export interface ChatRequestBody {
   model: string;
-  messages: { role: string; content: string }[];
+  messages: ChatMessage[];
   temperature?: number;
   response_format?: { type: string; json_schema?: { name: string; schema: Record<string, unknown>; strict?: boolean } };
   tools?: { type: 'function'; function: { name: string; description?: string; parameters: Record<string, unknown> } }[];
   tool_choice?: unknown;
+  parallel_tool_calls?: boolean;
   [key: string]: unknown;
+}
+
+/** Every message's text, tool results and the arguments of tool calls included, one per line: what scripts search. */
+export function messageText(body: ChatRequestBody): string {
+  return body.messages.map((m) => [m.content ?? '', ...(m.tool_calls ?? []).map((c) => c.function.arguments)].join('\n')).join('\n');
+}
+
+/** The tool results the request sends back, each with the name of the call it answers, oldest first. */
+export function toolResultsOf(body: ChatRequestBody): { tool: string; callId: string; content: string }[] {
+  const names = new Map(body.messages.flatMap((m) => (m.tool_calls ?? []).map((c) => [c.id, c.function.name] as const)));
+  return body.messages
+    .filter((m) => m.role === 'tool')
+    .map((m) => ({ tool: names.get(m.tool_call_id ?? '') ?? '', callId: m.tool_call_id ?? '', content: m.content ?? '' }));
 }
 
 /** One chat-completions request as the fake received it. */
@@ -42,27 +73,45 @@ const ERROR_KINDS: Record<number, { type: string; code: string | null; message: 
   503: { type: 'server_error', code: null, message: 'The engine is currently overloaded, please try again later.' },
 };
 
-function isChatBody(value: unknown): value is ChatRequestBody {
-  if (value === null || typeof value !== 'object') return false;
-  const v = value as Record<string, unknown>;
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function isToolCall(v: unknown): v is ChatToolCall {
   return (
-    typeof v.model === 'string' &&
-    Array.isArray(v.messages) &&
-    v.messages.every(
-      (m) =>
-        m !== null &&
-        typeof m === 'object' &&
-        typeof (m as Record<string, unknown>).role === 'string' &&
-        typeof (m as Record<string, unknown>).content === 'string',
-    )
+    isRecord(v) &&
+    typeof v.id === 'string' &&
+    v.type === 'function' &&
+    isRecord(v.function) &&
+    typeof v.function.name === 'string' &&
+    typeof v.function.arguments === 'string'
   );
+}
+
+/** What is wrong with a request body, in the words OpenAI uses, or undefined when it is well-formed. */
+function bodyProblem(value: unknown): string | undefined {
+  if (!isRecord(value) || typeof value.model !== 'string' || !Array.isArray(value.messages)) return "'model' and 'messages' are required.";
+  const calls = new Set<string>();
+  for (const [i, m] of value.messages.entries()) {
+    if (!isRecord(m) || typeof m.role !== 'string') return `messages[${i}]: 'role' is required.`;
+    const toolCalls = m.tool_calls;
+    if (toolCalls !== undefined && (m.role !== 'assistant' || !Array.isArray(toolCalls) || !toolCalls.every(isToolCall))) {
+      return `messages[${i}].tool_calls: only an assistant message has tool calls, each with an id and a function name and arguments.`;
+    }
+    for (const c of toolCalls ?? []) calls.add(c.id);
+    const textless = m.content === null && m.role === 'assistant' && Array.isArray(toolCalls) && toolCalls.length > 0;
+    if (typeof m.content !== 'string' && !textless) return `messages[${i}].content: a string is required.`;
+    // As OpenAI: a tool result must answer a call an earlier assistant message made.
+    if (m.role === 'tool' && (typeof m.tool_call_id !== 'string' || !calls.has(m.tool_call_id))) {
+      return `messages[${i}]: messages with role 'tool' must be a response to a preceding message with 'tool_calls'.`;
+    }
+  }
+  return undefined;
 }
 
 const openaiProtocol: Protocol<ChatRequestBody> = {
   matches: (method, path) => method === 'POST' && path === '/v1/chat/completions',
-  parse: (json) => (isChatBody(json) ? json : "'model' and 'messages' (each with 'role' and string 'content') are required."),
+  parse: (json) => bodyProblem(json) ?? (json as ChatRequestBody),
   key: (headers) => headers.authorization?.replace(/^Bearer /, ''),
-  promptText: (body) => body.messages.map((m) => m.content).join(''),
+  promptText: (body) => messageText(body),
   defaultAnswer(body) {
     const lastUser = [...body.messages].reverse().find((m) => m.role === 'user');
     return { content: { type: 'final', result: { echo: lastUser?.content ?? '' }, reason: 'fake vendor default answer' } };

@@ -12,7 +12,7 @@ import { type Reservation, type ReserveRequest } from '../../contracts/governanc
 import { GovernanceStore } from '../../governance/store';
 import { compilePolicy } from '../../policies/load';
 import { openTestStore, type TestStore } from '../support/governance';
-import { startFakeLlmVendor, type FakeLlmVendor } from '../support/fake-llm-vendor';
+import { startFakeLlmVendor, toolResultsOf, type FakeLlmVendor } from '../support/fake-llm-vendor';
 import { http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
 
 // Budgets before the call: every model call first reserves its estimated cost against the tenant's
@@ -199,7 +199,7 @@ test('when the tenant budget cannot cover the model, a cheaper fallback model an
 
 test("the run's own cost budget is checked before the call, not after the money is spent", async () => {
   vendor.respondWith((body) =>
-    body.messages.some((m) => m.content.includes(': tool docs_search'))
+    toolResultsOf(body).some((r) => r.tool === 'docs_search')
       ? { content: { type: 'final', result: { answer: 'two' }, reason: 'done' }, usage: { prompt_tokens: 50, completion_tokens: 100 } }
       : {
           content: { type: 'tool_call', tool: 'docs_search', args: { query: 'budgets' }, reason: 'look it up' },

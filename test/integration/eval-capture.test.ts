@@ -10,7 +10,7 @@ import { evalCommand } from '../../evals/cli';
 import type { EvalReport } from '../../evals/outcome';
 import { testCommandArgs } from '../support/evals';
 import { openTestStore } from '../support/governance';
-import { startFakeLlmVendor, type ChatRequestBody } from '../support/fake-llm-vendor';
+import { startFakeLlmVendor, toolResultsOf, type ChatRequestBody } from '../support/fake-llm-vendor';
 import type { FakeAnswer } from '../support/fake-http-vendor';
 import { http, startPlatform, testTemporal, waitForRun } from '../support/platform';
 
@@ -24,7 +24,7 @@ const agentsDir = path.join(tmp, 'agents');
 cpSync(path.join(PROJECT_ROOT, 'agents/examples/openai-researcher/agent.yaml'), path.join(agentsDir, 'openai-researcher/agent.yaml'));
 
 const script = (body: ChatRequestBody): FakeAnswer =>
-  body.messages.some((m) => m.content.includes(': tool docs_search'))
+  toolResultsOf(body).some((r) => r.tool === 'docs_search')
     ? { content: { type: 'final', result: { summary: 'POST /v1/runs starts a run.', findings: [] }, reason: 'found it' } }
     : { toolCalls: [{ name: 'docs_search', args: { query: 'dispatch a run' } }] };
 

@@ -9,7 +9,7 @@ import { loadSuite, type LoadedCase } from '../../evals/suite';
 import { EvalSuiteError } from '../../evals/suite';
 import { openTestEvalSession, testCommandArgs } from '../support/evals';
 import { openTestStore, type TestStore } from '../support/governance';
-import { startFakeLlmVendor, type ChatRequestBody, type FakeLlmVendor } from '../support/fake-llm-vendor';
+import { messageText, startFakeLlmVendor, toolResultsOf, type ChatRequestBody, type FakeLlmVendor } from '../support/fake-llm-vendor';
 import type { FakeAnswer } from '../support/fake-http-vendor';
 
 // The eval command end to end, on the test run's dev server: a model-planned agent is recorded from
@@ -54,12 +54,12 @@ const SUITE = `cases:
 function vendorScript(body: ChatRequestBody): FakeAnswer {
   const system = body.messages[0]?.content ?? '';
   if (system.includes("You grade an AI agent's answer")) {
-    const cited = body.messages.some((m) => m.content.includes('docs/'));
+    const cited = messageText(body).includes('docs/');
     return { content: { type: 'final', result: { score: cited ? 0.9 : 0.2, reason: cited ? 'cites docs' : 'cites nothing' }, reason: '' } };
   }
-  const observed = body.messages.some((m) => m.content.includes(': tool '));
+  const observed = toolResultsOf(body).length > 0;
   if (observed) {
-    const findings = body.messages.some((m) => m.content.includes('docs/')) ? [{ source: 'docs/api.md', excerpt: 'POST /v1/runs' }] : [];
+    const findings = messageText(body).includes('docs/') ? [{ source: 'docs/api.md', excerpt: 'POST /v1/runs' }] : [];
     return { content: { type: 'final', result: { summary: 'To dispatch a run, POST /v1/runs.', findings }, reason: 'done' } };
   }
   if (system.includes('File a ticket'))

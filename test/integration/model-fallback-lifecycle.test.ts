@@ -1,5 +1,5 @@
 import { ErrorCode } from '../../contracts/errors';
-import type { FakeLlmVendor } from '../support/fake-llm-vendor';
+import { messageText, type FakeLlmVendor } from '../support/fake-llm-vendor';
 import { startLifecyclePlatform, type Credentials, type LifecyclePlatform } from '../support/lifecycle-platform';
 import { waitForRun, type TestPlatform } from '../support/platform';
 
@@ -29,7 +29,7 @@ describe('output_spec and fallback', () => {
 
   test('a violating final answer gets one repair through Plan and then passes', async () => {
     vendor.respondWith((body) => {
-      const sawViolation = body.messages.some((m) => m.content.includes('output_spec'));
+      const sawViolation = messageText(body).includes('output_spec');
       return { content: { type: 'final', result: sawViolation ? { answer: 'fixed' } : { answer: 1 }, reason: 'r' } };
     });
     try {

@@ -2,20 +2,20 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CassetteSettings } from '../../activities/model/ai-sdk';
 import { ScriptedPlanner } from '../../activities/model/scripted';
-import { anthropicProvider, openAIProvider } from '../../activities/model/vendors';
+import { anthropicProvider, openAICompatibleProvider, openAIProvider } from '../../activities/model/vendors';
 import { createToolRegistry } from '../../activities/tools';
 import { AgentRegistry } from '../../agents/registry';
 import { loadSettings, PROJECT_ROOT } from '../../config/settings';
 import { ErrorCode } from '../../contracts/errors';
 import type { Step } from '../../contracts/run';
-import type { ChatRequestBody } from '../support/fake-llm-vendor';
 import { startFakeAnthropicVendor, type MessagesBody } from '../support/fake-anthropic-vendor';
 import type { FakeAnswer, FakeVendor } from '../support/fake-http-vendor';
-import { startFakeLlmVendor, type FakeLlmVendor } from '../support/fake-llm-vendor';
-import { http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
+import { startFakeLlmVendor, toolResultsOf, type ChatRequestBody, type FakeLlmVendor } from '../support/fake-llm-vendor';
+import { capturingLogger, eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
 
 // Whole runs through Temporal with the example agents of agents/examples, their models served by
-// the fake OpenAI and Anthropic vendors over real HTTP.
+// the fake OpenAI and Anthropic vendors over real HTTP (a second fake OpenAI vendor plays the
+// ollama-researcher's endpoint, a server without structured outputs).
 
 const KEY = 'sk-test-models-0123456789';
 const settings = loadSettings({});
@@ -28,23 +28,27 @@ const FINAL = { type: 'final', result: { summary: 'Raise timeout_seconds.', find
 
 /** Searches the docs first, then answers: what a real model does with the researcher's instructions. */
 const openaiScript = (body: ChatRequestBody): FakeAnswer =>
-  body.messages.some((m) => m.content.includes(': tool docs_search'))
+  toolResultsOf(body).some((r) => r.tool === 'docs_search')
     ? { content: FINAL, usage: { prompt_tokens: 900, completion_tokens: 60 } }
     : { toolCalls: [{ name: 'docs_search', args: { query: 'run timeouts' } }], usage: { prompt_tokens: 500, completion_tokens: 20 } };
 const anthropicScript = (body: MessagesBody): FakeAnswer =>
-  JSON.stringify(body.messages).includes(': tool docs_search')
+  body.messages.some((m) => Array.isArray(m.content) && m.content.some((b) => b.type === 'tool_result'))
     ? { toolCalls: [{ name: 'final_answer', args: { result: FINAL.result, reason: 'enough' } }] }
     : { content: 'Searching first.', toolCalls: [{ name: 'docs_search', args: { query: 'run timeouts' } }] };
 
 let openai: FakeLlmVendor;
+let local: FakeLlmVendor;
 let anthropic: FakeVendor<MessagesBody>;
 let platform: TestPlatform;
+// The worker's log lines (the Temporal runtime takes the first platform's logger for the whole file).
+const logs = capturingLogger('worker');
 const cassetteDir = mkdtempSync(path.join(process.env.TEST_TMP_DIR!, 'model-cassettes-'));
 
 function platformWith(cassettes?: CassetteSettings): Promise<TestPlatform> {
   return startPlatform({
     agents,
     tools,
+    logger: logs.logger,
     providers: [
       new ScriptedPlanner(),
       openAIProvider({
@@ -55,12 +59,14 @@ function platformWith(cassettes?: CassetteSettings): Promise<TestPlatform> {
         ...(cassettes ? { cassettes } : {}),
       }),
       anthropicProvider({ baseUrl: anthropic.url, apiKey: KEY, keyVariable: 'ANTHROPIC_API_KEY', timeoutMs: 5000 }),
+      openAICompatibleProvider({ ollama: { baseUrl: local.url, structuredOutputs: false } }, { timeoutMs: 5000 }),
     ],
   });
 }
 
 beforeAll(async () => {
   openai = await startFakeLlmVendor();
+  local = await startFakeLlmVendor();
   anthropic = await startFakeAnthropicVendor();
   platform = await platformWith();
 });
@@ -71,6 +77,7 @@ beforeEach(() => {
 afterAll(async () => {
   await platform.stop();
   await openai.close();
+  await local.close();
   await anthropic.close();
 });
 
@@ -90,7 +97,9 @@ test('openai: the model calls docs_search natively, the tool runs, the model ans
   expect(sent).toHaveLength(2);
   expect(sent[0]!.body.tools!.map((t) => t.function.name)).toEqual(['docs_search']);
   expect(sent[0]!.body.tools![0]!.function.parameters).toMatchObject({ properties: { query: { type: 'string' } }, required: ['query'] });
-  expect(sent[1]!.body.messages[1]!.content).toContain('Step 2: tool docs_search');
+  // The observation goes back as the assistant's docs_search call, then its tool result.
+  expect(sent[1]!.body.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'tool']);
+  expect(toolResultsOf(sent[1]!.body)).toEqual([{ tool: 'docs_search', callId: 'step_2', content: expect.stringContaining('docs/') }]);
   // 500 + 20 and 900 + 60 tokens at $0.00015 / $0.0006 per 1k
   expect(done.usage).toEqual({ input_tokens: 1400, output_tokens: 80, cost_usd: expect.closeTo(0.000258, 9) });
 });
@@ -167,6 +176,72 @@ test('an answer that stays unusable fails the run, and its billed tokens still c
   expect(done.error).toMatchObject({ type: ErrorCode.InvalidModelOutput, message: expect.stringContaining('the answer is not JSON') });
   expect(done.usage).toMatchObject({ input_tokens: 600, output_tokens: 14 });
   expect((done.steps as Step[])[0]!.model).toMatchObject({ requests: 2, repairs: 1, finish_reason: 'stop' });
+});
+
+test('openai-compatible without structured outputs: the observation goes back as the tool call and its result, one call a turn; a plan answered in text is the plan and its tokens count', async () => {
+  // The researcher searches natively, then answers in text where final_answer was required (as Ollama's models do).
+  local.respondWith((body) =>
+    toolResultsOf(body).length > 0
+      ? { content: FINAL, usage: { prompt_tokens: 1500, completion_tokens: 120 } }
+      : { toolCalls: [{ name: 'docs_search', args: { query: 'run timeouts' } }], usage: { prompt_tokens: 500, completion_tokens: 20 } },
+  );
+  const before = local.requests.length;
+  const done = await run('ollama-researcher', 'Why did my run time out?');
+  expect(done.status).toBe('completed');
+  expect((done.output as { result: unknown }).result).toEqual(FINAL.result);
+  const sent = local.requests.slice(before);
+  // No Temporal retry of the text answer: two requests, both billed.
+  expect(sent).toHaveLength(2);
+  expect(done.usage).toMatchObject({ input_tokens: 2000, output_tokens: 140 });
+  for (const { body } of sent) expect(body).toMatchObject({ tool_choice: 'required', parallel_tool_calls: false });
+  const second = sent[1]!.body.messages;
+  expect(second.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'tool']);
+  expect(second[2]).toMatchObject({
+    content: null,
+    tool_calls: [
+      { id: 'step_2', type: 'function', function: { name: 'docs_search', arguments: JSON.stringify({ query: 'run timeouts' }) } },
+    ],
+  });
+  expect(second[3]).toMatchObject({ role: 'tool', tool_call_id: 'step_2', content: expect.stringContaining('docs/') });
+});
+
+test('openai-compatible: prose where a tool call was required gets the repair turn inside the step, its tokens count, the run goes on', async () => {
+  local.respondWith((body) => {
+    const repairing = body.messages.some((m) => m.role === 'user' && m.content?.startsWith('Your answer could not be used'));
+    if (toolResultsOf(body).length > 0) return { toolCalls: [{ name: 'final_answer', args: { result: FINAL.result, reason: 'found' } }] };
+    return repairing
+      ? { toolCalls: [{ name: 'docs_search', args: { query: 'run timeouts' } }], usage: { prompt_tokens: 600, completion_tokens: 20 } }
+      : { content: 'Let me look into the docs for you.', usage: { prompt_tokens: 1500, completion_tokens: 120 } };
+  });
+  const before = local.requests.length;
+  const done = await run('ollama-researcher', 'A chatty local model?');
+  expect(done.status).toBe('completed');
+  expect(local.requests.length - before).toBe(3);
+  const plan = (done.steps as Step[])[0]!;
+  expect(plan.model).toMatchObject({ provider: 'openai-compatible', attempt: 1, requests: 2, repairs: 1 });
+  expect(plan.usage).toMatchObject({ input_tokens: 2100, output_tokens: 140 });
+});
+
+test('a failed model call is logged with its failure type and message, redacted', async () => {
+  openai.failNext(1, 500);
+  const done = await run('openai-researcher', 'Logged failure?');
+  expect(done.status).toBe('completed');
+  const line = await eventually(
+    async () => logs.lines().find((l) => l.message === 'Activity failed' && l.run_id === done.run_id),
+    20_000,
+    'the "Activity failed" line of the run',
+  );
+  expect(line).toMatchObject({
+    level: 'warn',
+    activityType: 'plan',
+    error: {
+      name: 'ApplicationFailure',
+      type: ErrorCode.ModelUnavailable,
+      nonRetryable: false,
+      message: expect.stringContaining('vendor answered 500'),
+    },
+  });
+  expect(JSON.stringify(logs.lines())).not.toContain(KEY);
 });
 
 test('401: the run fails at once with ModelAuthFailed naming the key variable, no retries', async () => {

@@ -59,3 +59,28 @@ describe('TemporalLoggerAdapter', () => {
     expect(lines.map((l) => [l.level, l.message, l.run_id])).toEqual([['info', 'kept', 'run-8']]);
   });
 });
+
+describe('errors on a line', () => {
+  test("a failed activity's error keeps its type, message and cause, redacted", async () => {
+    const { logger, lines, settle } = capture('debug');
+    const { ApplicationFailure } = await import('@temporalio/common');
+    const cause = new Error('fetch failed: ECONNREFUSED');
+    const error = ApplicationFailure.create({
+      type: 'ModelUnavailable',
+      message: 'openai/gpt: vendor answered 500 with Bearer abcdefghijklmnop1234',
+      cause,
+    });
+    new TemporalLoggerAdapter(logger).warn('Activity failed', { error, durationMs: 12 });
+    await settle();
+    expect(lines[0]).toMatchObject({
+      message: 'Activity failed',
+      error: {
+        name: 'ApplicationFailure',
+        type: 'ModelUnavailable',
+        nonRetryable: false,
+        message: 'openai/gpt: vendor answered 500 with Bearer [REDACTED]',
+        cause: { name: 'Error', message: 'fetch failed: ECONNREFUSED' },
+      },
+    });
+  });
+});

@@ -1,7 +1,7 @@
 import { anthropicProvider } from '../../activities/model/vendors';
 import { ErrorCode } from '../../contracts/errors';
 import { startFakeAnthropicVendor } from '../support/fake-anthropic-vendor';
-import { agentFor, failureOf, KEY, request, SPEC } from '../support/model-provider-fixtures';
+import { agentFor, failureOf, KEY, observation, request, SPEC } from '../support/model-provider-fixtures';
 
 // The Anthropic provider over real HTTP against the fake vendor (test/support/fake-anthropic-vendor.ts).
 
@@ -38,6 +38,36 @@ describe('anthropic (messages with tool use)', () => {
       const auth = await failureOf(wrongKey.plan(request(agent)));
       expect(auth).toMatchObject({ type: ErrorCode.ModelAuthFailed, nonRetryable: true });
       expect(auth.message).toContain('check ANTHROPIC_API_KEY');
+    } finally {
+      await vendor.close();
+    }
+  });
+
+  test('an observation goes back as tool_use and tool_result; prose where a tool was required gets the repair turn and counts', async () => {
+    const vendor = await startFakeAnthropicVendor();
+    try {
+      vendor.respondWith((body) =>
+        body.messages.length === 3
+          ? { content: 'The ticket says it timed out.', usage: { prompt_tokens: 1000, completion_tokens: 100 } }
+          : {
+              toolCalls: [{ name: 'final_answer', args: { result: { answer: 'timeout' }, reason: 'r' } }],
+              usage: { prompt_tokens: 1200, completion_tokens: 20 },
+            },
+      );
+      const agent = agentFor({ provider: 'anthropic', name: 'claude-test' });
+      const provider = anthropicProvider({ baseUrl: vendor.url, apiKey: KEY, keyVariable: 'ANTHROPIC_API_KEY' });
+      const result = await provider.plan(request(agent, [observation]));
+      const { messages } = vendor.requests[0]!.body;
+      expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+      expect(messages[1]!.content).toEqual([
+        expect.objectContaining({ type: 'tool_use', id: 'step_2', name: 'ticket_lookup', input: observation.args }),
+      ]);
+      expect(messages[2]!.content).toEqual([
+        expect.objectContaining({ type: 'tool_result', tool_use_id: 'step_2', content: JSON.stringify(observation.output) }),
+      ]);
+      expect(result.action).toEqual({ type: 'final', result: { answer: 'timeout' }, reason: 'r' });
+      expect(result.call).toMatchObject({ requests: 2, repairs: 1 });
+      expect(result.usage).toMatchObject({ input_tokens: 2200, output_tokens: 120 });
     } finally {
       await vendor.close();
     }

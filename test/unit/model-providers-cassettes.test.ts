@@ -1,5 +1,6 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { CASSETTE_FORMAT, cassetteHash } from '../../activities/model/cassettes';
 import { openAIProvider } from '../../activities/model/vendors';
 import { ErrorCode } from '../../contracts/errors';
 import { startFakeLlmVendor } from '../support/fake-llm-vendor';
@@ -43,4 +44,27 @@ describe('cassettes', () => {
       ),
     );
   });
+});
+
+test('a cassette recorded before observations went back as tool calls (format 1) misses with a message to re-record', async () => {
+  const dir = mkdtempSync(path.join(process.env.TEST_TMP_DIR!, 'cassettes-'));
+  const vendor = await startFakeLlmVendor();
+  const agent = agentFor({ provider: 'openai', name: 'gpt-test' });
+  vendor.respondWith(() => ({ toolCalls: [{ name: 'docs_search', args: { query: 'timeouts' } }] }));
+  const settings = (mode: 'record' | 'replay') => ({ mode, dirFor: (a: string) => path.join(dir, a) });
+  await openAIProvider({ baseUrl: vendor.url, apiKey: KEY, cassettes: settings('record') }).plan(request(agent));
+  await vendor.close();
+  // What the same exchange looked like on disk before: no format field, so another hash and file name.
+  const [file] = readdirSync(path.join(dir, 'triager'));
+  const cassette = JSON.parse(readFileSync(path.join(dir, 'triager', file!), 'utf8')) as { hash: string; request: Record<string, unknown> };
+  expect(cassette.request.format).toBe(CASSETTE_FORMAT);
+  delete cassette.request.format;
+  cassette.hash = cassetteHash(cassette.request);
+  rmSync(path.join(dir, 'triager', file!));
+  writeFileSync(path.join(dir, 'triager', `${cassette.hash.slice(0, 16)}.json`), JSON.stringify(cassette));
+
+  const replayer = openAIProvider({ baseUrl: vendor.url, apiKey: KEY, cassettes: settings('replay') });
+  const miss = await failureOf(replayer.plan(request(agent)));
+  expect(miss).toMatchObject({ type: ErrorCode.ModelCassetteMiss, nonRetryable: true });
+  expect(miss.message).toMatch(/recorded in cassette format 1 .* this worker sends format 2 .*Record again with MODEL_CASSETTES=record/);
 });

@@ -1,7 +1,7 @@
 import { googleProvider } from '../../activities/model/vendors';
 import { ErrorCode } from '../../contracts/errors';
 import { startFakeGoogleVendor } from '../support/fake-google-vendor';
-import { agentFor, failureOf, KEY, request } from '../support/model-provider-fixtures';
+import { agentFor, failureOf, KEY, observation, request } from '../support/model-provider-fixtures';
 
 // The Google provider over real HTTP against the fake vendor (test/support/fake-google-vendor.ts).
 
@@ -31,6 +31,26 @@ describe('google (generateContent with function calls)', () => {
 
       vendor.respondWith(() => ({ status: 503 }));
       expect(await failureOf(provider.plan(request(bare)))).toMatchObject({ type: ErrorCode.ModelUnavailable, nonRetryable: false });
+    } finally {
+      await vendor.close();
+    }
+  });
+
+  test('an observation goes back as the functionCall and its functionResponse', async () => {
+    const vendor = await startFakeGoogleVendor();
+    try {
+      vendor.respondWith(() => ({ toolCalls: [{ name: 'final_answer', args: { result: { answer: 'ok' }, reason: 'done' } }] }));
+      const provider = googleProvider({ baseUrl: vendor.url, apiKey: KEY, keyVariable: 'GOOGLE_GENERATIVE_AI_API_KEY' });
+      await provider.plan(request(agentFor({ provider: 'google', name: 'gemini-test' }), [observation]));
+      const { contents } = vendor.requests[0]!.body;
+      expect(contents.map((c) => c.role)).toEqual(['user', 'model', 'user']);
+      expect(contents[1]!.parts).toEqual([
+        expect.objectContaining({ functionCall: expect.objectContaining({ name: 'ticket_lookup', args: observation.args }) }),
+      ]);
+      expect(contents[2]!.parts).toEqual([
+        expect.objectContaining({ functionResponse: expect.objectContaining({ name: 'ticket_lookup' }) }),
+      ]);
+      expect(JSON.stringify(contents[2])).toContain('Run timed out after 600 s');
     } finally {
       await vendor.close();
     }

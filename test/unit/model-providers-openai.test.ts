@@ -74,10 +74,15 @@ describe('openai (chat completions)', () => {
       }),
     });
     expect(body.parallel_tool_calls).toBe(false);
-    expect(body.messages.map((m) => m.role)).toEqual(['system', 'user']);
+    // The observation goes back as the vendor's models are trained on it: the assistant's call, then its tool result.
+    expect(body.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'tool']);
     expect(body.messages[0]!.content).toContain('Triage the ticket. Cite the docs you used.');
     expect(body.messages[1]!.content).toContain(TRIAGE_TASK);
-    expect(body.messages[1]!.content).toContain('Step 2: tool ticket_lookup');
+    expect(body.messages[2]).toMatchObject({
+      content: null,
+      tool_calls: [{ id: 'step_2', type: 'function', function: { name: 'ticket_lookup', arguments: JSON.stringify({ id: '42' }) } }],
+    });
+    expect(body.messages[3]).toEqual({ role: 'tool', tool_call_id: 'step_2', content: JSON.stringify(observation.output) });
     expect(result.action).toEqual({ type: 'tool_call', tool: 'docs_search', args: { query: 'timeouts' }, reason: '' });
     expect(result.model).toBe('openai/gpt-test');
     expect(result.usage).toEqual({ input_tokens: 1200, output_tokens: 300, cost_usd: expect.closeTo(1.05, 10) });
