@@ -238,6 +238,17 @@ test('the byte cap: a 50 MB value is refused as ResponseTooLarge; many rows stop
     type: AdapterFailure.ResponseTooLarge,
     nonRetryable: true,
   });
+  // The database drops it: the value never crosses the wire (the one row left has only the count).
+  const db = openConnection({ postgres: urlAs(writer), max_connections: 1, allow_privileged_role: false }, '.');
+  const raw = await db
+    .query("SELECT repeat('x', 50 * 1024 * 1024) AS big", [], {
+      timeoutMs: 10_000,
+      limit: 2,
+      maxBytes: 4096,
+      signal: new AbortController().signal,
+    })
+    .finally(() => db.close());
+  expect(raw.rows).toEqual([expect.objectContaining({ big: null, acp$total: 1 })]);
   const { output } = await call(asWriter, 'small', { sql: "SELECT g, repeat('y', 1000) AS v FROM generate_series(1, 40) g ORDER BY g" });
   const out = output as { rows: { g: number }[]; row_count: number; truncated: boolean; columns: { name: string }[] };
   expect(out.truncated).toBe(true);
