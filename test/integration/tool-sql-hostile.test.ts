@@ -229,6 +229,8 @@ test('every denied function family is refused before the database, as a non-retr
     expect({ fn, ...f }).toMatchObject({ fn, type: AdapterFailure.SqlDenied, nonRetryable: true });
   }
   expect(await untouched()).toEqual(BEFORE);
+  // A name that merely starts like a family is no call: columns such as lo_limit are fine.
+  expect((await call(asSuper, 'ad_hoc', { sql: 'SELECT 1 AS lo_limit' })).output).toMatchObject({ rows: [{ lo_limit: 1 }] });
   // pg_sleep has no effect beyond time (bounded by statement_timeout): allowed.
   expect((await call(asSuper, 'ad_hoc', { sql: 'SELECT 1 AS one FROM pg_sleep(0)' })).output).toMatchObject({ rows: [{ one: 1 }] });
 });

@@ -13,7 +13,9 @@ export const DENIED_FUNCTIONS = [
   'pg_ls_*', // pg_ls_dir, pg_ls_logdir, pg_ls_waldir, ...
   'pg_stat_file',
   'pg_file_*', // adminpack: pg_file_write, pg_file_rename, pg_file_unlink
-  'lo_*', // lo_import, lo_export, lo_create, lo_unlink, lo_from_bytea, lo_put, ...
+  // Large objects, by name: a prefix `lo_` would also refuse ordinary columns such as lo_limit.
+  ...['import', 'export', 'create', 'creat', 'unlink', 'from_bytea', 'put', 'get', 'open', 'close'].map((n) => `lo_${n}`),
+  ...['truncate', 'truncate64', 'lseek', 'lseek64', 'tell', 'tell64'].map((n) => `lo_${n}`),
   'loread',
   'lowrite',
   'set_config',
@@ -46,7 +48,7 @@ export const DENIED_FUNCTIONS = [
   'cursor_to_xml*',
   'ts_stat',
   'ts_rewrite',
-] as const;
+];
 
 /** Whether a function name (any case, without its schema) is one a `sql` tool refuses. */
 export function isDeniedFunction(name: string): boolean {
