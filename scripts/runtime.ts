@@ -80,6 +80,8 @@ export async function startWorker(settings: Settings, target: TemporalTarget, go
   // MCP servers are asked for their tools before anything polls: one that does not answer stops the start.
   const tools = createToolRegistry(settings);
   await tools.discover();
+  // A sql connection whose role could write or reach the host stops the start (docs/how-to-write-a-tool.md).
+  await tools.check();
   const { agents } = loadCatalog(settings, tools);
   const providers = modelProviders(settings, agents);
   const store = governance ?? (await openGovernanceStore(settings, { applicationName: 'acp-worker', ...(logger ? { logger } : {}) }));

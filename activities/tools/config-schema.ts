@@ -75,6 +75,13 @@ export const SqlInstanceSchema = z
     allow_select: z.boolean().default(false),
     input_schema: JsonSchema.optional(),
     max_rows: z.number().int().min(1).max(10_000).default(100),
+    /** The most bytes of rows (as JSON) a call returns: rows past it are dropped (`truncated`), by the database itself. */
+    max_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
   })
   .strict()
   .refine((i) => (i.query === undefined) === i.allow_select, {
@@ -159,6 +166,11 @@ export const ConnectionSchema = z.union([
         .regex(/^[a-z_][a-z0-9_]*$/)
         .optional(),
       max_connections: z.number().int().min(1).max(100).default(4),
+      /**
+       * The worker refuses to start when this connection's role is a superuser, has host access or can
+       * write a table it reads (docs/how-to-write-a-tool.md); true turns the refusal into a loud warning.
+       */
+      allow_privileged_role: z.boolean().default(false),
     })
     .strict(),
   /** The embedded PGlite: a folder, or `memory://`; `seed` is a SQL file (relative to the tools folder) run when it opens. */

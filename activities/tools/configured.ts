@@ -8,6 +8,7 @@ import type { BuildContext } from './adapters/build';
 import { createHttpTool } from './adapters/http';
 import { createMcpTools } from './adapters/mcp';
 import { createSqlTool } from './adapters/sql';
+import { checkSqlRole } from './adapters/sql-role';
 import type { Resolver } from './adapters/ssrf';
 import type { ToolDefinition } from './tool';
 
@@ -27,6 +28,8 @@ export interface ConfiguredTools {
   tools: ToolDefinition[];
   /** Lists every MCP server's tools (`tools/list`); returns the tools found beyond those configured by name. */
   discover: () => Promise<ToolDefinition[]>;
+  /** The worker's start-up checks: each `postgres` connection of a `sql` tool must have a least-privileged role. */
+  check: () => Promise<void>;
   /** Closes pools, dispatchers and server processes. */
   close: () => Promise<void>;
   /** The process's breakers and bulkheads of these tools. */
@@ -53,6 +56,7 @@ export function loadConfiguredTools(options: ConfiguredToolsOptions): Configured
   const connections = new Map<string, { connection: Connection; where: string }>();
   const instances: { instance: Instance; ctx: BuildContext }[] = [];
   const names = new Map<string, string>();
+  const checked = new Map<string, { connection: Extract<Connection, { postgres: string }>; where: string }>();
   for (const name of files) {
     const file = path.join(dir, name);
     const parsed = parseYamlFile(file, readFileSync(file, 'utf8'), ToolsFileSchema, vars);
@@ -95,6 +99,7 @@ export function loadConfiguredTools(options: ConfiguredToolsOptions): Configured
         );
       }
       tools.push(createSqlTool(instance, found.connection, instance.connection, ctx));
+      if ('postgres' in found.connection) checked.set(instance.connection, { connection: found.connection, where: found.where });
     } else {
       const mcp = createMcpTools(instance, ctx);
       tools.push(...mcp.tools);
@@ -108,6 +113,12 @@ export function loadConfiguredTools(options: ConfiguredToolsOptions): Configured
       const found: ToolDefinition[] = [];
       for (const discover of discoverers) found.push(...(await discover()));
       return found;
+    },
+    check: async () => {
+      for (const [name, { connection, where }] of checked) {
+        const at = where.lastIndexOf(':');
+        await checkSqlRole(name, connection, { file: where.slice(0, at), line: Number(where.slice(at + 1)) }, logger);
+      }
     },
     close: async () => {
       await Promise.all(closers.map((c) => c()));

@@ -55,6 +55,7 @@ export function createToolRegistry(settings: ToolSettings): ToolRegistry {
   return new ToolRegistry(tools, {
     discover: configured.discover,
     close: configured.close,
+    check: configured.check,
     circuitState: (tool) => configured.guards.worstState(tool),
   });
 }

@@ -6,6 +6,8 @@ export interface ToolLifecycle {
   /** Returns tools found only by asking their servers (MCP `tools/list`). */
   discover?: () => Promise<ToolDefinition[]>;
   close?: () => Promise<void>;
+  /** The worker's start-up checks of what the tools connect to (a `sql` connection's role). */
+  check?: () => Promise<void>;
   /** The worst circuit-breaker state of a tool's targets (closed, open, half_open). */
   circuitState?: (tool: string) => string;
 }
@@ -33,6 +35,14 @@ export class ToolRegistry {
    */
   async discover(): Promise<void> {
     for (const tool of (await this.lifecycle.discover?.()) ?? []) if (!this.tools.has(tool.name)) this.add(tool);
+  }
+
+  /**
+   * Checks what the tools connect to before the worker polls: throws a ToolConfigError (file:line) for
+   * a `sql` connection whose role could write or reach the host (unless the connection allows it).
+   */
+  async check(): Promise<void> {
+    await this.lifecycle.check?.();
   }
 
   /** Closes what the tools hold open (server processes, connection pools). */

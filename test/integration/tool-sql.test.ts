@@ -155,8 +155,11 @@ test('allow_select: one SELECT runs read-only; anything else is refused by the p
   expect(
     await failureOf(call(registry, 'ad_hoc', { sql: 'WITH gone AS (DELETE FROM incidents RETURNING id) SELECT * FROM gone' })),
   ).toMatchObject({ type: AdapterFailure.SqlNotSelect });
-  // A function with a side effect inside a SELECT is stopped by the READ ONLY transaction itself.
-  expect(await failureOf(call(registry, 'ad_hoc', { sql: `SELECT nextval('x')` }))).toMatchObject({ type: AdapterFailure.SqlRejected });
+  // A function with a side effect inside a SELECT is refused before it reaches the database.
+  expect(await failureOf(call(registry, 'ad_hoc', { sql: `SELECT nextval('x')` }))).toMatchObject({
+    type: AdapterFailure.SqlDenied,
+    nonRetryable: true,
+  });
   expect((await admin.query(`SELECT count(*)::int AS n FROM ${schema}.incidents`)).rows[0]).toEqual({ n: 30 });
 });
 
@@ -204,5 +207,10 @@ test('PGlite: the seeded embedded database answers fixed and ad-hoc SELECTs, rea
   });
   expect(
     await failureOf(call(registry, 'embedded_ad_hoc', { sql: "SELECT set_config('x.y', 'z', false), nextval('no_such_seq')" })),
-  ).toMatchObject({ type: AdapterFailure.SqlRejected });
+  ).toMatchObject({ type: AdapterFailure.SqlDenied });
+  // The READ ONLY transaction itself stops a write the parser cannot see (a fixed query is checked only at start).
+  expect(await failureOf(call(registry, 'embedded_ad_hoc', { sql: 'SELECT * FROM deploys FOR UPDATE' }))).toMatchObject({
+    type: AdapterFailure.SqlRejected,
+    message: expect.stringContaining('25006'),
+  });
 }, 180_000);

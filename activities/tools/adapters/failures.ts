@@ -9,12 +9,14 @@ export const AdapterFailure = {
   HttpStatus: 'HttpStatus',
   /** A request or redirect would reach a host or address the instance does not allow. */
   SsrfDenied: 'SsrfDenied',
-  /** The response is larger than the instance's max_response_bytes. */
+  /** The response is larger than the instance's max_response_bytes (http) or max_bytes (sql). */
   ResponseTooLarge: 'ResponseTooLarge',
   /** The database rejected the query (syntax, permissions, a write in a read-only transaction). */
   SqlRejected: 'SqlRejected',
   /** The `sql` argument of an allow_select instance is not a single SELECT. */
   SqlNotSelect: 'SqlNotSelect',
+  /** The `sql` argument calls a function with effects or host access (set_config, pg_read_file, lo_import...). */
+  SqlDenied: 'SqlDenied',
 } as const;
 
 /** A non-retryable failure of one of the {@link AdapterFailure} types. */

@@ -1,28 +1,12 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { Pool } from 'pg';
-import { parse, type Statement } from 'pgsql-ast-parser';
 import { z } from 'zod';
 import { AdapterFailure, adapterFailure, withTimeout } from './failures';
+import { openConnection, type RawResult, type SqlConnection } from './sql-connection';
+import { assertSingleSelect, BYTES_COLUMN, isWrapperColumn, TOTAL_COLUMN } from './sql-guard';
 import { schemaFrom, type BuildContext } from './build';
 import { ToolConfigError } from '../config-file';
 import { guarded } from '../breaker';
 import type { Connection, SqlInstance } from '../config-schema';
 import type { ToolDefinition } from '../tool';
-
-interface Field {
-  name: string;
-  dataTypeID: number;
-}
-/** One read-only query: a READ ONLY transaction with a statement timeout, at most `limit` rows. */
-type ReadOnlyQuery = (
-  sql: string,
-  params: unknown[],
-  timeoutMs: number,
-  limit: number,
-  signal: AbortSignal,
-) => Promise<{ fields: Field[]; rows: Record<string, unknown>[] }>;
 
 // The usual PostgreSQL type OIDs (pg_type), so rows come out with readable column types.
 const TYPE_NAMES: Record<number, string> = {
@@ -68,101 +52,72 @@ const SelectInput = z
   .strict();
 
 /** SQLSTATE classes a retry may fix: connection trouble, a cancelled (timed-out) statement, resources, serialization. */
-function retryable(code: string | undefined): boolean {
-  return code === undefined || /^(08|53|57|58|40)/.test(code);
+function retryableState(code: string): boolean {
+  return /^(08|53|57|58|40)/.test(code);
 }
 
-/** Whether a statement only reads: a SELECT, a UNION of them, or a WITH whose parts are all of those. */
-function readsOnly(s: Statement): boolean {
-  if (s.type === 'select' || s.type === 'union' || s.type === 'union all') return true;
-  if (s.type === 'with') return s.bind.every((b) => readsOnly(b.statement)) && readsOnly(s.in);
-  return false;
-}
-
-/** Refuses anything but one SELECT statement, checked by a SQL parser (not a pattern). */
-export function assertSingleSelect(sql: string): void {
-  let statements: Statement[];
-  try {
-    statements = parse(sql);
-  } catch (err) {
-    throw adapterFailure(AdapterFailure.SqlNotSelect, `sql does not parse: ${(err as Error).message.split('\n')[0]}`);
+/**
+ * The failure a driver error becomes. Connection trouble (a socket error code, a dropped connection,
+ * the adapter's own timeout) and the retryable SQLSTATE classes stay retryable; every other SQLSTATE,
+ * and any error the driver was not expected to raise, is a non-retryable SqlRejected, so a run never
+ * repeats a query the database refused.
+ */
+function failureOf(err: unknown, connectionName: string): Error {
+  const e = err as Error & { code?: unknown };
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  if (code && /^[0-9A-Z]{5}$/.test(code) && !/^E[A-Z]+$/.test(code)) {
+    if (retryableState(code)) return e;
+    return adapterFailure(AdapterFailure.SqlRejected, `${connectionName} rejected the query (SQLSTATE ${code}): ${e.message}`, {
+      sqlstate: code,
+    });
   }
-  if (statements.length !== 1)
-    throw adapterFailure(AdapterFailure.SqlNotSelect, `sql must be exactly one statement (got ${statements.length})`);
-  if (!readsOnly(statements[0]!)) throw adapterFailure(AdapterFailure.SqlNotSelect, `sql must be a SELECT (got ${statements[0]!.type})`);
+  const connectionTrouble =
+    (code !== undefined && /^E[A-Z]+$/.test(code)) ||
+    /timed out|timeout|Connection terminated|connection.*(closed|ended|refused)|ECONNRESET/i.test(e.message ?? '');
+  if (connectionTrouble) return e;
+  return adapterFailure(AdapterFailure.SqlRejected, `${connectionName}: unexpected driver error: ${e.message}`, { sqlstate: null });
 }
 
-/** Waits for `promise`, or rejects as soon as `signal` aborts (the database stops the statement at its own timeout). */
-function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })),
-  ]);
-}
-
-const wrap = (sql: string, limit: number) => `SELECT * FROM (${sql.trim().replace(/;+\s*$/, '')}) AS q LIMIT ${limit}`;
-
-/** A read-only query function over a connection, opened on first use; `close` ends it. */
-function openConnection(connection: Connection, dir: string): { query: ReadOnlyQuery; close: () => Promise<void> } {
-  if ('postgres' in connection) {
-    let pool: Pool | undefined;
-    return {
-      async query(sql, params, timeoutMs, limit, signal) {
-        pool ??= new Pool({ connectionString: connection.postgres, max: connection.max_connections, connectionTimeoutMillis: timeoutMs });
-        const client = await unlessAborted(pool.connect(), signal);
-        let broken: Error | undefined;
-        try {
-          await client.query('BEGIN READ ONLY');
-          await client.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
-          if (connection.search_path) await client.query(`SET LOCAL search_path TO ${connection.search_path}`);
-          const result = await unlessAborted(client.query({ text: wrap(sql, limit), values: params }), signal);
-          await client.query('COMMIT');
-          return { fields: result.fields, rows: result.rows as Record<string, unknown>[] };
-        } catch (err) {
-          broken = err as Error;
-          throw err;
-        } finally {
-          // A client abandoned mid-statement is destroyed, not returned to the pool in an open transaction.
-          if (broken && signal.aborted) client.release(broken);
-          else {
-            if (broken) await client.query('ROLLBACK').catch(() => undefined);
-            client.release();
-          }
-        }
-      },
-      close: async () => {
-        await pool?.end();
-      },
-    };
+/**
+ * The tool's output from the wrapper's rows: its own columns stripped, at most `maxRows` rows, and
+ * rows kept while their JSON fits in `maxBytes` (the database already dropped rows past the cap by
+ * their text size; JSON can be a little larger, so it is counted again here). A first row that alone
+ * exceeds the cap is refused: there is nothing useful to return.
+ */
+function shape(result: RawResult, maxRows: number, maxBytes: number, connectionName: string) {
+  const total = Number(result.rows[0]?.[TOTAL_COLUMN] ?? 0);
+  const fitting = result.rows.filter((r) => r[BYTES_COLUMN] !== null && r[BYTES_COLUMN] !== undefined).slice(0, maxRows);
+  const rows: Record<string, unknown>[] = [];
+  let bytes = 2;
+  for (const row of fitting) {
+    const clean = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(row).filter(([k]) => !isWrapperColumn(k))))) as Record<
+      string,
+      unknown
+    >;
+    bytes += Buffer.byteLength(JSON.stringify(clean)) + 1;
+    if (bytes > maxBytes) break;
+    rows.push(clean);
   }
-  let db: Promise<PGlite> | undefined;
-  const open = async () => {
-    const pg = new PGlite(connection.pglite);
-    if (connection.seed) await pg.exec(readFileSync(path.resolve(dir, connection.seed), 'utf8'));
-    return pg;
-  };
+  if (rows.length === 0 && total > 0) {
+    throw adapterFailure(
+      AdapterFailure.ResponseTooLarge,
+      `the first row from ${connectionName} is larger than max_bytes (${maxBytes}): select fewer or shorter columns`,
+      { max_bytes: maxBytes },
+    );
+  }
   return {
-    async query(sql, params, timeoutMs, limit, signal) {
-      db ??= open();
-      const pg = await db;
-      return unlessAborted(
-        pg.transaction(async (tx) => {
-          await tx.exec('SET TRANSACTION READ ONLY');
-          const result = await tx.query<Record<string, unknown>>(wrap(sql, limit), params);
-          return { fields: result.fields, rows: result.rows };
-        }),
-        signal,
-      );
-    },
-    close: async () => {
-      if (db) await (await db).close();
-    },
+    columns: result.fields
+      .filter((f) => !isWrapperColumn(f.name))
+      .map((f) => ({ name: f.name, type: TYPE_NAMES[f.dataTypeID] ?? `oid:${f.dataTypeID}` })),
+    rows,
+    row_count: rows.length,
+    truncated: total > rows.length,
   };
 }
 
 /** Turns one configured `sql` instance into a tool over its named connection. */
 export function createSqlTool(instance: SqlInstance, connection: Connection, connectionName: string, ctx: BuildContext): ToolDefinition {
-  const db = openConnection(connection, ctx.dir);
+  const db: SqlConnection = openConnection(connection, ctx.dir);
   ctx.closers.push(db.close);
   if (instance.query) {
     try {
@@ -195,29 +150,17 @@ export function createSqlTool(instance: SqlInstance, connection: Connection, con
         sql = instance.query!;
         params = instance.params.map((p) => args[p] ?? null);
       }
-      let result: Awaited<ReturnType<ReadOnlyQuery>>;
+      let result: RawResult;
       try {
         result = await withTimeout(`query on ${connectionName}`, instance.timeout_ms, tctx.signal, (signal) =>
-          db.query(sql, params, instance.timeout_ms, instance.max_rows + 1, signal),
+          db.query(sql, params, { timeoutMs: instance.timeout_ms, limit: instance.max_rows + 1, maxBytes: instance.max_bytes, signal }),
         );
       } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !retryable(code)) {
-          throw adapterFailure(
-            AdapterFailure.SqlRejected,
-            `${connectionName} rejected the query (SQLSTATE ${code}): ${(err as Error).message}`,
-            { sqlstate: code },
-          );
-        }
-        throw err;
+        if (tctx.signal.aborted) throw err;
+        throw failureOf(err, connectionName);
       }
-      const rows = result.rows.slice(0, instance.max_rows);
-      const output = {
-        columns: result.fields.map((f) => ({ name: f.name, type: TYPE_NAMES[f.dataTypeID] ?? `oid:${f.dataTypeID}` })),
-        rows: JSON.parse(JSON.stringify(rows)) as Record<string, unknown>[],
-        row_count: rows.length,
-        truncated: result.rows.length > instance.max_rows,
-      };
+      const output = shape(result, instance.max_rows, instance.max_bytes, connectionName);
+      const rows = output.rows;
       return { output, evidence: [{ source: `sql:${connectionName}/${instance.name}`, excerpt: JSON.stringify(rows).slice(0, 500) }] };
     },
   };
