@@ -2,7 +2,6 @@
 // client, the workflow and every activity. Off unless installed; installTracing is what the entry points
 // (OTEL_EXPORTER_OTLP_ENDPOINT), the tests (an in-memory exporter) and the benchmark call.
 import { context, propagation, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { envDetectorSync, Resource } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
@@ -16,6 +15,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import { asyncLocalStorage as activityStore } from '@temporalio/activity';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
 import type { ClientInterceptors } from '@temporalio/client';
+import { otlpProtocol, otlpTraceExporter, ReportingExporter, type ExportLog } from './otlp';
 import { redact } from './redact';
 
 /** The platform's attributes on every span of a run (also carried as W3C baggage between processes). */
@@ -80,13 +80,16 @@ export function installTracing(options: TracingOptions): Tracing {
 
 /**
  * Tracing as the standard OTEL_* variables ask: OTLP over HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or
- * its _TRACES_ form) is set and OTEL_SDK_DISABLED is not true; otherwise nothing is installed.
+ * its _TRACES_ form) is set and OTEL_SDK_DISABLED is not true, protobuf unless the protocol variables
+ * say `http/json`; otherwise nothing is installed. Failed exports are logged to `log`, once per streak.
+ * Throws TracingConfigError for a protocol it cannot speak (`grpc`), before anything is installed.
  */
-export function tracingFromEnv(env: Record<string, string | undefined>, serviceName: string): Tracing | undefined {
+export function tracingFromEnv(env: Record<string, string | undefined>, serviceName: string, log: ExportLog): Tracing | undefined {
   if (env.OTEL_SDK_DISABLED === 'true') return undefined;
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
   if (!url) return undefined;
+  const protocol = otlpProtocol(env);
   // `k=v,k2=v2`, URL-encoded, as the OTLP exporter specification writes OTEL_EXPORTER_OTLP_HEADERS.
   const headers = Object.fromEntries(
     (env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS ?? '')
@@ -95,7 +98,9 @@ export function tracingFromEnv(env: Record<string, string | undefined>, serviceN
       .filter((kv): kv is [string, string] => kv.length >= 2 && kv[0]!.trim() !== '')
       .map(([k, ...v]) => [decodeURIComponent(k.trim()), decodeURIComponent(v.join('=').trim())]),
   );
-  return installTracing({ exporter: new OTLPTraceExporter({ url, headers }), serviceName: env.OTEL_SERVICE_NAME ?? serviceName });
+  const otlp = otlpTraceExporter(protocol, url, headers);
+  const exporter = new ReportingExporter(otlp, log, { url, protocol });
+  return installTracing({ exporter, serviceName: env.OTEL_SERVICE_NAME ?? serviceName });
 }
 
 /**
