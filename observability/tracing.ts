@@ -1,7 +1,7 @@
 // OpenTelemetry tracing of the platform: one trace from the gateway's HTTP request through the Temporal
 // client, the workflow and every activity. Off unless installed; installTracing is what the entry points
 // (OTEL_EXPORTER_OTLP_ENDPOINT), the tests (an in-memory exporter) and the benchmark call.
-import { context, propagation, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { context, propagation, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { envDetectorSync, Resource } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
@@ -152,6 +152,16 @@ class RunAttributesProcessor implements SpanProcessor {
   async shutdown(): Promise<void> {}
 }
 
+/**
+ * A failed span's attributes with `error.type` (OpenTelemetry's semantic conventions ask for it on every
+ * failed span): the span's own, else the recorded exception's type, else `_OTHER`.
+ */
+function withErrorType(s: ReadableSpan): Attributes {
+  if (s.status.code !== SpanStatusCode.ERROR || s.attributes['error.type'] !== undefined) return s.attributes;
+  const thrown = s.events.findLast((e) => e.name === 'exception')?.attributes?.['exception.type'];
+  return { ...s.attributes, 'error.type': typeof thrown === 'string' && thrown !== '' ? thrown : '_OTHER' };
+}
+
 /** A copy of a finished span whose attributes, event attributes and status message went through redact(). */
 function redactedSpan(s: ReadableSpan): ReadableSpan {
   return {
@@ -162,7 +172,7 @@ function redactedSpan(s: ReadableSpan): ReadableSpan {
     startTime: s.startTime,
     endTime: s.endTime,
     status: s.status.message !== undefined ? { ...s.status, message: redact(s.status.message) } : s.status,
-    attributes: redact(s.attributes),
+    attributes: redact(withErrorType(s)),
     links: s.links,
     events: s.events.map((e) => (e.attributes ? { ...e, attributes: redact(e.attributes) } : e)),
     duration: s.duration,

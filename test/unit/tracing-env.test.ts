@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { trace } from '@opentelemetry/api';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { TracingConfigError, type ExportLog } from '../../observability/otlp';
-import { tracer, tracingEnabled, tracingFromEnv } from '../../observability/tracing';
+import { installTracing, tracer, tracingEnabled, tracingFromEnv } from '../../observability/tracing';
 
 // Tracing follows the standard OTEL_* variables: off (nothing installed) without an endpoint, OTLP over
 // HTTP to the endpoint's /v1/traces when it is set (protobuf unless the protocol variables say JSON),
@@ -160,4 +161,31 @@ test('a collector that refuses the spans (415 to JSON) is logged once per streak
     },
     { level: 'info', message: 'trace export recovered', meta: { endpoint: `${r.endpoint}/v1/traces`, spans_lost: 3 } },
   ]);
+});
+
+test('every failed span leaves with error.type: its own, else the recorded exception type, else _OTHER', async () => {
+  const exporter = new InMemorySpanExporter();
+  const tracing = installTracing({ exporter, serviceName: 'acp-error-type', batch: false });
+  try {
+    const t = trace.getTracer('t');
+    const own = t.startSpan('own', { attributes: { 'error.type': 'PolicyDenied' } });
+    own.setStatus({ code: SpanStatusCode.ERROR });
+    own.end();
+    const thrown = t.startSpan('thrown');
+    thrown.recordException(new TypeError('boom'));
+    thrown.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' });
+    thrown.end();
+    const bare = t.startSpan('bare');
+    bare.setStatus({ code: SpanStatusCode.ERROR });
+    bare.end();
+    t.startSpan('fine').end();
+    expect(exporter.getFinishedSpans().map((s) => [s.name, s.attributes['error.type']])).toEqual([
+      ['own', 'PolicyDenied'],
+      ['thrown', 'TypeError'],
+      ['bare', '_OTHER'],
+      ['fine', undefined],
+    ]);
+  } finally {
+    await tracing.shutdown();
+  }
 });
