@@ -82,13 +82,7 @@ function countedDecision(ctx: RunContext, step: Step): StepObservation['policy']
  * A tool call that was refused before it ran (policy deny, or not one of the agent's tools) is still an
  * `execute_tool` span, with the error and the decision. Span calls emit no workflow command.
  */
-export function toolDenied(
-  ctx: RunContext,
-  step: Step,
-  tool: string,
-  error: { type: string; message: string },
-  decision?: PolicyDecision,
-): void {
+export function toolDenied(step: Step, tool: string, error: { type: string; message: string }, decision?: PolicyDecision): void {
   const span = trace.getTracer('agent-control-plane').startSpan(`execute_tool ${tool}`, {
     attributes: {
       'gen_ai.operation.name': 'execute_tool',

@@ -25,7 +25,7 @@ export async function toolCall(ctx: RunContext, reason: string): Promise<RunEven
       type: ErrorCode.ToolNotAllowed,
       message: `tool "${req.tool}" is not in ${def.name}@${def.version}'s tools (${def.tools.join(', ') || 'none'})`,
     };
-    toolDenied(ctx, step, req.tool, ctx.endError);
+    toolDenied(step, req.tool, ctx.endError);
     ctx.finish(step, 'denied', ctx.endError);
     return 'tool_denied';
   }
@@ -56,7 +56,7 @@ export async function toolCall(ctx: RunContext, reason: string): Promise<RunEven
   if (decision?.effect === 'deny') {
     ctx.endError = { type: ErrorCode.PolicyDenied, message: `policy denied ${req.tool}: ${decision.reason}` };
     log.warn('policy denied a tool call', { ...ctx.labels, tool: req.tool, rule: decision.rule });
-    toolDenied(ctx, step, req.tool, ctx.endError, decision);
+    toolDenied(step, req.tool, ctx.endError, decision);
     ctx.finish(step, 'denied by policy', ctx.endError);
     return 'tool_denied';
   }
