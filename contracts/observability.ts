@@ -8,8 +8,11 @@ export interface StepObservation {
   step_type: string;
   /** Set when the step ended. */
   duration_ms?: number;
-  /** The policy decision recorded on the step. */
-  policy?: { effect: string; rule: string };
+  /**
+   * The decision the step counts: the policy's on a Plan (model_call) or ToolCall (tool_call) step, or
+   * `require_approval` (rule `agent.approvals`) where the agent definition demands an approval the policy allowed.
+   */
+  policy?: { action: 'model_call' | 'tool_call'; effect: string; rule: string };
   /** An approval step's outcome (approved, rejected, expired, withdrawn), who may decide and who did. */
   approval?: { status: string; approvers: string[]; decided_by: string[] };
   /** A terminal step's run outcome: completed, failed, cancelled or taken_over. */

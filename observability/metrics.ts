@@ -6,11 +6,11 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const WAIT_SECONDS = [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
 
-/** Policy decisions: the gateway counts run.dispatch, the worker tool_call; one family, declared once. */
+/** Policy decisions: the gateway counts run.dispatch, the worker model_call and tool_call; one family, declared once. */
 function policyDecisionsCounter(registers: Registry[]) {
   return new Counter({
     name: 'acp_policy_decisions_total',
-    help: 'Policy decisions, by action (run.dispatch at the gateway, tool_call in runs), effect and rule.',
+    help: 'Policy decisions, by action (run.dispatch at the gateway, model_call and tool_call in runs), effect and rule.',
     labelNames: ['action', 'effect', 'rule'] as const,
     registers,
   });
@@ -116,7 +116,7 @@ export class WorkerMetrics {
   });
   readonly approvalsPending = new Gauge({
     name: 'acp_approvals_pending',
-    help: 'Approvals this worker has seen open and not yet decided, by agent.',
+    help: "Runs of this worker's task queue waiting for an approval, by agent (read from Temporal visibility at scrape time).",
     labelNames: ['agent'] as const,
     registers: this.r,
   });
@@ -134,6 +134,31 @@ export class WorkerMetrics {
     labelNames: ['outcome'] as const,
     registers: this.r,
   });
+
+  /**
+   * Reads the runs awaiting an approval at scrape time, from state that outlives this process (Temporal
+   * visibility), so a restart or a replay cannot skew the gauge. A failed read keeps the last values and
+   * goes to `onError` (the first of a streak only).
+   */
+  watchApprovals(pendingByAgent: () => Promise<Map<string, number>>, onError: (err: unknown) => void): void {
+    const gauge = this.approvalsPending;
+    let failing = false;
+    Object.assign(gauge, {
+      async collect() {
+        let counts: Map<string, number>;
+        try {
+          counts = await pendingByAgent();
+        } catch (err) {
+          if (!failing) onError(err);
+          failing = true;
+          return;
+        }
+        failing = false;
+        gauge.reset();
+        for (const [agent, n] of counts) gauge.set({ agent }, n);
+      },
+    });
+  }
 
   /** Reads each tool's breaker state at scrape time. */
   watchCircuits(tools: () => string[], stateOf: (tool: string) => string): void {

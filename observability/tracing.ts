@@ -1,8 +1,7 @@
 // OpenTelemetry tracing of the platform: one trace from the gateway's HTTP request through the Temporal
 // client, the workflow and every activity. Off unless installed; installTracing is what the entry points
 // (OTEL_EXPORTER_OTLP_ENDPOINT), the tests (an in-memory exporter) and the benchmark call.
-import { context, propagation, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { context, propagation, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { envDetectorSync, Resource } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
@@ -16,6 +15,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import { asyncLocalStorage as activityStore } from '@temporalio/activity';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
 import type { ClientInterceptors } from '@temporalio/client';
+import { otlpProtocol, otlpTraceExporter, ReportingExporter, type ExportLog } from './otlp';
 import { redact } from './redact';
 
 /** The platform's attributes on every span of a run (also carried as W3C baggage between processes). */
@@ -80,13 +80,16 @@ export function installTracing(options: TracingOptions): Tracing {
 
 /**
  * Tracing as the standard OTEL_* variables ask: OTLP over HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or
- * its _TRACES_ form) is set and OTEL_SDK_DISABLED is not true; otherwise nothing is installed.
+ * its _TRACES_ form) is set and OTEL_SDK_DISABLED is not true, protobuf unless the protocol variables
+ * say `http/json`; otherwise nothing is installed. Failed exports are logged to `log`, once per streak.
+ * Throws TracingConfigError for a protocol it cannot speak (`grpc`), before anything is installed.
  */
-export function tracingFromEnv(env: Record<string, string | undefined>, serviceName: string): Tracing | undefined {
+export function tracingFromEnv(env: Record<string, string | undefined>, serviceName: string, log: ExportLog): Tracing | undefined {
   if (env.OTEL_SDK_DISABLED === 'true') return undefined;
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
   if (!url) return undefined;
+  const protocol = otlpProtocol(env);
   // `k=v,k2=v2`, URL-encoded, as the OTLP exporter specification writes OTEL_EXPORTER_OTLP_HEADERS.
   const headers = Object.fromEntries(
     (env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS ?? '')
@@ -95,7 +98,9 @@ export function tracingFromEnv(env: Record<string, string | undefined>, serviceN
       .filter((kv): kv is [string, string] => kv.length >= 2 && kv[0]!.trim() !== '')
       .map(([k, ...v]) => [decodeURIComponent(k.trim()), decodeURIComponent(v.join('=').trim())]),
   );
-  return installTracing({ exporter: new OTLPTraceExporter({ url, headers }), serviceName: env.OTEL_SERVICE_NAME ?? serviceName });
+  const otlp = otlpTraceExporter(protocol, url, headers);
+  const exporter = new ReportingExporter(otlp, log, { url, protocol });
+  return installTracing({ exporter, serviceName: env.OTEL_SERVICE_NAME ?? serviceName });
 }
 
 /**
@@ -147,6 +152,16 @@ class RunAttributesProcessor implements SpanProcessor {
   async shutdown(): Promise<void> {}
 }
 
+/**
+ * A failed span's attributes with `error.type` (OpenTelemetry's semantic conventions ask for it on every
+ * failed span): the span's own, else the recorded exception's type, else `_OTHER`.
+ */
+function withErrorType(s: ReadableSpan): Attributes {
+  if (s.status.code !== SpanStatusCode.ERROR || s.attributes['error.type'] !== undefined) return s.attributes;
+  const thrown = s.events.findLast((e) => e.name === 'exception')?.attributes?.['exception.type'];
+  return { ...s.attributes, 'error.type': typeof thrown === 'string' && thrown !== '' ? thrown : '_OTHER' };
+}
+
 /** A copy of a finished span whose attributes, event attributes and status message went through redact(). */
 function redactedSpan(s: ReadableSpan): ReadableSpan {
   return {
@@ -157,7 +172,7 @@ function redactedSpan(s: ReadableSpan): ReadableSpan {
     startTime: s.startTime,
     endTime: s.endTime,
     status: s.status.message !== undefined ? { ...s.status, message: redact(s.status.message) } : s.status,
-    attributes: redact(s.attributes),
+    attributes: redact(withErrorType(s)),
     links: s.links,
     events: s.events.map((e) => (e.attributes ? { ...e, attributes: redact(e.attributes) } : e)),
     duration: s.duration,

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const settings = loadSettings();
   const logger = processLogger(settings, 'dev');
   // OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/observability.md); off otherwise.
-  tracingFromEnv(process.env, 'acp-dev');
+  tracingFromEnv(process.env, 'acp-dev', logger);
   installTemporalRuntime(
     processLogger(settings, 'worker'),
     settings.workerMetrics.port === 0 ? undefined : settings.workerMetrics.sdkAddress,

@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   const settings = loadSettings();
   const logger = processLogger(settings, 'gateway');
   // OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set; spans still in the batch at exit are lost.
-  const tracing = tracingFromEnv(process.env, 'acp-gateway');
+  const tracing = tracingFromEnv(process.env, 'acp-gateway', logger);
   if (tracing)
     logger.info('tracing to OTLP', { endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT });
   const target = temporalFromEnvironment();

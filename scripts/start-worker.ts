@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const settings = loadSettings();
   const logger = processLogger(settings, 'worker');
   // OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set; off (and free) otherwise.
-  const tracing = tracingFromEnv(process.env, 'acp-worker');
+  const tracing = tracingFromEnv(process.env, 'acp-worker', logger);
   installTemporalRuntime(logger, settings.workerMetrics.port === 0 ? undefined : settings.workerMetrics.sdkAddress);
   const target = temporalFromEnvironment();
   const { worker, close } = await startWorker(settings, target, undefined, logger);

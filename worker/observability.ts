@@ -6,7 +6,17 @@ import {
   OpenTelemetryActivityOutboundInterceptor,
   type OpenTelemetrySinks,
 } from '@temporalio/interceptors-opentelemetry';
-import type { InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
+import { trace } from '@opentelemetry/api';
+import { Client } from '@temporalio/client';
+import { ApplicationFailure, type Next } from '@temporalio/common';
+import {
+  Runtime,
+  type ActivityExecuteInput,
+  type ActivityInboundCallsInterceptor,
+  type InjectedSinks,
+  type NativeConnection,
+  type WorkerInterceptors,
+} from '@temporalio/worker';
 import type { WorkflowInfo } from '@temporalio/workflow';
 import type { RunObserverSinks, StepObservation } from '../contracts/observability';
 import { RunSearchAttributes } from '../contracts/search-attributes';
@@ -19,9 +29,26 @@ import { exportWorkflowSpans, recordPastSpan, runAttributes, type WorkflowSpanDa
  */
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
 
-/** Activity interceptors: a RunActivity span under the workflow's StartActivity span, trace ids on activity log lines. */
+/** Puts the failure's type (the platform's error code where there is one) on the RunActivity span as error.type. */
+class ErrorTypeInterceptor implements ActivityInboundCallsInterceptor {
+  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+    try {
+      return await next(input);
+    } catch (err) {
+      const type = err instanceof ApplicationFailure ? (err.type ?? err.name) : err instanceof Error ? err.name : 'Error';
+      trace.getActiveSpan()?.setAttribute('error.type', type);
+      throw err;
+    }
+  }
+}
+
+/**
+ * Activity interceptors: a RunActivity span under the workflow's StartActivity span, trace ids on
+ * activity log lines, and (inside that span) the error type of a failed attempt.
+ */
 export const activityInterceptors: WorkerInterceptors['activity'] = [
   (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) }),
+  () => ({ inbound: new ErrorTypeInterceptor() }),
 ];
 
 /** The run a workflow span or observation belongs to, from the workflow's info. */
@@ -41,10 +68,9 @@ function runOf(info: WorkflowInfo) {
 /** What a terminal step or approval does to the metrics and the trace. */
 function stepEnded(metrics: WorkerMetrics, info: WorkflowInfo, o: StepObservation): void {
   if (o.duration_ms !== undefined) metrics.stepDuration.observe({ type: o.step_type }, o.duration_ms / 1000);
-  if (o.policy) metrics.policyDecisions.inc({ action: 'tool_call', effect: o.policy.effect, rule: o.policy.rule });
+  if (o.policy) metrics.policyDecisions.inc({ action: o.policy.action, effect: o.policy.effect, rule: o.policy.rule });
   if (o.run_outcome) metrics.runsFinished.inc({ agent: o.agent, version: o.agent_version, outcome: o.run_outcome });
   if (o.step_type === 'HumanApproval') {
-    metrics.approvalsPending.dec({ agent: o.agent });
     if (o.approval) metrics.approvalWait.observe({ agent: o.agent, outcome: o.approval.status }, (o.duration_ms ?? 0) / 1000);
     const run = { run_id: info.workflowId, agent: o.agent, agent_version: o.agent_version, tenant: o.tenant };
     recordPastSpan('approval wait', o.span, Date.parse(o.started_at), Date.parse(o.ended_at ?? o.started_at), {
@@ -63,12 +89,44 @@ export function workerSinks(metrics: WorkerMetrics): InjectedSinks<OpenTelemetry
       export: { fn: (info, spans) => exportWorkflowSpans(runOf(info), spans as unknown as WorkflowSpanData[]) },
     },
     runObserver: {
-      stepStarted: {
-        fn: (_info, o) => {
-          if (o.step_type === 'HumanApproval') metrics.approvalsPending.inc({ agent: o.agent });
-        },
-      },
+      // Nothing counts a step's start: the pending-approvals gauge reads visibility (watchPendingApprovals).
+      stepStarted: { fn: () => undefined },
       stepEnded: { fn: (info, o) => stepEnded(metrics, info, o) },
     },
   };
+}
+
+/** Pages of visibility read per scrape at most: a bound on the scrape's cost, not on the count's accuracy below it. */
+const MAX_PAGES = 10;
+
+/**
+ * Feeds `acp_approvals_pending` from Temporal visibility: the runs of this task queue whose RunState is
+ * HumanApproval and that are still running, by agent. Every worker of a queue reports the same value
+ * (aggregate with max, not sum).
+ */
+export function watchPendingApprovals(metrics: WorkerMetrics, connection: NativeConnection, namespace: string, taskQueue: string): void {
+  const client = new Client({ connection, namespace });
+  const query = `WorkflowType = "agentRun" AND TaskQueue = ${JSON.stringify(taskQueue)} AND RunState = "HumanApproval" AND ExecutionStatus = "Running"`;
+  metrics.watchApprovals(
+    async () => {
+      const counts = new Map<string, number>();
+      let page: Uint8Array | undefined;
+      for (let i = 0; i < MAX_PAGES; i++) {
+        const res = await client.workflowService.listWorkflowExecutions({ namespace, query, pageSize: 1000, nextPageToken: page });
+        for (const e of res.executions ?? []) {
+          const raw = e.searchAttributes?.indexedFields?.[RunSearchAttributes.agentName.name];
+          const agent = raw ? client.options.loadedDataConverter.payloadConverter.fromPayload<string>(raw) : 'unknown';
+          counts.set(agent, (counts.get(agent) ?? 0) + 1);
+        }
+        if (!res.nextPageToken?.length) break;
+        page = res.nextPageToken;
+      }
+      return counts;
+    },
+    (err) => {
+      Runtime.instance().logger.warn('acp_approvals_pending: reading Temporal visibility failed; the gauge keeps its last values', {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    },
+  );
 }

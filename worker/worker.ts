@@ -2,7 +2,7 @@ import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@t
 import { createActivities, type ActivityDeps } from '../activities';
 import { TemporalLoggerAdapter, type Logger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
-import { activityInterceptors, WORKFLOW_INTERCEPTOR_MODULES, workerSinks } from './observability';
+import { activityInterceptors, WORKFLOW_INTERCEPTOR_MODULES, watchPendingApprovals, workerSinks } from './observability';
 
 export { WORKFLOW_INTERCEPTOR_MODULES } from './observability';
 
@@ -41,6 +41,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     () => deps.tools.names(),
     (tool) => deps.tools.circuitState(tool),
   );
+  watchPendingApprovals(metrics, deps.connection, deps.namespace, deps.taskQueue);
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,

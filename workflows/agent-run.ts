@@ -14,6 +14,7 @@ import type { AgentRunInput, AgentRunOutput, ApprovalUpdateInput, StepType, Take
 import { decideApproval, validateApprovalDecision } from './approval-handlers';
 import { summarize } from './describe';
 import { approvalUpdate, stateQuery, takeoverUpdate } from './messages';
+import { runFailed } from './observe';
 import { RunContext } from './run-context';
 import { isTerminal, transition, type RunEvent } from './state-machine';
 import { STEP_HANDLERS } from './steps';
@@ -117,6 +118,7 @@ async function fail(ctx: RunContext, reason: string): Promise<never> {
         : (ctx.endError ?? { type: ErrorCode.RunFailed, message: 'the run failed' });
   const step = ctx.enter('Fail', reason, error.message);
   ctx.finish(step, undefined, error);
+  runFailed(error);
   state.status = cancelled ? 'cancelled' : 'failed';
   log.warn(cancelled ? 'run cancelled' : 'run failed', { ...ctx.labels, error_type: error.type, error: error.message });
   // Cancellations also come from the Web UI and the CLI, which the gateway never sees: the run records them.

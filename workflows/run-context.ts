@@ -70,7 +70,9 @@ export class RunContext {
   approvedHash: string | undefined;
   finalResult: unknown;
   lastFailure: { type: string; message: string; from: 'model' | 'tool' } | undefined;
-  approvalFor: { kind: 'tool_call'; rule: ApprovalRule } | { kind: 'escalation' } | undefined;
+  /** The approval the next step opens; for a tool call, the ToolCall step that asked and whether the agent definition or the policy demands it. */
+  approvalFor:
+    { kind: 'tool_call'; rule: ApprovalRule; step?: number; required_by?: 'agent' | 'policy' } | { kind: 'escalation' } | undefined;
   lastApprovalOutcome: { kind: Approval['kind']; approved: boolean } | undefined;
   endError: { type: string; message: string } | undefined;
   /** A model call the budget could not cover: Decide falls back to a cheaper model or gives up. */

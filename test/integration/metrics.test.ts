@@ -14,6 +14,7 @@ import { loadSettings, PROJECT_ROOT } from '../../config/settings';
 import { AgentDefinitionSchema } from '../../contracts/agent';
 import type { Approval } from '../../contracts/run';
 import { MemoryRateLimiter } from '../../gateway/rate-limit';
+import { WorkerMetrics } from '../../observability/metrics';
 import { serveMetrics, type MetricsServer } from '../../observability/metrics-server';
 import { compilePolicy } from '../../policies/load';
 import { parse as parseYaml } from 'yaml';
@@ -138,9 +139,13 @@ test('both /metrics endpoints have non-zero series for every family after approv
   const approval = await eventually(async () =>
     ((await http(platform, 'GET', `/v1/runs/${fileRun}`)).body.approvals as Approval[] | undefined)?.find((a) => a.status === 'pending'),
   );
-  // While it waits, the worker counts it as pending.
+  // While it waits, the worker counts it as pending (read from visibility, which follows the run within moments).
+  await eventually(async () => {
+    const waiting = await scrape(workerMetrics.url);
+    return nonZero(waiting, 'acp_approvals_pending').length > 0 ? waiting : undefined;
+  });
   const waiting = await scrape(workerMetrics.url);
-  expect(nonZero(waiting, 'acp_approvals_pending').map((s) => s.labels)).toEqual(['{agent="ticket-filer"}']);
+  expect(nonZero(waiting, 'acp_approvals_pending').map((s) => [s.labels, s.value])).toEqual([['{agent="ticket-filer"}', 1]]);
   const decided = await http(
     platform,
     'POST',
@@ -223,9 +228,46 @@ test('both /metrics endpoints have non-zero series for every family after approv
   expect(nonZero(worker, 'acp_tool_errors_total').map((s) => s.labels)).toContainEqual('{tool="always_fails",error_type="Error"}');
   expect(nonZero(worker, 'acp_approval_wait_seconds').map((s) => s.labels)).toContainEqual('{agent="ticket-filer",outcome="approved"}');
   // The approval was decided: nothing is pending any more.
-  expect(nonZero(worker, 'acp_approvals_pending')).toEqual([]);
+  expect(worker.filter((s) => s.family === 'acp_approvals_pending' && s.value !== 0)).toEqual([]);
+  const decisions = nonZero(worker, 'acp_policy_decisions_total').map((s) => s.labels);
+  // Model calls are counted as model_call decisions, never as tool_call ones.
+  expect(decisions).toContainEqual('{action="model_call",effect="allow",rule="models-allowed"}');
+  expect(decisions.filter((l) => l.includes('action="tool_call"') && l.includes('models-allowed'))).toEqual([]);
+  // ticket_create waited for the approval ticket-filer's definition demands: a require_approval, not an allow.
+  expect(decisions).toContainEqual('{action="tool_call",effect="require_approval",rule="agent.approvals"}');
   // The Temporal SDK's own worker metrics are on the same endpoint.
   expect(worker.filter((s) => s.family.startsWith('temporal_') && s.value > 0).length).toBeGreaterThan(0);
   // Labels stay bounded: no run id anywhere.
   for (const s of [...gateway, ...worker]) expect(s.labels).not.toMatch(/run-[0-9a-f]{8}-/);
+});
+
+test('acp_approvals_pending survives a worker restart during the wait and never goes below zero', async () => {
+  const filed = await http(platform, 'POST', '/v1/runs', {
+    agent: 'ticket-filer',
+    task: 'disk full again',
+    context: { priority: 'low', details: 'disk full on db-3' },
+  });
+  const runId = filed.body.run_id as string;
+  const approval = await eventually(async () =>
+    ((await http(platform, 'GET', `/v1/runs/${runId}`)).body.approvals as Approval[] | undefined)?.find((a) => a.status === 'pending'),
+  );
+  // A new worker process: fresh metrics that never saw the approval open.
+  await platform.stopWorker();
+  const restarted = new WorkerMetrics();
+  platform.metrics.worker = restarted;
+  await platform.startWorker();
+  const pending = async () =>
+    (await restarted.registry.getSingleMetric('acp_approvals_pending')!.get()).values.filter((v) => v.labels.agent === 'ticket-filer');
+  expect((await eventually(async () => ((await pending()).length > 0 ? pending() : undefined))).map((v) => v.value)).toEqual([1]);
+  const decided = await http(
+    platform,
+    'POST',
+    `/v1/runs/${runId}/approvals/${approval.id}`,
+    { decision: 'approve', args_hash: approval.args_hash },
+    platform.as({ subject: 'alice', roles: ['approver'] }),
+  );
+  expect(decided.status).toBe(200);
+  expect((await waitForRun(platform, runId, 60_000)).status).toBe('completed');
+  await eventually(async () => ((await pending()).length === 0 ? true : undefined));
+  expect((await restarted.registry.getSingleMetric('acp_approvals_pending')!.get()).values.every((v) => v.value >= 0)).toBe(true);
 });

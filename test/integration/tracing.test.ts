@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { WorkflowFailedError } from '@temporalio/client';
+import { loadSettings } from '../../config/settings';
+import { compilePolicy } from '../../policies/load';
 import { installTracing, RunAttr, type Tracing } from '../../observability/tracing';
 import type { AgentRunInput, Approval } from '../../contracts/run';
 import { Worker } from '@temporalio/worker';
@@ -237,4 +243,110 @@ test('replaying a traced run (a worker restart, a cache eviction) exports no spa
   // while replaying, so the trace keeps its spans once and the step metrics count the run once.
   expect(ofRun()).toHaveLength(before);
   expect((await metrics.registry.getSingleMetric('acp_step_duration_seconds')!.get()).values.every((v) => v.value === 0)).toBe(true);
+});
+
+/** The Markdown the Temporal Web UI shows for a run (the SDK's metadata query). */
+async function uiDetails(runId: string): Promise<string> {
+  const meta = await p.client.workflow.getHandle(runId).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  return meta.currentDetails ?? '';
+}
+
+test("a policy-denied tool call is an error span with the decision; the failed run's workflow span is an error with error.type", async () => {
+  const runId = `run-denied-${randomBytes(6).toString('hex')}`;
+  const policiesDir = loadSettings({}).policiesDir;
+  const policy = compilePolicy(
+    [
+      { file: 'default.yaml', text: readFileSync(path.join(policiesDir, 'default.yaml'), 'utf8') },
+      {
+        file: 'deny-docs.yaml',
+        text: 'rules:\n  - id: no-docs-search\n    description: test\n    action: tool_call\n    when: { tools: [docs_search] }\n    effect: deny\n',
+      },
+    ],
+    { agents: ['docs-researcher'], tools: ['docs_search'] },
+  );
+  const input: AgentRunInput = {
+    agent: p.agents.resolve('docs-researcher'),
+    task: 'how do approvals work',
+    context: {},
+    constraints: {},
+    initiator: { subject: 'cli-user', tenant: 'default', roles: ['dispatcher'] },
+    requested_at: new Date().toISOString(),
+    policy,
+  };
+  const handle = await p.client.workflow.start('agentRun', {
+    taskQueue: p.taskQueue,
+    workflowId: runId,
+    args: [input],
+    memo: { agent: 'docs-researcher', agent_version: '1.0.0' },
+  });
+  await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+  const spans = await eventually(async () => {
+    const all = exporter.getFinishedSpans().filter((s) => s.attributes[RunAttr.runId] === runId);
+    return all.some((s) => s.name === 'RunWorkflow:agentRun') ? all : undefined;
+  });
+  const workflow = one(spans, 'RunWorkflow:agentRun');
+  expect(workflow.status.code).toBe(SpanStatusCode.ERROR);
+  expect(workflow.attributes['error.type']).toBe('PolicyDenied');
+  const denied = one(spans, 'execute_tool docs_search');
+  expect(denied.parentSpanId).toBe(id(workflow));
+  expect(denied.status).toMatchObject({ code: SpanStatusCode.ERROR, message: expect.stringContaining('policy denied docs_search') });
+  expect(denied.attributes).toMatchObject({
+    'gen_ai.tool.name': 'docs_search',
+    'acp.policy.effect': 'deny',
+    'acp.policy.rule': 'no-docs-search',
+    'error.type': 'PolicyDenied',
+  });
+  // No tool activity ran.
+  expect(byName(spans, 'RunActivity:callTool')).toEqual([]);
+
+  // The Web UI's details of the failed run say what failed, where and by which rule.
+  const details = await uiDetails(runId);
+  expect(details).toContain('· failed ·');
+  expect(details).toContain('**Error:** PolicyDenied: policy denied docs_search');
+  expect(details).toMatch(/\*\*Failed at:\*\* step \d+ ToolCall · tool `docs_search` · rule `no-docs-search` \(deny\)/);
+});
+
+test("a cancelled run's workflow span is an error with error.type Cancelled", async () => {
+  const res = await http(p, 'POST', '/v1/runs', {
+    agent: 'ticket-filer',
+    task: 'disk full',
+    context: { priority: 'low', details: 'disk full on db-1' },
+  });
+  const runId = res.body.run_id as string;
+  const traceId = /^00-([0-9a-f]{32})-/.exec(res.headers.get('traceparent')!)![1]!;
+  await eventually(async () =>
+    ((await http(p, 'GET', `/v1/runs/${runId}`)).body.approvals as Approval[] | undefined)?.find((a) => a.status === 'pending'),
+  );
+  expect((await http(p, 'POST', `/v1/runs/${runId}/cancel`, {})).status).toBeLessThan(300);
+  expect((await waitForRun(p, runId)).status).toBe('cancelled');
+  const spans = await eventually(async () => {
+    const all = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+    return all.some((s) => s.name === 'RunWorkflow:agentRun') ? all : undefined;
+  });
+  const workflow = one(spans, 'RunWorkflow:agentRun');
+  expect(workflow.status.code).toBe(SpanStatusCode.ERROR);
+  expect(workflow.attributes['error.type']).toBe('Cancelled');
+});
+
+test('the Web UI details of an approved run name who decided', async () => {
+  const res = await http(p, 'POST', '/v1/runs', {
+    agent: 'ticket-filer',
+    task: 'disk full',
+    context: { priority: 'low', details: 'disk full on db-2' },
+  });
+  const runId = res.body.run_id as string;
+  const approval = await eventually(async () =>
+    ((await http(p, 'GET', `/v1/runs/${runId}`)).body.approvals as Approval[] | undefined)?.find((a) => a.status === 'pending'),
+  );
+  const approver = p.as({ subject: 'bob', roles: ['approver'] });
+  const decided = await http(
+    p,
+    'POST',
+    `/v1/runs/${runId}/approvals/${approval.id}`,
+    { decision: 'approve', args_hash: approval.args_hash },
+    approver,
+  );
+  expect(decided.status).toBe(200);
+  expect((await waitForRun(p, runId)).status).toBe('completed');
+  expect(await uiDetails(runId)).toContain(`**Approval ${approval.id}:** approved · \`bob\` approved`);
 });

@@ -9,6 +9,7 @@ import type { Step, ToolCallResult } from '../../contracts/run';
 import { argsHash } from '../../shared/canonical';
 import { toolOptions } from '../activity-options';
 import { summarize } from '../describe';
+import { toolDenied } from '../observe';
 import { checkPolicy, dataLabelOf } from '../policy-checks';
 import type { RunContext, ToolRequest } from '../run-context';
 import type { RunEvent } from '../state-machine';
@@ -24,6 +25,7 @@ export async function toolCall(ctx: RunContext, reason: string): Promise<RunEven
       type: ErrorCode.ToolNotAllowed,
       message: `tool "${req.tool}" is not in ${def.name}@${def.version}'s tools (${def.tools.join(', ') || 'none'})`,
     };
+    toolDenied(step, req.tool, ctx.endError);
     ctx.finish(step, 'denied', ctx.endError);
     return 'tool_denied';
   }
@@ -55,13 +57,15 @@ export async function toolCall(ctx: RunContext, reason: string): Promise<RunEven
   if (decision?.effect === 'deny') {
     ctx.endError = { type: ErrorCode.PolicyDenied, message: `policy denied ${req.tool}: ${decision.reason}` };
     log.warn('policy denied a tool call', { ...ctx.labels, tool: req.tool, rule: decision.rule });
+    toolDenied(step, req.tool, ctx.endError, decision);
     ctx.finish(step, 'denied by policy', ctx.endError);
     return 'tool_denied';
   }
   const hash = argsHash(req.tool, req.args);
-  const rule = def.approvals.find((r) => r.tool === req.tool) ?? policyRule(req.tool, decision);
+  const byAgent = def.approvals.find((r) => r.tool === req.tool);
+  const rule = byAgent ?? policyRule(req.tool, decision);
   if (rule && ctx.approvedHash !== hash) {
-    ctx.approvalFor = { kind: 'tool_call', rule };
+    ctx.approvalFor = { kind: 'tool_call', rule, step: step.index, required_by: byAgent ? 'agent' : 'policy' };
     ctx.finish(step, `needs approval: ${rule.reason}`);
     return 'approval_required';
   }
