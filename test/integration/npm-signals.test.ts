@@ -81,7 +81,8 @@ test('a start on a missing or stale dist/ stops with what to run', () => {
   // The check on a project of its own: a source file, and a dist/ that is missing, then older, then newer.
   const root = mkdtempSync(path.join(process.env.TEST_TMP_DIR!, 'require-build-'));
   mkdirSync(path.join(root, 'scripts'));
-  copyFileSync(path.join(PROJECT_ROOT, 'scripts', 'require-build.mjs'), path.join(root, 'scripts', 'require-build.mjs'));
+  for (const f of ['require-build.mjs', 'build-freshness.mjs'])
+    copyFileSync(path.join(PROJECT_ROOT, 'scripts', f), path.join(root, 'scripts', f));
   writeFileSync(path.join(root, 'scripts', 'start-worker.ts'), '');
   const check = () => spawnSync(process.execPath, [path.join(root, 'scripts', 'require-build.mjs')], { encoding: 'utf8' });
 
