@@ -227,6 +227,9 @@ export type ApprovalDecisionRequest = z.infer<typeof ApprovalDecisionRequestSche
 export interface ApprovalUpdateInput extends ApprovalDecisionRequest {
   approval_id: string;
   approver: Actor;
+  /** The gateway request (and its trace) that carried the decision, for the row the run writes of it. */
+  request_id?: string;
+  trace_id?: string;
 }
 
 export const ApprovalUpdateResultSchema = z.object({
@@ -234,6 +237,8 @@ export const ApprovalUpdateResultSchema = z.object({
   status: ApprovalStatusSchema,
   approvals: z.number(),
   quorum: z.number(),
+  /** True when the run has written the decision's `approval.decide` audit row itself (runs started before it did not). */
+  recorded: z.boolean().optional(),
 });
 export type ApprovalUpdateResult = z.infer<typeof ApprovalUpdateResultSchema>;
 

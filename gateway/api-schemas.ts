@@ -68,7 +68,7 @@ export const RunListSchema = z.object({ runs: z.array(RunSummarySchema), next_pa
 export const StepsSchema = z.object({ run_id: z.string(), steps: z.array(StepSchema), warnings: z.array(z.string()).optional() });
 export const CancelAcceptedSchema = z.object({ run_id: z.string(), status: z.literal('cancelling'), links: Links });
 export const TakeoverResultSchema = z.object({ run_id: z.string(), status: z.literal('completed'), output: RunOutputSchema });
-export const DecisionResultSchema = ApprovalUpdateResultSchema.extend({ run_id: z.string() });
+export const DecisionResultSchema = ApprovalUpdateResultSchema.omit({ recorded: true }).extend({ run_id: z.string() });
 export const ApprovalListSchema = z.object({
   approvals: z.array(ApprovalSchema.extend({ run_id: z.string(), agent: AgentRef, links: z.object({ decide: z.string() }) })),
 });

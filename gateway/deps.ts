@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { Client } from '@temporalio/client';
+import type { Client, ConnectionOptions } from '@temporalio/client';
 import type { ToolRegistry } from '../activities/tools/registry';
 import type { AgentRegistry } from '../agents/registry';
 import type { Policy } from '../contracts/policy';
@@ -53,4 +53,21 @@ export interface GatewayDeps {
 export interface QuotaSettings {
   concurrentRuns: number;
   runsPerDay: number;
+}
+
+/**
+ * gRPC's reconnect backoff for the gateway's Temporal connection. grpc-js's default grows 1.6× per
+ * failed attempt up to 120 s (for the connection and for resolving an address by name, as
+ * TEMPORAL_ADDRESS=localhost:7233 does), so after a two-minute outage the channel sat in backoff for
+ * up to a minute after Temporal was back, answering every request with a 503. Retrying every 2 s at
+ * most costs one refused TCP connect per attempt and brings the gateway back within seconds.
+ */
+export const TEMPORAL_CHANNEL_ARGS = {
+  'grpc.initial_reconnect_backoff_ms': 250,
+  'grpc.max_reconnect_backoff_ms': 2_000,
+} as const;
+
+/** The gateway's Temporal connection options: the target's, with the bounded reconnect backoff (theirs win if set). */
+export function gatewayConnectionOptions(options: ConnectionOptions = {}): ConnectionOptions {
+  return { ...options, channelArgs: { ...TEMPORAL_CHANNEL_ARGS, ...options.channelArgs } };
 }

@@ -16,6 +16,7 @@ import { addProcessSecrets, secretEnvValues } from '../observability/redact';
 import { temporalClientInterceptors } from '../observability/tracing';
 import { createWorker } from '../worker/worker';
 import { createApp } from '../gateway/app';
+import { gatewayConnectionOptions } from '../gateway/deps';
 import { PolicyAuthorizer } from '../gateway/policy-authorizer';
 import { ReloadablePolicy } from '../policies/reloadable';
 import { openGovernanceStore } from '../governance/open';
@@ -142,7 +143,11 @@ export async function startGateway(
   const store = governance ?? (await openGovernanceStore(settings, { applicationName: 'acp-gateway', logger }));
   // With several gateway replicas, REDIS_URL makes them share one set of rate-limit buckets.
   const redis = settings.redis.url ? await connectRedis(settings.redis.url, logger) : undefined;
-  const connection = await connecting(temporalDependency(target), () => Connection.connect(target.connectionOptions), CONNECT_TIMEOUT_MS);
+  const connection = await connecting(
+    temporalDependency(target),
+    () => Connection.connect(gatewayConnectionOptions(target.connectionOptions)),
+    CONNECT_TIMEOUT_MS,
+  );
   const client = new Client({ connection, namespace: target.namespace, interceptors: temporalClientInterceptors() });
   const app = createApp({
     client,

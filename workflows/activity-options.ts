@@ -44,6 +44,18 @@ export const GOVERNANCE_OPTIONS: LocalActivityOptions = {
 };
 
 /**
+ * Audit rows that may exist only if the workflow task that writes them is accepted (a decision the
+ * run took, the outcome of an approval): a regular activity, scheduled by the task's completion. A
+ * local activity runs before the task completes, so a task that is then lost (Temporal down
+ * mid-update) leaves its row behind for a decision that never took effect.
+ */
+export const ACCEPTED_AUDIT_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE] },
+  summary: 'governance store: audit row',
+};
+
+/**
  * Settling runs even while the run is being cancelled, but gives up after about five minutes of a
  * store that does not answer: the reservation then keeps counting at its estimate (the safe side)
  * and the run can still end.

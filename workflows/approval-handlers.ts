@@ -7,12 +7,14 @@ import type { ApprovalUpdateInput, ApprovalUpdateResult, RunState } from '../con
 import { argsHash, diffArgs } from '../shared/canonical';
 import { currentApprovers, decidersOf, mayDecide } from './approvals';
 import { decisionError } from './describe';
+import type { RunGovernance } from './governance';
 
 /** The part of the run an approval decision reads and changes. */
 export interface ApprovalsOfRun {
   runId: string;
   labels: Record<string, string>;
   state: RunState;
+  governance: Pick<RunGovernance, 'rowsAfterAccept' | 'auditAccepted'>;
 }
 
 /** Refuses a decision on an unknown or closed approval, by someone who may not decide, on other arguments, twice, or an edit where none is allowed. */
@@ -57,5 +59,22 @@ export function decideApproval(run: ApprovalsOfRun, u: ApprovalUpdateInput): App
   const approvals = currentApprovers(approval).size;
   if (approval.status === 'pending' && approvals >= approval.quorum) approval.status = 'approved';
   log.info('approval decided', { ...run.labels, approval_id: approval.id, approver: u.approver.subject, decision: u.decision });
-  return { approval_id: approval.id, status: approval.status, approvals, quorum: approval.quorum };
+  const result = { approval_id: approval.id, status: approval.status, approvals, quorum: approval.quorum };
+  if (!run.governance.rowsAfterAccept) return result;
+  // The run records the decision it took: the row exists exactly when the decision took effect,
+  // whatever the caller was told (a 503 after an unknown outcome, a drain cutting the answer).
+  run.governance.auditAccepted(
+    approval.step,
+    {
+      action: 'approval.decide',
+      outcome: u.decision,
+      principal: u.approver.subject,
+      reason: u.comment ?? u.decision,
+      ...(u.request_id ? { request_id: u.request_id } : {}),
+      ...(u.trace_id ? { trace_id: u.trace_id } : {}),
+      details: { approval_id: approval.id, status: approval.status, edited: Boolean(u.edited_args) },
+    },
+    `approval.decide/${approval.decisions.length}`,
+  );
+  return { ...result, recorded: true };
 }

@@ -1,16 +1,21 @@
 // The governance store as the run sees it: audit rows, budget reservations and their settlements,
-// all through local activities (markers in the history).
-import { CancellationScope, log, proxyLocalActivities } from '@temporalio/workflow';
+// through local activities (markers in the history), except the rows that may exist only once the
+// workflow task writing them is accepted (see auditAccepted).
+import { CancellationScope, log, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AuditEntry, Reservation, SettleRequest } from '../contracts/governance';
 import type { AgentRunInput } from '../contracts/run';
 import type { TenantDailyBudget } from '../contracts/policy';
 import { nanoUsd, type CallEstimate } from '../shared/cost';
-import { GOVERNANCE_OPTIONS, SETTLING_OPTIONS } from './activity-options';
+import { ACCEPTED_AUDIT_OPTIONS, GOVERNANCE_OPTIONS, SETTLING_OPTIONS } from './activity-options';
 import { failureOf } from './describe';
 
 /** An audit row as a step writes it: the run fills in tenant, run, trace, dedupe key and (by default) principal. */
-export type RunAuditEntry = Omit<AuditEntry, 'tenant' | 'run_id' | 'trace_id' | 'dedupe_key' | 'principal'> & { principal?: string };
+export type RunAuditEntry = Omit<AuditEntry, 'tenant' | 'run_id' | 'trace_id' | 'dedupe_key' | 'principal'> & {
+  principal?: string;
+  /** The trace of the request that caused the row (a decision), else the run's. */
+  trace_id?: string;
+};
 
 /** Who the rows are about: with the step, the run id and execution are the key of reservations and audit rows. */
 export interface GovernedRun {
@@ -25,11 +30,14 @@ export interface GovernedRun {
 export class RunGovernance {
   private readonly store = proxyLocalActivities<Activities>(GOVERNANCE_OPTIONS);
   private readonly settling = proxyLocalActivities<Activities>(SETTLING_OPTIONS);
+  private readonly accepted = proxyActivities<Activities>(ACCEPTED_AUDIT_OPTIONS);
   /**
    * Audit rows and settlements in flight: written without holding up the run, awaited before it ends
    * or continues as new. (A settlement can lag: until then the reservation counts at its estimate.)
    */
   private readonly writes: Promise<unknown>[] = [];
+  /** The last row written through auditAccepted (under `approval-rows-after-accept`). */
+  private acceptedInOrder: Promise<unknown> = Promise.resolve();
   /** A settlement not yet written (lean runs): it rides along with the next reservation. */
   private pending: SettleRequest | undefined;
 
@@ -39,23 +47,51 @@ export class RunGovernance {
     private readonly auditInRun: boolean,
     /** True for runs started under `lean-history`: a settlement is folded into the next reservation. */
     private readonly lean = false,
+    /**
+     * True for runs started under `approval-rows-after-accept`: they write each decision's row
+     * themselves, and approval rows through a regular activity (see auditAccepted).
+     */
+    readonly rowsAfterAccept = false,
   ) {}
 
   /** Appends an audit row for the step, without holding up the run. */
   audit(step: number, e: RunAuditEntry): void {
     if (!this.auditInRun) return;
+    const row = this.row(step, e, e.action);
+    this.writes.push(CancellationScope.nonCancellable(() => this.store.recordAudit([row])));
+  }
+
+  /**
+   * Appends a row that may exist only if the workflow task writing it is accepted: a decision the run
+   * took, the approval it closed. Under `approval-rows-after-accept` it goes through a regular activity,
+   * which Temporal schedules only with the task's completion; a local activity would run (and write)
+   * before it, also for a task that is then lost. `key` tells apart rows of one action in one step.
+   */
+  auditAccepted(step: number, e: RunAuditEntry, key: string = e.action): void {
+    if (!this.auditInRun) return;
+    const row = this.row(step, e, key);
+    if (!this.rowsAfterAccept) {
+      this.writes.push(CancellationScope.nonCancellable(() => this.store.recordAudit([row])));
+      return;
+    }
+    // One after the other, so the ledger keeps their order (a decision before the close it caused).
+    const write = this.acceptedInOrder.then(() => CancellationScope.nonCancellable(() => this.accepted.recordAudit([row])));
+    this.acceptedInOrder = write.catch(() => undefined);
+    this.writes.push(write);
+  }
+
+  private row(step: number, e: RunAuditEntry, key: string) {
     const { input, runId, execution } = this.run;
     const def = input.agent.definition;
-    const row = {
+    return {
       ...e,
       tenant: input.initiator.tenant,
       principal: e.principal ?? input.initiator.subject,
       run_id: runId,
-      ...(input.trace_id ? { trace_id: input.trace_id } : {}),
+      ...((e.trace_id ?? input.trace_id) ? { trace_id: e.trace_id ?? input.trace_id } : {}),
       details: { agent: def.name, agent_version: def.version, step, ...e.details },
-      dedupe_key: `${runId}/${execution}/${step}/${e.action}`,
+      dedupe_key: `${runId}/${execution}/${step}/${key}`,
     };
-    this.writes.push(CancellationScope.nonCancellable(() => this.store.recordAudit([row])));
   }
 
   /** Reserves a model call's estimate against the tenant's daily budget (the caller runs it as step work). */

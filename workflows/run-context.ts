@@ -116,7 +116,9 @@ export class RunContext {
     this.repairs = carry?.repairs ?? 0;
     this.fallbackUsed = carry?.fallback_used ?? false;
     this.stepsAtStart = this.state.steps.length;
-    this.governance = new RunGovernance(this, auditInRun, lean);
+    // Runs started before `approval-rows-after-accept` left each decision's row to the gateway and wrote
+    // approval rows through local activities (which a lost workflow task does not undo).
+    this.governance = new RunGovernance(this, auditInRun, lean, patched('approval-rows-after-accept'));
   }
 
   /** Records the start of a step and shows it in the run's search attributes. */

@@ -8,7 +8,7 @@ import { callerOf, visibleRun, type Gateway } from '../context';
 import { jsonBody } from '../middleware/json-body';
 import { validationProblem } from '../problem';
 import { auditActed } from '../deferred-audit';
-import { UPDATE_WAIT_MS } from '../runs/outages';
+import { UPDATE_WAIT_MS, updateFailure } from '../runs/outages';
 import { updateProblem } from '../runs/errors';
 import { mapLimit } from '../runs/pool';
 import { errors, jsonRequest, ok, RunIdParams, type RouteTable } from './declare';
@@ -84,25 +84,37 @@ export function approvalRoutes(table: RouteTable, router: Router, gw: Gateway): 
         }
       }
       try {
-        const args = { ...decision, approval_id: approvalId, approver: { subject: who.subject, roles: who.roles } };
+        const args = {
+          ...decision,
+          approval_id: approvalId,
+          approver: { subject: who.subject, roles: who.roles },
+          request_id: caller.requestId,
+          trace_id: caller.traceId,
+        };
         // Bounded (no worker, no answer). A retry of a decision that was applied meanwhile is refused as a
         // duplicate vote by the run, so it cannot count twice.
-        const result = await gw.deps.client.withDeadline(Date.now() + UPDATE_WAIT_MS, () =>
+        const { recorded, ...result } = await gw.deps.client.withDeadline(Date.now() + UPDATE_WAIT_MS, () =>
           handle.executeUpdate(approvalUpdate, { args: [args] }),
         );
-        // The decision has taken effect: answer it, and record it even if the store is down now.
-        await auditActed(gw.deps, caller, {
-          dedupe_key: `approval.decide:${caller.requestId}:${approvalId}`,
-          action: 'approval.decide',
-          outcome: decision.decision,
-          reason: decision.comment ?? decision.decision,
-          run_id: runId,
-          details: { approval_id: approvalId, status: result.status, edited: Boolean(decision.edited_args) },
-        });
+        // The run writes the decision's row itself when it accepts it (so a decision that takes effect has
+        // one whatever this request was told). Runs started before it did record nothing: their row is the
+        // gateway's, written even if the store is down now.
+        if (!recorded) {
+          await auditActed(gw.deps, caller, {
+            dedupe_key: `approval.decide:${caller.requestId}:${approvalId}`,
+            action: 'approval.decide',
+            outcome: decision.decision,
+            reason: decision.comment ?? decision.decision,
+            run_id: runId,
+            details: { approval_id: approvalId, status: result.status, edited: Boolean(decision.edited_args) },
+          });
+        }
         logger.info('approval decision', { run_id: runId, approval_id: approvalId, by: who.subject, decision: decision.decision });
         res.json({ run_id: runId, ...result });
       } catch (err) {
         const problem = updateProblem(err, runId);
+        // Refused by the run (or the run has ended): nothing changed, and the refusal is the gateway's to
+        // record. An unknown outcome is not recorded here: if the decision takes effect, the run records it.
         if (problem) {
           await gw.audit(caller, {
             action: 'approval.decide',
@@ -111,8 +123,14 @@ export function approvalRoutes(table: RouteTable, router: Router, gw: Gateway): 
             run_id: runId,
             details: { approval_id: approvalId },
           });
+          throw problem;
         }
-        throw problem ?? err;
+        throw await updateFailure(
+          gw.deps.client,
+          err,
+          'decision',
+          `GET /v1/runs/${runId} lists the approval's decisions, and GET /v1/runs/${runId}/audit shows its approval.decide row once the run has taken it`,
+        );
       }
     },
   );

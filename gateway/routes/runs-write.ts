@@ -8,7 +8,8 @@ import { callerOf, visibleRun, type Gateway } from '../context';
 import { dispatchRun } from '../dispatch';
 import { jsonBody } from '../middleware/json-body';
 import { HttpProblem, validationProblem } from '../problem';
-import { UPDATE_WAIT_MS, updateKey } from '../runs/outages';
+import { auditActed } from '../deferred-audit';
+import { UPDATE_WAIT_MS, updateFailure, updateKey } from '../runs/outages';
 import { updateProblem } from '../runs/errors';
 import { statusWord } from '../runs/visibility';
 import { errors, jsonRequest, ok, RunIdParams, type RouteTable } from './declare';
@@ -107,7 +108,15 @@ export function runsWriteRoutes(table: RouteTable, router: Router, gw: Gateway):
         throw new HttpProblem(409, 'run-not-active', 'Run not active', `Run ${runId} is already ${statusWord(desc.status.name)}.`);
       }
       await handle.cancel();
-      await gw.audit(caller, { action: 'run.cancel', outcome: 'requested', reason: 'cancelled through the API', run_id: runId });
+      // The cancellation is requested and cannot be taken back: answer it even if the store is down now
+      // (its row is written once the store takes it), or the caller is told a cancel that happened failed.
+      await auditActed(gw.deps, caller, {
+        dedupe_key: `run.cancel:${caller.requestId}:${runId}`,
+        action: 'run.cancel',
+        outcome: 'requested',
+        reason: 'cancelled through the API',
+        run_id: runId,
+      });
       logger.info('run cancel requested', { run_id: runId, by: caller.principal.subject });
       res.status(202).json({ run_id: runId, status: 'cancelling', links: gw.links(runId) });
     },
@@ -134,17 +143,34 @@ export function runsWriteRoutes(table: RouteTable, router: Router, gw: Gateway):
       const caller = callerOf(res);
       gw.authorize(caller, 'run.takeover');
       const who = caller.principal;
+      const args = { ...parsed.data, operator: { subject: who.subject, roles: who.roles } };
+      const key = updateKey(args);
       try {
-        const args = { ...parsed.data, operator: { subject: who.subject, roles: who.roles } };
         // Bounded (no worker, no answer), and a retry of the same takeover is the same Update.
         const output = await gw.deps.client.withDeadline(Date.now() + UPDATE_WAIT_MS, () =>
-          handle.executeUpdate(takeoverUpdate, { args: [args], updateId: `takeover-${updateKey(args)}` }),
+          handle.executeUpdate(takeoverUpdate, { args: [args], updateId: `takeover-${key}` }),
         );
-        await gw.audit(caller, { action: 'run.takeover', outcome: 'completed', reason: parsed.data.reason, run_id: runId });
+        // The run is completed: the answer says so even if the store is down now; the row (one per
+        // takeover, however often it is retried) follows once the store takes it.
+        await auditActed(gw.deps, caller, {
+          dedupe_key: `run.takeover:${runId}:${key}`,
+          action: 'run.takeover',
+          outcome: 'completed',
+          reason: parsed.data.reason,
+          run_id: runId,
+        });
         logger.info('run taken over', { run_id: runId, by: who.subject });
         res.json({ run_id: runId, status: 'completed', output });
       } catch (err) {
-        throw updateProblem(err, runId) ?? err;
+        throw (
+          updateProblem(err, runId) ??
+          (await updateFailure(
+            gw.deps.client,
+            err,
+            'takeover',
+            `GET /v1/runs/${runId} shows the run completed by the takeover, or still running`,
+          ))
+        );
       }
     },
   );

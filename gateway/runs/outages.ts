@@ -2,7 +2,7 @@
 // and the 503 that names what did not answer. No Express here (gateway/middleware/temporal.ts wires it).
 import { createHash } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { isGrpcServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { isGrpcServiceError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
 import { canonicalJson } from '../../shared/canonical';
 import { HttpProblem } from '../problem';
 
@@ -33,8 +33,75 @@ function grpcCause(err: unknown): { code: status; details?: string } | undefined
   return undefined;
 }
 
+/** How long the gateway waits for Temporal's answer when it asks whether Temporal itself is there. */
+const PROBE_MS = 2_000;
+
+/**
+ * An Update (an approval decision, a takeover) sent but not answered: whether it took effect is
+ * unknown. `dependency` is what failed: Temporal itself, or the workers (Temporal answered, no worker
+ * took the Update in time). `check` says how the caller learns the outcome.
+ */
+export class UpdateOutcomeUnknown extends Error {
+  constructor(
+    readonly dependency: 'temporal' | 'worker',
+    readonly what: string,
+    readonly check: string,
+    options: { cause: unknown },
+  ) {
+    super(`${what}: outcome unknown (${dependency} did not answer)`, options);
+  }
+}
+
+/**
+ * Sorts the failure of an Update that got no answer: when Temporal does not answer a short probe
+ * either, the fault is Temporal's (it went down mid-Update), not the workers'; the SDK reports both
+ * as a timed-out Update, and naming the workers would send an operator the wrong way. Any other
+ * error is returned as it is.
+ */
+export async function updateFailure(client: Client, err: unknown, what: string, check: string): Promise<unknown> {
+  const unanswered = err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || grpcOutage(err) !== undefined;
+  if (!unanswered) return err;
+  // Always asked: the SDK wraps the deadline of an Update no worker took in the same gRPC error as a
+  // Temporal that stopped answering.
+  let temporalDown = false;
+  try {
+    await client.withDeadline(Date.now() + PROBE_MS, () => client.connection.workflowService.getSystemInfo({}));
+  } catch (probe) {
+    temporalDown = grpcOutage(probe) !== undefined;
+  }
+  return new UpdateOutcomeUnknown(temporalDown ? 'temporal' : 'worker', what, check, { cause: err });
+}
+
+/** What an Update's unknown outcome tells the caller: which dependency failed, that the outcome is unknown and how to check. */
+function unknownOutcomeProblem(err: UpdateOutcomeUnknown): HttpProblem {
+  const how = `Whether it took effect is unknown: ${err.check}. Retrying is safe (a takeover is the same Update, a decision cannot count twice).`;
+  return err.dependency === 'temporal'
+    ? new HttpProblem(
+        503,
+        'temporal-unavailable',
+        'Temporal unavailable: outcome unknown',
+        `Temporal stopped answering while the ${err.what} was on its way to the run. ${how}`,
+        { dependency: 'temporal', outcome: 'unknown' },
+      )
+    : new HttpProblem(
+        503,
+        'worker-unavailable',
+        'No worker took the request: outcome unknown',
+        `Temporal answers, but no worker took the ${err.what} within ${UPDATE_WAIT_MS / 1000} s. Temporal keeps it for the run while ` +
+          `the run is open and the server stays up, so it may still take effect when a worker is back. ${how}`,
+        { dependency: 'worker', outcome: 'unknown' },
+      );
+}
+
+/** The gRPC code of an error (or of its causes) that means Temporal did not answer. */
+function grpcOutage(err: unknown): status | undefined {
+  const grpc = grpcCause(err);
+  return grpc && OUTAGE_CODES.has(grpc.code) ? grpc.code : undefined;
+}
+
 /** A 503 problem naming the dependency that did not answer, or undefined for any other error. */
 export function dependencyProblem(err: unknown): HttpProblem | undefined {
+  if (err instanceof UpdateOutcomeUnknown) return unknownOutcomeProblem(err);
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
     return new HttpProblem(
       503,

@@ -181,7 +181,11 @@ test('a takeover with no worker is answered within its bound, and the same reque
     const { value: res, seconds } = await timed(() => http(platform, 'POST', `/v1/runs/${runId}/takeover`, takeover, operator));
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');
-    expect(res.body).toMatchObject({ type: 'urn:agent-control-plane:problem:worker-unavailable', dependency: 'worker' });
+    expect(res.body).toMatchObject({
+      type: 'urn:agent-control-plane:problem:worker-unavailable',
+      dependency: 'worker',
+      outcome: 'unknown',
+    });
     expect(seconds).toBeLessThan(15);
 
     await platform.startWorker();
@@ -205,7 +209,11 @@ test('an approval with no worker is answered within its bound; the same decision
     // Before the bound, executeUpdate waited for a worker with no end (13 minutes seen).
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');
-    expect(res.body).toMatchObject({ type: 'urn:agent-control-plane:problem:worker-unavailable', dependency: 'worker' });
+    expect(res.body).toMatchObject({
+      type: 'urn:agent-control-plane:problem:worker-unavailable',
+      dependency: 'worker',
+      outcome: 'unknown',
+    });
     expect(seconds).toBeLessThan(15);
     expect(await lifecycle.ticketsOf(runId)).toEqual([]);
 

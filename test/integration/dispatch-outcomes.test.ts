@@ -37,7 +37,7 @@ describe('a start whose answer is lost', () => {
   let platform: TestPlatform;
   beforeAll(async () => {
     proxy = await answerCuttingProxy(address);
-    platform = await startPlatform({ withWorker: false, taskQueue: uniqueQueue('cut'), temporalAddress: proxy.address });
+    platform = await startPlatform({ withWorker: false, taskQueue: uniqueQueue('cut'), gatewayTemporalAddress: proxy.address });
   });
   afterAll(async () => {
     await platform.stop();

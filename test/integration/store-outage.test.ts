@@ -83,3 +83,38 @@ test('an approval while the store is down answers what happened (200, approved);
   await eventually(async () => ((await rows(runId, 'approval.decide')).length > 0 ? true : undefined), 30_000, 'the decision row');
   expect(await rows(runId, 'approval.decide')).toEqual([{ outcome: 'approve' }]);
 });
+
+/** A ticket-filer run parked on its approval (the store up), ready to be cancelled or taken over. */
+const parkedRun = async (task: string) => {
+  const res = await http(platform, 'POST', '/v1/runs', { agent: 'ticket-filer', task, context: { priority: 'low', details: 'd' } });
+  const runId = res.body.run_id as string;
+  await eventually(async () => ((await http(platform, 'GET', `/v1/runs/${runId}`)).body.approvals as unknown[])?.[0], 60_000);
+  return runId;
+};
+
+test('a cancel while the store is down answers 202 for the cancellation that happened; its row follows once the store is back', async () => {
+  const runId = await parkedRun('cancel with the store down');
+  proxy.down();
+  // Before: the cancellation took effect and the request answered 500 (its row was awaited after it).
+  const res = await http(platform, 'POST', `/v1/runs/${runId}/cancel`);
+  expect(res.status).toBe(202);
+  expect(res.body).toMatchObject({ run_id: runId, status: 'cancelling' });
+  await proxy.up();
+  expect((await waitForRun(platform, runId, 90_000)).status).toBe('cancelled');
+  await eventually(async () => ((await rows(runId, 'run.cancel')).length > 0 ? true : undefined), 30_000, 'the cancel row');
+  expect(await rows(runId, 'run.cancel')).toEqual([{ outcome: 'requested' }]);
+});
+
+test('a takeover while the store is down answers 200 for the run it completed; its row follows once the store is back, once', async () => {
+  const runId = await parkedRun('takeover with the store down');
+  const operator = platform.as({ subject: 'ops', roles: ['operator'] });
+  const takeover = { result: 'done by hand', reason: 'store drill' };
+  proxy.down();
+  const res = await http(platform, 'POST', `/v1/runs/${runId}/takeover`, takeover, operator);
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ run_id: runId, status: 'completed', output: { result: 'done by hand' } });
+  await proxy.up();
+  expect((await waitForRun(platform, runId, 90_000)).status).toBe('completed');
+  await eventually(async () => ((await rows(runId, 'run.takeover')).length > 0 ? true : undefined), 30_000, 'the takeover row');
+  expect(await rows(runId, 'run.takeover')).toEqual([{ outcome: 'completed' }]);
+});

@@ -27,11 +27,22 @@ const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() 
 // fails validation counted its usage (patched in workflows/steps/plan.ts): v2-model-fallback proves a
 // model failure recorded by that code still replays. The unprefixed ones are recorded from the current
 // code; budgeted-run reserves before every model call, so a settlement rides along with a reservation.
+// v3-*: approval paths recorded before `approval-rows-after-accept` (workflows/run-context.ts), when
+// the gateway wrote each decision's row and the run wrote approval rows through local activities; the
+// unprefixed approval-approved, approval-rejected and cancelled are recorded under it.
+const V3 = ['approval-approved', 'approval-rejected', 'cancelled'];
 const PATHS = ['approval-approved', 'approval-rejected', 'cancelled', 'docs-researcher', 'model-fallback'];
 const V2 = [...PATHS, 'budget-fallback', 'model-unusable-answer'];
 test('the committed histories cover the approval, rejection, fallback, cancellation, budget, unusable-answer and plain paths', () => {
   expect(files).toEqual(
-    [...V2, 'budgeted-run', ...PATHS.map((p) => `v1-${p}`), 'v1-priced-cost-budget', ...V2.map((p) => `v2-${p}`)]
+    [
+      ...V2,
+      'budgeted-run',
+      ...PATHS.map((p) => `v1-${p}`),
+      'v1-priced-cost-budget',
+      ...V2.map((p) => `v2-${p}`),
+      ...V3.map((p) => `v3-${p}`),
+    ]
       .map((p) => `${p}.json`)
       .sort(),
   );

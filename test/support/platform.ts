@@ -13,6 +13,7 @@ import type { ModelProvider } from '../../activities/model/provider';
 import type { ToolRegistry } from '../../activities/tools/registry';
 import { AgentRegistry } from '../../agents/registry';
 import { loadSettings } from '../../config/settings';
+import { gatewayConnectionOptions } from '../../gateway/deps';
 import { PolicyAuthorizer } from '../../gateway/policy-authorizer';
 import type { GovernanceStore } from '../../governance/store';
 import { openTestStore } from './governance';
@@ -89,13 +90,15 @@ export interface PlatformOptions {
   quotas?: QuotaSettings;
   /** JWT verification for the gateway (tests of bearer tokens). */
   jwt?: JwtSettings;
-  /** Where the gateway reaches Temporal (default the test dev server; a proxy in front of it to cut answers). */
-  temporalAddress?: string;
+  /** Where the gateway alone reaches Temporal (default temporalAddress; a proxy in front of it to cut answers). */
+  gatewayTemporalAddress?: string;
   /** The gateway's bound of run starts in flight. */
   maxStartsInFlight?: number;
   /** Start without a worker (to show runs wait for one). */
   withWorker?: boolean;
   logger?: Logger;
+  /** The Temporal frontend the gateway and the worker use (default: the test run's dev server). */
+  temporalAddress?: string;
   /** Serve the Temporal SDK's runtime metrics here (host:port); only the first runtime of a process counts. */
   sdkMetricsAddress?: string;
 }
@@ -122,7 +125,8 @@ export interface TestPlatform {
 
 /** Starts a platform for one test file or test: its own task queue, worker and gateway. */
 export async function startPlatform(options: PlatformOptions = {}): Promise<TestPlatform> {
-  const { address, namespace } = testTemporal();
+  const { address: shared, namespace } = testTemporal();
+  const address = options.temporalAddress ?? shared;
   const settings = loadSettings({});
   // Tickets and blobs of a test go to the test run's temporary folder, never to the project's .data/.
   const scratch = path.join(process.env.TEST_TMP_DIR ?? os.tmpdir(), `platform-${randomUUID()}`);
@@ -133,7 +137,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
 
   const ownStore = options.audit ? undefined : await openTestStore();
   const governance = options.audit ?? ownStore!.store;
-  const connection = await Connection.connect({ address: options.temporalAddress ?? address });
+  // The gateway's own connection options, so tests see its reconnect behaviour.
+  const connection = await Connection.connect(gatewayConnectionOptions({ address: options.gatewayTemporalAddress ?? address }));
   const client = new Client({ connection, namespace, interceptors: temporalClientInterceptors() });
   const metrics = { gateway: new GatewayMetrics(), worker: new WorkerMetrics() };
   const policy = options.policy ?? loadPolicyDir(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { dependencyProblem } from '../../gateway/runs/outages';
+import { dependencyProblem, UpdateOutcomeUnknown } from '../../gateway/runs/outages';
 
 // What the gateway tells a caller when a Temporal call fails: the codes that mean "no answer" are a
 // 503 naming Temporal (the caller cannot know whether the call took effect, so it retries with its
@@ -22,5 +22,19 @@ test.each([status.INVALID_ARGUMENT, status.NOT_FOUND, status.PERMISSION_DENIED, 
   'gRPC code %i is not an outage',
   (code) => {
     expect(dependencyProblem(grpcError(code))).toBeUndefined();
+  },
+);
+
+test.each([
+  ['temporal', 'temporal-unavailable'],
+  ['worker', 'worker-unavailable'],
+] as const)(
+  'an Update of unknown outcome because %s did not answer is a 503 naming it, saying the outcome is unknown and how to check',
+  (dependency, slug) => {
+    const problem = dependencyProblem(
+      new UpdateOutcomeUnknown(dependency, 'decision', 'GET /v1/runs/r-1 lists its decisions', { cause: undefined }),
+    );
+    expect(problem).toMatchObject({ status: 503, slug, extensions: { dependency, outcome: 'unknown' } });
+    expect(problem!.detail).toContain('unknown: GET /v1/runs/r-1 lists its decisions');
   },
 );

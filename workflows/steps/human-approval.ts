@@ -103,8 +103,9 @@ function openApproval(ctx: RunContext, step: Step, timeoutS: number): Approval {
 /** Audits the outcome of a decided or expired approval and hands it to the next step. */
 function closeApproval(ctx: RunContext, step: Step, approval: Approval): RunEvent {
   const approved = approval.status === 'approved';
-  // Each vote is audited by the gateway that received it; this row is the approval's outcome.
-  ctx.governance.audit(step.index, {
+  // Each vote has its own row (written by the run since `approval-rows-after-accept`, before by the
+  // gateway); this row is the approval's outcome, written only once the task closing it is accepted.
+  ctx.governance.auditAccepted(step.index, {
     action: 'approval.close',
     outcome: approval.status,
     principal: approval.status === 'expired' ? 'system:deadline' : (approval.decisions.at(-1)?.approver ?? 'system:deadline'),
