@@ -45,9 +45,10 @@ test('the example run upserts its state once per workflow task, only when it cha
   expect(upserts.map((u) => u.attributes)).toEqual([{ RunState: 'ToolCall' }, { RunState: 'Plan' }, { RunState: 'Complete' }]);
   const tasks = upserts.map((u) => u.task);
   expect(new Set(tasks).size).toBe(tasks.length);
-  // One patch marker and its TemporalChangeVersion upsert for each of the three patches evaluated at start.
-  expect(stats.markers.patch).toBe(3);
-  expect(stats.upserts).toHaveLength(6);
+  // One patch marker and its TemporalChangeVersion upsert for each of the four patches evaluated at start
+  // (audit-rows-from-runs, budgets-before-call, lean-history, approval-rows-after-accept).
+  expect(stats.markers.patch).toBe(4);
+  expect(stats.upserts).toHaveLength(7);
 });
 
 test('a run whose every model call reserves settles the previous call inside the next reservation', async () => {
