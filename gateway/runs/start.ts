@@ -9,11 +9,10 @@ import {
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import { bulkhead, BulkheadRejectedError, type BulkheadPolicy } from 'cockatiel';
+import { DEFAULT_STARTS_IN_FLIGHT } from '../../config/settings';
 import { HttpProblem } from '../problem';
 import { RETRY_AFTER_SECONDS } from './outages';
 
-/** How many starts a gateway has in flight by default: enough for a small dev server, without queueing past its deadline. */
-export const DEFAULT_STARTS_IN_FLIGHT = 16;
 /** How long the one look-up after a start of unknown outcome may take (the request's own deadline may have passed). */
 export const CONFIRM_MS = 2_000;
 /** What a shed dispatch tells the caller to wait, in seconds: the bound frees up within a start or two. */

@@ -14,6 +14,8 @@ const id = randomUUID().replace(/-/g, '').slice(0, 10);
 const schema = `hostile_${id}`;
 const writer = `acp_writer_${id}`;
 const reader = `acp_reader_${id}`;
+/** Reads only, but has REPLICATION: it could create replication slots, which no rollback undoes. */
+const replicator = `acp_replicator_${id}`;
 const copied = `/tmp/acp_sql_${id}`;
 const admin = new Client({ connectionString: PG_URL });
 const urlAs = (role: string) => PG_URL.replace(/\/\/[^@/]*@/, `//${role}@`);
@@ -34,10 +36,10 @@ beforeAll(async () => {
   await admin.query(`CREATE SCHEMA ${schema}`);
   await admin.query(`CREATE TABLE ${schema}.victims (id int PRIMARY KEY, v int NOT NULL)`);
   await admin.query(`INSERT INTO ${schema}.victims SELECT g, g FROM generate_series(1, 5) g`);
-  await admin.query(`CREATE ROLE ${writer} LOGIN; CREATE ROLE ${reader} LOGIN`);
-  await admin.query(`GRANT USAGE ON SCHEMA ${schema} TO ${writer}, ${reader}`);
+  await admin.query(`CREATE ROLE ${writer} LOGIN; CREATE ROLE ${reader} LOGIN; CREATE ROLE ${replicator} LOGIN REPLICATION`);
+  await admin.query(`GRANT USAGE ON SCHEMA ${schema} TO ${writer}, ${reader}, ${replicator}`);
   await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ${schema}.victims TO ${writer}`);
-  await admin.query(`GRANT SELECT ON ${schema}.victims TO ${reader}`);
+  await admin.query(`GRANT SELECT ON ${schema}.victims TO ${reader}, ${replicator}`);
   asWriter = registryFor(writeToolsDir({ 'db.yaml': toolsFor(urlAs(writer)) }));
   asSuper = registryFor(writeToolsDir({ 'db.yaml': toolsFor(PG_URL) }));
 });
@@ -45,7 +47,7 @@ afterAll(async () => {
   await asWriter.close();
   await asSuper.close();
   await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  for (const role of [writer, reader]) await admin.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => undefined);
+  for (const role of [writer, reader, replicator]) await admin.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => undefined);
   await admin.end();
 });
 
@@ -215,6 +217,10 @@ test('every denied function family is refused before the database, as a non-retr
     'pg_rotate_logfile()',
     'pg_switch_wal()',
     "pg_create_physical_replication_slot('s')",
+    "pg_copy_physical_replication_slot('s', 't')",
+    "pg_copy_logical_replication_slot('s', 't')",
+    'pg_stat_statements_reset()',
+    'pg_log_standby_snapshot()',
     "pg_logical_emit_message(true, 'p', 'm')",
     "query_to_xml('select 1', true, true, '')",
     "ts_stat('select 1')",
@@ -267,7 +273,7 @@ test('the byte cap: a 50 MB value is refused as ResponseTooLarge; many rows stop
   });
 });
 
-test('start-up check: a superuser or a role that can write is refused, a reader passes, allow_privileged_role warns', async () => {
+test('start-up check: a superuser, a replication role or a role that can write is refused, a reader passes, allow_privileged_role warns', async () => {
   const check = async (url: string, extra = '') => {
     const logs = logSink();
     const registry = registryFor(writeToolsDir({ 'db.yaml': toolsFor(url, extra) }), { logger: logs.logger });
@@ -287,6 +293,7 @@ test('start-up check: a superuser or a role that can write is refused, a reader 
   expect(asPostgres.error).toMatchObject({ name: 'ToolConfigError', message: expect.stringMatching(/db\.yaml:3: .*superuser/) });
   const asWriterRole = await check(urlAs(writer));
   expect(asWriterRole.error?.message).toContain(`can write 1 table(s) it can read (${schema}.victims)`);
+  expect((await check(urlAs(replicator))).error?.message).toContain('it has the REPLICATION attribute');
   expect((await check(urlAs(reader))).error).toBeUndefined();
   const allowed = await check(PG_URL, ', allow_privileged_role: true');
   expect(allowed.error).toBeUndefined();
@@ -294,3 +301,24 @@ test('start-up check: a superuser or a role that can write is refused, a reader 
     expect.objectContaining({ level: 'warn', message: expect.stringMatching(/^INSECURE: .*superuser/), fields: expect.anything() }),
   ]);
 }, 60_000);
+
+test('a call aborted while it waits for a pooled connection gives that connection back once it comes', async () => {
+  const db = openConnection({ postgres: urlAs(reader), max_connections: 1, allow_privileged_role: false }, '.');
+  const options = (signal: AbortSignal) => ({ timeoutMs: 10_000, limit: 2, maxBytes: 4096, signal });
+  try {
+    const holding = db.query('SELECT pg_sleep(0.5) AS slept', [], options(new AbortController().signal));
+    const waiting = new AbortController();
+    const aborted = db.query('SELECT 1 AS one', [], options(waiting.signal));
+    waiting.abort(new Error('the caller gave up'));
+    await expect(aborted).rejects.toThrow('the caller gave up');
+    await holding;
+    // The only slot: the aborted call's late connection must be back in the pool for this one to run.
+    const next = new AbortController();
+    const timer = setTimeout(() => next.abort(new Error('the pool never got its connection back')), 10_000);
+    await expect(db.query('SELECT 2 AS two', [], options(next.signal))).resolves.toMatchObject({ rows: [{ two: 2 }] });
+    clearTimeout(timer);
+  } finally {
+    // A leaked client would keep pool.end() waiting for ever: bounded, so a regression fails, not hangs.
+    await Promise.race([db.close(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+  }
+});

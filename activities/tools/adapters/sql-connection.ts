@@ -72,7 +72,16 @@ export function openConnection(connection: Connection, dir: string): SqlConnecti
       }));
     return {
       async query(sql, params, { timeoutMs, limit, maxBytes, signal }) {
-        const client = await unlessAborted(open().connect(), signal);
+        const connecting = open().connect();
+        // A connect that outlives the call (aborted while waiting for a pooled slot or the server) still
+        // resolves later: that client goes back to the pool, else each such abort would hold a slot for good.
+        const client = await unlessAborted(connecting, signal).catch((err: unknown) => {
+          connecting.then(
+            (late) => late.release(),
+            () => undefined,
+          );
+          throw err;
+        });
         let clean = false;
         try {
           await client.query('BEGIN READ ONLY');

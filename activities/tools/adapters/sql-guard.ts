@@ -5,8 +5,8 @@ import { AdapterFailure, adapterFailure } from './failures';
  * Functions a `sql` tool never calls: those with effects outside the read-only transaction (session
  * settings, advisory locks, notifications, large objects, signals to other backends, replication,
  * server administration), host access (files, directories) or that run SQL of their own given as text
- * (which no check here could see). A name matches when it equals an entry or starts with an entry
- * ending in `_` or `*`.
+ * (which no check here could see). A name matches when it equals an entry, where a `*` in an entry
+ * stands for any run of characters (so `pg_copy_*_replication_slot` names both copy functions).
  */
 export const DENIED_FUNCTIONS = [
   'pg_read_*', // pg_read_file, pg_read_binary_file
@@ -41,6 +41,8 @@ export const DENIED_FUNCTIONS = [
   'pg_start_backup',
   'pg_stop_backup',
   'pg_stat_reset*',
+  'pg_stat_statements_reset',
+  'pg_log_standby_snapshot',
   'pg_log_backend_memory_contexts',
   'pg_import_system_collations',
   // These run a query given as text.
@@ -50,10 +52,16 @@ export const DENIED_FUNCTIONS = [
   'ts_rewrite',
 ];
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+const DENIED_PATTERNS = DENIED_FUNCTIONS.map((d) => new RegExp(`^${d.split('*').map(escapeRegExp).join('.*')}$`));
+
 /** Whether a function name (any case, without its schema) is one a `sql` tool refuses. */
 export function isDeniedFunction(name: string): boolean {
   const n = name.toLowerCase();
-  return DENIED_FUNCTIONS.some((d) => (d.endsWith('*') ? n.startsWith(d.slice(0, -1)) : n === d));
+  return DENIED_PATTERNS.some((p) => p.test(n));
 }
 
 /** Whether a statement only reads: a SELECT, a UNION of them, or a WITH whose parts are all of those. */

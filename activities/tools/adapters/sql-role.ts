@@ -27,6 +27,7 @@ export async function inspectRole(connectionString: string): Promise<RoleFinding
       role: string;
       super: boolean;
       bypassrls: boolean;
+      replication: boolean;
       read_only: string;
       host_roles: string[];
       writable: string[];
@@ -40,7 +41,7 @@ export async function inspectRole(connectionString: string): Promise<RoleFinding
             AND has_table_privilege(c.oid, 'SELECT')
             AND (has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE')
               OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE')))
-       SELECT current_user AS role, r.rolsuper AS super, r.rolbypassrls AS bypassrls,
+       SELECT current_user AS role, r.rolsuper AS super, r.rolbypassrls AS bypassrls, r.rolreplication AS replication,
               current_setting('default_transaction_read_only') AS read_only,
               ARRAY(SELECT h FROM unnest($1::text[]) AS h WHERE pg_has_role(current_user, h, 'MEMBER')) AS host_roles,
               ARRAY(SELECT w.name FROM writable w ORDER BY w.name LIMIT 5) AS writable,
@@ -52,6 +53,7 @@ export async function inspectRole(connectionString: string): Promise<RoleFinding
     const problems: string[] = [];
     if (found.super) problems.push('it is a superuser (it can read host files and write anything)');
     if (found.bypassrls) problems.push('it bypasses row-level security');
+    if (found.replication) problems.push('it has the REPLICATION attribute (it can create replication slots, which no rollback undoes)');
     if (found.host_roles.length) problems.push(`it is a member of ${found.host_roles.join(', ')}`);
     if (found.read_only !== 'on') problems.push('its sessions are not read-only (remove `options` from the connection string)');
     if (found.writable_count > 0)
