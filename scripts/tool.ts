@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { createToolRegistry } from '../activities/tools';
-import { runToolOnce } from '../activities/tools/run';
+import { runTool } from '../activities/tools/run';
 import { loadSettings } from '../config/settings';
 import { createLogger } from '../observability/logger';
 
@@ -63,7 +63,7 @@ async function command(tools: ReturnType<typeof createToolRegistry>, argv: strin
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort(new Error('interrupted')));
   try {
-    const result = await runToolOnce(tool, args, { run_id: `cli-${randomUUID()}`, step: 1, signal: controller.signal });
+    const result = await runTool(tool, args, { run_id: `cli-${randomUUID()}`, step: 1, signal: controller.signal });
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } catch (err) {

@@ -6,7 +6,7 @@ import { parseYamlFile, ToolConfigError } from './config-file';
 import { ToolsFileSchema, type Connection, type Instance } from './config-schema';
 import type { BuildContext } from './adapters/build';
 import { createHttpTool } from './adapters/http';
-import { createMcpTools } from './adapters/mcp';
+import { createMcpTools } from './mcp/configured';
 import { createSqlTool } from './adapters/sql';
 import { checkSqlRole } from './adapters/sql-role';
 import type { Resolver } from './adapters/ssrf';

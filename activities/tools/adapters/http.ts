@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { request, type Dispatcher } from 'undici';
 import { ErrorCode } from '../../../contracts/errors';
+import { findCause } from '../../../shared/errors';
 import { AdapterFailure, adapterFailure, withTimeout } from './failures';
 import { checkUrl, guardedAgent, type SsrfRules } from './ssrf';
 import { schemaFrom, secretHeaders, type BuildContext } from './build';
@@ -122,10 +123,7 @@ export function createHttpTool(instance: HttpInstance, ctx: BuildContext): ToolD
         res = await request(url, { method: method, headers, body, dispatcher, signal });
       } catch (err) {
         // The lookup's denial arrives wrapped by the connector; surface it as the typed failure it is.
-        for (let e: unknown = err; e instanceof Error; e = e.cause) {
-          if ((e as { type?: string }).type === AdapterFailure.SsrfDenied) throw e;
-        }
-        throw err;
+        throw findCause(err, (e) => (e as { type?: string } | null)?.type === AdapterFailure.SsrfDenied) ?? err;
       }
       const location = res.headers.location;
       if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string') {
