@@ -1,9 +1,9 @@
-// `npm run tool -- <name> '<json args>'`: runs one tool once, with the same validation, SSRF guard,
-// timeout, breaker and bulkhead as in a run, but no model and no workflow. `--list` lists the tools.
+// `npm run tool -- <name> '<json args>'`: runs one tool once through the activity's own tool path
+// (runTool: validation, SSRF guard, timeout, breaker, bulkhead), but no model and no workflow.
+// `--list` lists the tools.
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { createToolRegistry } from '../activities/tools';
-import { runTool } from '../activities/tools/run';
+import { createToolRegistry, runTool } from '../activities/tools';
 import { loadSettings } from '../config/settings';
 import { createLogger } from '../observability/logger';
 
