@@ -1,9 +1,9 @@
-// `npm run tool -- <name> '<json args>'`: runs one tool once, with the same validation, SSRF guard,
-// timeout, breaker and bulkhead as in a run, but no model and no workflow. `--list` lists the tools.
+// `npm run tool -- <name> '<json args>'`: runs one tool once through the activity's own tool path
+// (runTool: validation, SSRF guard, timeout, breaker, bulkhead), but no model and no workflow.
+// `--list` lists the tools.
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { createToolRegistry } from '../activities/tools';
-import { runToolOnce } from '../activities/tools/run';
+import { createToolRegistry, runTool } from '../activities/tools';
 import { loadSettings } from '../config/settings';
 import { createLogger } from '../observability/logger';
 
@@ -63,7 +63,7 @@ async function command(tools: ReturnType<typeof createToolRegistry>, argv: strin
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort(new Error('interrupted')));
   try {
-    const result = await runToolOnce(tool, args, { run_id: `cli-${randomUUID()}`, step: 1, signal: controller.signal });
+    const result = await runTool(tool, args, { run_id: `cli-${randomUUID()}`, step: 1, signal: controller.signal });
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } catch (err) {

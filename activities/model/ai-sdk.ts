@@ -8,7 +8,7 @@ import {
   type ModelMessage,
 } from 'ai';
 import { ApplicationFailure } from '@temporalio/common';
-import type { z } from 'zod';
+import { describeIssues } from '../../shared/errors';
 import type { ModelCall, ModelSettings, ProviderKind } from '../../contracts/agent';
 import { ErrorCode } from '../../contracts/errors';
 import { PlanActionSchema, type PlanAction, type PlanRequest, type PlanResult, type Usage } from '../../contracts/run';
@@ -55,10 +55,6 @@ interface Answer {
   usage: LanguageModelUsage | undefined;
   finishReason: string;
   modelId: string | undefined;
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

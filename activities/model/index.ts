@@ -1,20 +1,10 @@
-import type { ModelConfig } from '../../config/models';
-import type { ModelProvider } from './provider';
-import { ScriptedPlanner } from './scripted';
-import { anthropicProvider, googleProvider, openAICompatibleProvider, openAIProvider } from './vendors';
-
 /**
- * Every model provider this worker offers: the scripted planner (offline, no reasoning) and each
- * vendor kind on the AI SDK. Whether an agent's vendor has its key is checked at worker start
- * (config/models.ts checkAgentModels), so an unused vendor without a key costs nothing.
+ * The models behind the Plan step: the {@link ModelProvider} interface, the scripted planner and
+ * the AI SDK vendors, all built for a worker by {@link createModelProviders}.
+ *
+ * @module
  */
-export function createModelProviders(config: ModelConfig): ModelProvider[] {
-  const cassettes = config.cassettes;
-  return [
-    new ScriptedPlanner(),
-    openAIProvider({ ...config.vendors.openai, cassettes }),
-    anthropicProvider({ ...config.vendors.anthropic, cassettes }),
-    googleProvider({ ...config.vendors.google, cassettes }),
-    openAICompatibleProvider(config.endpoints, { cassettes }),
-  ];
-}
+export { createModelProviders } from './providers';
+export type { ModelProvider, PlanCallInfo } from './provider';
+export { ScriptedPlanner } from './scripted';
+export { anthropicProvider, googleProvider, openAICompatibleProvider, openAIProvider } from './vendors';

@@ -1,6 +1,7 @@
 import { APICallError } from 'ai';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorCode } from '../../contracts/errors';
+import { findCause } from '../../shared/errors';
 import { truncate } from './prompt';
 
 // Vendor error bodies can be whole HTML pages from a proxy; the gist fits in this much.
@@ -88,10 +89,11 @@ function goDuration(text: string): number | undefined {
 
 function describeNetworkError(err: unknown): string {
   // Duck-typed, not instanceof: fetch's errors can come from another realm (e.g. under jest).
-  const e = err as { message?: unknown; cause?: { code?: unknown; message?: unknown; cause?: { code?: unknown } } } | null;
+  const e = err as { message?: unknown; cause?: { message?: unknown } } | null;
   if (!e || typeof e.message !== 'string') return String(err);
-  // undici reports "fetch failed" and keeps the useful part (ECONNREFUSED, ENOTFOUND...) in the cause.
-  const detail = e.cause?.code ?? e.cause?.cause?.code ?? e.cause?.message;
+  // undici reports "fetch failed" and keeps the useful part (ECONNREFUSED, ENOTFOUND...) in a cause.
+  const coded = findCause(e.cause, (c) => typeof (c as { code?: unknown }).code === 'string') as { code: string } | undefined;
+  const detail = coded?.code ?? e.cause?.message;
   return typeof detail === 'string' && detail ? `${e.message}: ${detail}` : e.message;
 }
 

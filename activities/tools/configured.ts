@@ -6,7 +6,7 @@ import { parseYamlFile, ToolConfigError } from './config-file';
 import { ToolsFileSchema, type Connection, type Instance } from './config-schema';
 import type { BuildContext } from './adapters/build';
 import { createHttpTool } from './adapters/http';
-import { createMcpTools } from './adapters/mcp';
+import { createMcpTools } from './mcp/configured';
 import { createSqlTool } from './adapters/sql';
 import { checkSqlRole } from './adapters/sql-role';
 import type { Resolver } from './adapters/ssrf';
@@ -36,6 +36,45 @@ export interface ConfiguredTools {
   guards: ToolGuards;
 }
 
+type PostgresConnection = Extract<Connection, { postgres: string }>;
+
+/** What the files of a tools folder declare: named connections and the tool instances, each with where it sits. */
+interface Folder {
+  connections: Map<string, { connection: Connection; where: string }>;
+  instances: { instance: Instance; ctx: BuildContext }[];
+}
+
+/** Reads every file of the folder; a name (connection or tool) defined twice is an error naming both places. */
+function readFolder(options: ConfiguredToolsOptions, guards: ToolGuards, closers: (() => Promise<void>)[]): Folder {
+  const { dir, vars = process.env, logger } = options;
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .sort()
+    : [];
+  const folder: Folder = { connections: new Map(), instances: [] };
+  const names = new Map<string, string>();
+  for (const name of files) {
+    const file = path.join(dir, name);
+    const parsed = parseYamlFile(file, readFileSync(file, 'utf8'), ToolsFileSchema, vars);
+    for (const [key, connection] of Object.entries(parsed.data.connections)) {
+      const line = parsed.line(['connections', key]);
+      const before = folder.connections.get(key);
+      if (before) throw new ToolConfigError(file, line, `connection "${key}" is already defined at ${before.where}: rename one`);
+      folder.connections.set(key, { connection, where: `${file}:${line}` });
+    }
+    parsed.data.tools.forEach((instance, i) => {
+      const line = parsed.line(['tools', i]);
+      const before = names.get(instance.name);
+      if (before) throw new ToolConfigError(file, line, `tool "${instance.name}" is already defined at ${before}: rename one`);
+      names.set(instance.name, `${file}:${line}`);
+      const ctx: BuildContext = { file, line: parsed.line, at: ['tools', i], guards, vars, dir, closers, logger };
+      folder.instances.push({ instance, ctx: options.resolver ? { ...ctx, resolver: options.resolver } : ctx });
+    });
+  }
+  return folder;
+}
+
 /**
  * Reads and validates a tools folder and builds its tools. Throws {@link ToolConfigError} (file:line
  * and what to do) on the first bad file, unknown adapter kind, unset environment variable, duplicate
@@ -43,50 +82,13 @@ export interface ConfiguredTools {
  * discover() or on the first call.
  */
 export function loadConfiguredTools(options: ConfiguredToolsOptions): ConfiguredTools {
-  const { dir, vars = process.env, logger } = options;
+  const { logger } = options;
   const guards = new ToolGuards(logger);
   const closers: (() => Promise<void>)[] = [];
   const discoverers: (() => Promise<ToolDefinition[]>)[] = [];
   const tools: ToolDefinition[] = [];
-  const files = existsSync(dir)
-    ? readdirSync(dir)
-        .filter((f) => /\.ya?ml$/.test(f))
-        .sort()
-    : [];
-  const connections = new Map<string, { connection: Connection; where: string }>();
-  const instances: { instance: Instance; ctx: BuildContext }[] = [];
-  const names = new Map<string, string>();
-  const checked = new Map<string, { connection: Extract<Connection, { postgres: string }>; where: string }>();
-  for (const name of files) {
-    const file = path.join(dir, name);
-    const parsed = parseYamlFile(file, readFileSync(file, 'utf8'), ToolsFileSchema, vars);
-    for (const [key, connection] of Object.entries(parsed.data.connections)) {
-      const line = parsed.line(['connections', key]);
-      const before = connections.get(key);
-      if (before) throw new ToolConfigError(file, line, `connection "${key}" is already defined at ${before.where}: rename one`);
-      connections.set(key, { connection, where: `${file}:${line}` });
-    }
-    parsed.data.tools.forEach((instance, i) => {
-      const line = parsed.line(['tools', i]);
-      const before = names.get(instance.name);
-      if (before) throw new ToolConfigError(file, line, `tool "${instance.name}" is already defined at ${before}: rename one`);
-      names.set(instance.name, `${file}:${line}`);
-      instances.push({
-        instance,
-        ctx: {
-          file,
-          line: parsed.line,
-          at: ['tools', i],
-          guards,
-          vars,
-          dir,
-          closers,
-          logger,
-          ...(options.resolver ? { resolver: options.resolver } : {}),
-        },
-      });
-    });
-  }
+  const { connections, instances } = readFolder(options, guards, closers);
+  const checked = new Map<string, { connection: PostgresConnection; where: string }>();
   for (const { instance, ctx } of instances) {
     if (instance.kind === 'http') tools.push(createHttpTool(instance, ctx));
     else if (instance.kind === 'sql') {

@@ -1,7 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { defineMcpTool, mcpServer, type McpServerConnection, type McpServerSpec } from './mcp';
+import { mcpServer } from './mcp/client-pool';
+import type { McpServerConnection, McpServerSpec } from './mcp/connection';
+import { defineMcpTool } from './mcp/tool';
 import { LOCAL_WRITE_TOOL, type ToolDefinition } from './tool';
 
 /** The npm package of the knowledge-graph MCP server behind `memory_note`. */
@@ -43,7 +45,7 @@ const AddObservationsResult = z.object({
 
 /**
  * `memory_note`: records an observation about an entity in a knowledge graph held by a real MCP
- * server, `@modelcontextprotocol/server-memory`, spawned by the worker on first use (see `mcp.ts`).
+ * server, `@modelcontextprotocol/server-memory`, spawned by the worker on first use (see `mcp/connection.ts`).
  * Two server calls: `create_entities` (a no-op for an entity already there), then
  * `add_observations`.
  *

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { OpenAICompatibleProvider } from '../../activities/model/openai-compatible';
+import { openAIProvider } from '../../activities/model/vendors';
 import { ScriptedPlanner } from '../../activities/model/scripted';
 import { createToolRegistry } from '../../activities/tools';
 import { AgentRegistry } from '../../agents/registry';
@@ -100,7 +100,7 @@ beforeAll(async () => {
     agents,
     tools,
     policy,
-    providers: [new ScriptedPlanner(), new OpenAICompatibleProvider({ baseUrl: vendor.url, timeoutMs: 5000 })],
+    providers: [new ScriptedPlanner(), openAIProvider({ baseUrl: vendor.url, timeoutMs: 5000 })],
   });
 });
 // Tests that change the vendor's answers or the store's outages leave nothing behind for the next.

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
-import { OpenAICompatibleProvider } from '../../activities/model/openai-compatible';
+import { openAIProvider } from '../../activities/model/vendors';
 import { ScriptedPlanner } from '../../activities/model/scripted';
 import { createDocsSearchTool } from '../../activities/tools/docs-search';
 import { ToolRegistry } from '../../activities/tools/registry';
@@ -95,7 +95,7 @@ beforeAll(async () => {
     agents,
     tools,
     policy,
-    providers: [new ScriptedPlanner(), new OpenAICompatibleProvider({ baseUrl: vendor.url, timeoutMs: 5000 })],
+    providers: [new ScriptedPlanner(), openAIProvider({ baseUrl: vendor.url, timeoutMs: 5000 })],
     rateLimits: { limiter: new MemoryRateLimiter(), principalPerMinute: 200, tenantPerMinute: 100_000 },
     sdkMetricsAddress,
   });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { resolveTemporalCli } from '../../temporal/cli';
 import { parse as parseYaml } from 'yaml';
-import { OpenAICompatibleProvider } from '../../activities/model/openai-compatible';
+import { openAIProvider } from '../../activities/model/vendors';
 import { ScriptedPlanner } from '../../activities/model/scripted';
 import { createToolRegistry } from '../../activities/tools';
 import { AgentRegistry } from '../../agents/registry';
@@ -69,7 +69,7 @@ test('record histories of the example agents', async () => {
     agents,
     tools,
     blobDir: path.join(tmp, 'blobs'),
-    providers: [new ScriptedPlanner(), new OpenAICompatibleProvider({ baseUrl: vendor.url })],
+    providers: [new ScriptedPlanner(), openAIProvider({ baseUrl: vendor.url })],
   });
   const ALICE = platform.as({ subject: 'alice', roles: ['approver'] });
   const ctx = { priority: 'normal', details: 'recorded for replay tests' };

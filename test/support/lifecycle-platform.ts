@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { OpenAICompatibleProvider } from '../../activities/model/openai-compatible';
+import { openAIProvider } from '../../activities/model/vendors';
 import { ScriptedPlanner } from '../../activities/model/scripted';
 import { createDocsSearchTool } from '../../activities/tools/docs-search';
 import { ToolRegistry } from '../../activities/tools/registry';
@@ -154,7 +154,7 @@ export async function startLifecyclePlatform(): Promise<LifecyclePlatform> {
     agents,
     tools,
     blobDir: path.join(tmp, 'blobs'),
-    providers: [new ScriptedPlanner(), new OpenAICompatibleProvider({ baseUrl: vendor.url, timeoutMs: 5000 })],
+    providers: [new ScriptedPlanner(), openAIProvider({ baseUrl: vendor.url, timeoutMs: 5000 })],
   });
   const people = {
     ALICE: platform.as({ subject: 'alice', roles: ['approver'] }),

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { createToolRegistry, type ToolSettings } from '../../activities/tools';
 import type { ToolRegistry } from '../../activities/tools/registry';
-import { runToolOnce } from '../../activities/tools/run';
+import { runTool } from '../../activities/tools/run';
 import { loadSettings } from '../../config/settings';
 
 /** A temporary folder under the test run's scratch space. */
@@ -51,7 +51,7 @@ let calls = 0;
 export async function call(registry: ToolRegistry, name: string, args: unknown, step = ++calls, runId = 'test-run') {
   const tool = registry.get(name);
   if (!tool) throw new Error(`no tool ${name} (have ${registry.names().join(', ')})`);
-  return runToolOnce(tool, args, { run_id: runId, step, signal: new AbortController().signal });
+  return runTool(tool, args, { run_id: runId, step, signal: new AbortController().signal });
 }
 
 /** The rejection of a promise, as an ApplicationFailure or Error, for assertions on type and message. */

@@ -1,4 +1,3 @@
-import { OpenAICompatibleProvider } from '../../activities/model/openai-compatible';
 import { openAIProvider } from '../../activities/model/vendors';
 import type { ModelCall, ResolvedAgent } from '../../contracts/agent';
 import { ErrorCode } from '../../contracts/errors';
@@ -224,7 +223,7 @@ describe('openai (chat completions)', () => {
   test('an unreachable vendor is ModelUnavailable, retryable', async () => {
     const gone = await startFakeLlmVendor();
     await gone.close();
-    const failure = await failureOf(new OpenAICompatibleProvider({ baseUrl: gone.url, apiKey: KEY }).plan(request(openaiAgent)));
+    const failure = await failureOf(openAIProvider({ baseUrl: gone.url, apiKey: KEY }).plan(request(openaiAgent)));
     expect(failure).toMatchObject({ type: ErrorCode.ModelUnavailable, nonRetryable: false });
     expect(failure.message).toContain('ECONNREFUSED');
   });
@@ -233,7 +232,7 @@ describe('openai (chat completions)', () => {
     vendor.respondWith(() => ({ delayMs: 5_000 }));
     const controller = new AbortController();
     const reason = new Error('activity cancelled');
-    const plan = new OpenAICompatibleProvider({ baseUrl: vendor.url }).plan(request(openaiAgent), controller.signal);
+    const plan = openAIProvider({ baseUrl: vendor.url }).plan(request(openaiAgent), controller.signal);
     await waitFor(() => vendor.requests.length === 1);
     expect(vendor.requests[0]!.authorization).toBeUndefined();
     controller.abort(reason);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { request, type Dispatcher } from 'undici';
 import { ErrorCode } from '../../../contracts/errors';
+import { findCause } from '../../../shared/errors';
 import { AdapterFailure, adapterFailure, withTimeout } from './failures';
 import { checkUrl, guardedAgent, type SsrfRules } from './ssrf';
 import { schemaFrom, secretHeaders, type BuildContext } from './build';
@@ -92,6 +93,81 @@ async function readCapped(body: Dispatcher.ResponseData['body'], cap: number, ur
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** What every request of one `http` instance shares: its settings, SSRF rules, secrets and dispatcher. */
+interface HttpTarget {
+  instance: HttpInstance;
+  template: URL;
+  rules: SsrfRules;
+  secrets: Record<string, string>;
+  dispatcher: Dispatcher;
+}
+
+/** A final (non-redirect) response as the tool's result; a status or body the tool cannot use throws. */
+async function resultOf(instance: HttpInstance, res: Dispatcher.ResponseData, method: string, url: URL) {
+  const length = Number(res.headers['content-length'] ?? 0);
+  if (length > instance.max_response_bytes) {
+    await res.body.dump();
+    throw adapterFailure(
+      AdapterFailure.ResponseTooLarge,
+      `response of ${url.host} is ${length} bytes, over max_response_bytes (${instance.max_response_bytes})`,
+    );
+  }
+  const text = await readCapped(res.body, instance.max_response_bytes, url);
+  const status = res.statusCode;
+  if (status === 408 || status === 429 || status >= 500)
+    throw new Error(`${method} ${url.origin}${url.pathname} answered ${status}: ${text.slice(0, 200)}`);
+  if (status >= 400)
+    throw adapterFailure(AdapterFailure.HttpStatus, `${method} ${url.origin}${url.pathname} answered ${status}: ${text.slice(0, 200)}`, {
+      status,
+    });
+  if (instance.response === 'text') return { url, text, parsed: text as unknown };
+  try {
+    return { url, text, parsed: (text ? JSON.parse(text) : null) as unknown };
+  } catch {
+    throw adapterFailure(
+      AdapterFailure.HttpStatus,
+      `${url.origin}${url.pathname} answered ${status} with a body that is not JSON: ${text.slice(0, 100)}`,
+    );
+  }
+}
+
+/** Sends one call of the tool, following the redirects the instance allows (never a write's). */
+async function send(target: HttpTarget, args: Record<string, unknown>, tctx: ToolContext, signal: AbortSignal) {
+  const { instance, template, rules, secrets, dispatcher } = target;
+  let { url, body } = buildRequest(instance, args);
+  let method: string = instance.method;
+  const headers: Record<string, string> = {
+    accept: instance.response === 'json' ? 'application/json' : 'text/plain, */*',
+    ...instance.headers,
+    ...secrets,
+  };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (WRITES.has(method)) headers['idempotency-key'] = idempotencyKey(instance.name, tctx);
+  for (let hop = 0; ; hop++) {
+    checkUrl(url, rules);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, { method: method, headers, body, dispatcher, signal });
+    } catch (err) {
+      // The lookup's denial arrives wrapped by the connector; surface it as the typed failure it is.
+      throw findCause(err, (e) => (e as { type?: string } | null)?.type === AdapterFailure.SsrfDenied) ?? err;
+    }
+    const location = res.headers.location;
+    if (res.statusCode < 300 || res.statusCode >= 400 || typeof location !== 'string') return resultOf(instance, res, method, url);
+    await res.body.dump();
+    if (WRITES.has(method))
+      throw adapterFailure(
+        AdapterFailure.HttpStatus,
+        `${method} ${url.host} answered ${res.statusCode}: redirects of writes are not followed`,
+      );
+    if (hop >= instance.max_redirects)
+      throw adapterFailure(AdapterFailure.HttpStatus, `more than ${instance.max_redirects} redirects from ${url.host}`);
+    url = redirectTarget(location, url, template, rules);
+    body = undefined;
+    if (res.statusCode === 303) method = 'GET';
+  }
+}
+
 /** Turns one configured `http` instance into a tool. */
 export function createHttpTool(instance: HttpInstance, ctx: BuildContext): ToolDefinition {
   const template = new URL(instance.url.replace(PLACEHOLDER, 'x'));
@@ -102,82 +178,14 @@ export function createHttpTool(instance: HttpInstance, ctx: BuildContext): ToolD
   const secrets = secretHeaders(ctx, 'secret_headers', instance.secret_headers);
   const dispatcher = guardedAgent(rules, ctx.resolver);
   ctx.closers.push(() => dispatcher.close());
-  const input = schemaFrom(ctx, 'input_schema', instance.input_schema);
-  const output = schemaFrom(ctx, 'output_schema', instance.output_schema);
-
-  const call = async (args: Record<string, unknown>, tctx: ToolContext, signal: AbortSignal) => {
-    let { url, body } = buildRequest(instance, args);
-    let method: string = instance.method;
-    const headers: Record<string, string> = {
-      accept: instance.response === 'json' ? 'application/json' : 'text/plain, */*',
-      ...instance.headers,
-      ...secrets,
-    };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (WRITES.has(method)) headers['idempotency-key'] = idempotencyKey(instance.name, tctx);
-    for (let hop = 0; ; hop++) {
-      checkUrl(url, rules);
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await request(url, { method: method, headers, body, dispatcher, signal });
-      } catch (err) {
-        // The lookup's denial arrives wrapped by the connector; surface it as the typed failure it is.
-        for (let e: unknown = err; e instanceof Error; e = e.cause) {
-          if ((e as { type?: string }).type === AdapterFailure.SsrfDenied) throw e;
-        }
-        throw err;
-      }
-      const location = res.headers.location;
-      if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string') {
-        await res.body.dump();
-        if (WRITES.has(method))
-          throw adapterFailure(
-            AdapterFailure.HttpStatus,
-            `${method} ${url.host} answered ${res.statusCode}: redirects of writes are not followed`,
-          );
-        if (hop >= instance.max_redirects)
-          throw adapterFailure(AdapterFailure.HttpStatus, `more than ${instance.max_redirects} redirects from ${url.host}`);
-        url = redirectTarget(location, url, template, rules);
-        body = undefined;
-        if (res.statusCode === 303) method = 'GET';
-        continue;
-      }
-      const length = Number(res.headers['content-length'] ?? 0);
-      if (length > instance.max_response_bytes) {
-        await res.body.dump();
-        throw adapterFailure(
-          AdapterFailure.ResponseTooLarge,
-          `response of ${url.host} is ${length} bytes, over max_response_bytes (${instance.max_response_bytes})`,
-        );
-      }
-      const text = await readCapped(res.body, instance.max_response_bytes, url);
-      const status = res.statusCode;
-      if (status === 408 || status === 429 || status >= 500)
-        throw new Error(`${method} ${url.origin}${url.pathname} answered ${status}: ${text.slice(0, 200)}`);
-      if (status >= 400)
-        throw adapterFailure(
-          AdapterFailure.HttpStatus,
-          `${method} ${url.origin}${url.pathname} answered ${status}: ${text.slice(0, 200)}`,
-          { status },
-        );
-      if (instance.response === 'text') return { url, text, parsed: text as unknown };
-      try {
-        return { url, text, parsed: (text ? JSON.parse(text) : null) as unknown };
-      } catch {
-        throw adapterFailure(
-          AdapterFailure.HttpStatus,
-          `${url.origin}${url.pathname} answered ${status} with a body that is not JSON: ${text.slice(0, 100)}`,
-        );
-      }
-    }
-  };
+  const target: HttpTarget = { instance, template, rules, secrets, dispatcher };
 
   const tool: ToolDefinition = {
     name: instance.name,
     kind: 'http',
     description: instance.description,
-    input,
-    output,
+    input: schemaFrom(ctx, 'input_schema', instance.input_schema),
+    output: schemaFrom(ctx, 'output_schema', instance.output_schema),
     side_effect: instance.side_effect,
     max_classification: instance.max_classification,
     timeout_ms: instance.timeout_ms,
@@ -185,7 +193,7 @@ export function createHttpTool(instance: HttpInstance, ctx: BuildContext): ToolD
     async execute(args, tctx) {
       const what = `${instance.method} ${template.host}`;
       const { url, text, parsed } = await withTimeout(what, instance.timeout_ms, tctx.signal, (signal) =>
-        call(args as Record<string, unknown>, tctx, signal),
+        send(target, args as Record<string, unknown>, tctx, signal),
       );
       return { output: parsed, evidence: [{ source: `${url.origin}${url.pathname}`, excerpt: text.slice(0, 500) }] };
     },

@@ -1,3 +1,4 @@
+// One MCP client connection to one server process (stdio) or endpoint (streamable HTTP).
 import type { ChildProcess } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -12,14 +13,39 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { Mutex, type MutexInterface } from 'async-mutex';
-import type { Evidence } from '../../contracts/run';
-import { abortable, childOf, hold, resolveServerEntry, resultText } from './mcp-support';
-import { defineTool, type ToolContext, type ToolDefinition } from './tool';
-
-export { resolveServerEntry, resultText } from './mcp-support';
+import { childOf, hold, markRunning, resolveServerEntry } from './server-process';
 
 /** The failure type of a call the MCP server answered with `isError: true` (not retried). */
 export const MCP_TOOL_ERROR = 'McpToolError';
+
+/** The text parts of a tool result, joined: what a server says in its error results. */
+export function resultText(result: CallToolResult): string {
+  return result.content
+    .filter((c): c is Extract<typeof c, { type: 'text' }> => c.type === 'text')
+    .map((c) => c.text)
+    .join('\n')
+    .trim();
+}
+
+/** Resolves with `promise`, or rejects with the signal's reason as soon as it aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
 
 /** The default per-call timeout when a caller gives none (the SDK's own default). */
 const DEFAULT_CALL_TIMEOUT_MS = 60_000;
@@ -49,7 +75,7 @@ export interface McpServerSpec {
    */
   env?: Record<string, string>;
   cwd?: string;
-  /** How long spawning the server and the MCP handshake may take (default 10 s). */
+  /** How long spawning the server and the MCP handshake may take (default 30 s: a cold `node` server on a loaded machine is slow to start). */
   connect_timeout_ms?: number;
   /**
    * Send one call at a time. For servers that read, change and rewrite a file per call (such as
@@ -65,19 +91,6 @@ interface Live {
   closed: boolean;
   /** Calls waiting on this server process. */
   inFlight: number;
-}
-
-/** Connections with a server process right now, for the exit hook. */
-const running = new Set<McpServerConnection>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // A worker that exits without close() (process.exit, an uncaught error) takes its servers with it.
-  // A worker that is killed closes their stdin, on which a stdio server exits by itself.
-  process.on('exit', () => {
-    for (const connection of running) connection.killNow();
-  });
 }
 
 /**
@@ -198,7 +211,7 @@ export class McpServerConnection {
       hold(live.child, true);
       await live.client.close();
     }
-    running.delete(this);
+    markRunning(this, false);
   }
 
   /** Synchronous last resort at process exit. */
@@ -235,7 +248,7 @@ export class McpServerConnection {
     client.onclose = () => {
       live.closed = true;
       if (this.live === live) this.live = undefined;
-      if (!this.live) running.delete(this);
+      if (!this.live) markRunning(this, false);
     };
     try {
       await client.connect(transport, { timeout: connect_timeout_ms });
@@ -247,8 +260,7 @@ export class McpServerConnection {
     hold(live.child, false);
     this.live = live;
     this.spawns++;
-    running.add(this);
-    installExitHook();
+    markRunning(this, true);
     return live;
   }
 
@@ -294,60 +306,4 @@ export class McpServerConnection {
   private tail(): string {
     return this.stderrTail.length ? ` (server stderr: ${this.stderrTail.slice(-3).join(' | ')})` : '';
   }
-}
-
-/** One connection per server (same package, arguments, environment and folder) per process. */
-const pool = new Map<string, McpServerConnection>();
-
-/** The process's connection to this server, created (not spawned) on first use. */
-export function mcpServer(spec: McpServerSpec): McpServerConnection {
-  const key = JSON.stringify([
-    spec.package ?? null,
-    spec.command ?? null,
-    spec.url ?? null,
-    Object.entries(spec.headers ?? {}).sort(),
-    spec.bin ?? null,
-    spec.args ?? [],
-    Object.entries(spec.env ?? {}).sort(),
-    spec.cwd ?? null,
-    spec.serial ?? false,
-  ]);
-  let connection = pool.get(key);
-  if (!connection) {
-    connection = new McpServerConnection(spec);
-    pool.set(key, connection);
-  }
-  return connection;
-}
-
-/** Stops every server process this process started through {@link mcpServer}: call it at worker shutdown. */
-export async function closeMcpServers(): Promise<void> {
-  await Promise.all([...pool.values()].map((c) => c.close()));
-}
-
-/** Calls a tool of the tool's server, with the call's signal and the tool's timeout. */
-export type McpCall = (tool: string, args: Record<string, unknown>) => Promise<CallToolResult>;
-
-/** A platform tool backed by an MCP server: the usual definition, plus the server, and an execute that gets a `call`. */
-export interface McpToolDefinition<I, O> extends Omit<ToolDefinition<I, O>, 'execute'> {
-  server: McpServerSpec | McpServerConnection;
-  execute(args: I, ctx: ToolContext, call: McpCall): Promise<{ output: O; evidence?: Evidence[] }>;
-}
-
-/**
- * Defines a platform tool whose `execute` calls tools of an MCP server. The server is the shared
- * connection of this process ({@link mcpServer}) unless a connection is given; each call carries
- * `ctx.signal` and the tool's `timeout_ms`.
- */
-export function defineMcpTool<I, O>(definition: McpToolDefinition<I, O>): ToolDefinition & { server: McpServerConnection } {
-  const { server, ...rest } = definition;
-  const connection = server instanceof McpServerConnection ? server : mcpServer(server);
-  const tool = defineTool<I, O>({
-    ...rest,
-    execute: (args, ctx) =>
-      definition.execute(args, ctx, (name, callArgs) =>
-        connection.callTool(name, callArgs, { signal: ctx.signal, timeoutMs: definition.timeout_ms }),
-      ),
-  });
-  return Object.assign(tool, { server: connection });
 }

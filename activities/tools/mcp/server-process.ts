@@ -1,8 +1,9 @@
+// The operating-system side of a stdio MCP server: where its program is, its child process, and the
+// exit hook that takes the servers down with the worker.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 /**
  * The absolute path of an npm package's JS entry (its `bin`), resolved from node_modules: the server
@@ -42,35 +43,6 @@ export function resolveServerEntry(pkg: string, bin?: string): string {
   return path.resolve(path.dirname(manifest), relative);
 }
 
-/** The text parts of a tool result, joined: what a server says in its error results. */
-export function resultText(result: CallToolResult): string {
-  return result.content
-    .filter((c): c is Extract<typeof c, { type: 'text' }> => c.type === 'text')
-    .map((c) => c.text)
-    .join('\n')
-    .trim();
-}
-
-/** Resolves with `promise`, or rejects with the signal's reason as soon as it aborts. */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
-}
-
 /**
  * The transport's child process. The SDK does not expose it; we need it only to unref its handles
  * (a server must not keep the worker alive) and to kill it at exit. Undefined if the SDK changes.
@@ -89,4 +61,31 @@ export function hold(child: ChildProcess | undefined, on: boolean): void {
     if (on) handle?.ref?.();
     else handle?.unref?.();
   }
+}
+
+/** What the exit hook needs of a connection: a synchronous kill of its server process. */
+interface Killable {
+  killNow(): void;
+}
+
+/** Connections with a server process right now, for the exit hook. */
+const running = new Set<Killable>();
+let exitHookInstalled = false;
+
+/**
+ * Marks a connection as having a live server process (or not). A worker that exits without close()
+ * (process.exit, an uncaught error) takes its servers with it; a worker that is killed closes their
+ * stdin, on which a stdio server exits by itself.
+ */
+export function markRunning(connection: Killable, live: boolean): void {
+  if (!live) {
+    running.delete(connection);
+    return;
+  }
+  running.add(connection);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const c of running) c.killNow();
+  });
 }
