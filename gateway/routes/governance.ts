@@ -10,10 +10,8 @@ import {
   PolicyStatusSchema,
 } from '../api-schemas';
 import { callerOf, visibleRun, type Gateway } from '../context';
-import { HttpProblem, validationProblem } from '../problem';
-import { errors, ok, problem, RunIdParams, withoutEmpty, type RouteTable } from './declare';
-
-const queryTitle = { title: 'Query parameters are invalid' };
+import { HttpProblem } from '../problem';
+import { errors, ok, problem, RunIdParams, type RouteTable } from './declare';
 
 const noLedger = () => new HttpProblem(404, 'not-found', 'Not found', 'This gateway has no audit ledger configured.');
 const noPolicy = () => new HttpProblem(404, 'not-found', 'Not found', 'This gateway has no policy configured.');
@@ -31,13 +29,11 @@ export function governanceRoutes(table: RouteTable, router: Router, gw: Gateway)
       request: { query: AuditQuerySchema },
       responses: { '200': ok('Audit entries', AuditListSchema), ...errors(400, 401, 403, 404, 405, 429) },
     },
-    async (req, res) => {
+    async ({ query }, res) => {
       const caller = callerOf(res);
       gw.authorize(caller, 'audit.read');
-      const q = AuditQuerySchema.safeParse(withoutEmpty(req.query));
-      if (!q.success) throw validationProblem(q.error, queryTitle);
       if (!gw.deps.audit) throw noLedger();
-      res.json({ entries: await gw.deps.audit.list({ ...q.data, tenant: caller.principal.tenant }) });
+      res.json({ entries: await gw.deps.audit.list({ ...query, tenant: caller.principal.tenant }) });
     },
   );
 
@@ -50,10 +46,9 @@ export function governanceRoutes(table: RouteTable, router: Router, gw: Gateway)
       request: { params: RunIdParams },
       responses: { '200': ok('Audit entries', AuditListSchema), ...errors(401, 403, 404, 405, 429) },
     },
-    async (req, res) => {
+    async ({ params: { id: runId } }, res) => {
       const caller = callerOf(res);
       gw.authorize(caller, 'audit.read');
-      const runId = String(req.params.id);
       await visibleRun(gw, res, runId);
       if (!gw.deps.audit) throw noLedger();
       res.json({ entries: await gw.deps.audit.list({ tenant: caller.principal.tenant, run_id: runId }) });
@@ -70,14 +65,12 @@ export function governanceRoutes(table: RouteTable, router: Router, gw: Gateway)
       request: { query: BudgetQuerySchema },
       responses: { '200': ok('Budget status', BudgetStatusSchema), ...errors(400, 401, 404, 405, 429) },
     },
-    async (req, res) => {
+    async ({ query }, res) => {
       const caller = callerOf(res);
       gw.authorize(caller, 'budget.read');
-      const q = BudgetQuerySchema.safeParse(withoutEmpty(req.query));
-      if (!q.success) throw validationProblem(q.error, queryTitle);
       if (!gw.deps.audit) throw new HttpProblem(404, 'not-found', 'Not found', 'This gateway has no governance store configured.');
       const tenant = caller.principal.tenant;
-      const day = await gw.deps.audit.budgetDay(tenant, q.data.day ?? new Date().toISOString().slice(0, 10));
+      const day = await gw.deps.audit.budgetDay(tenant, query.day ?? new Date().toISOString().slice(0, 10));
       const limit = tenantBudgetFor(gw.policies?.current(), tenant) ?? null;
       const remaining = limit?.daily_cost_usd === undefined ? null : Math.max(0, nanoUsd(limit.daily_cost_usd - day.committed_usd));
       res.json({ ...day, limit, remaining_usd: remaining });
@@ -92,7 +85,7 @@ export function governanceRoutes(table: RouteTable, router: Router, gw: Gateway)
       summary: 'The policy in force: hash, when loaded, files, the last failed reload (roles auditor, admin)',
       responses: { '200': ok('Policy status', PolicyStatusSchema), ...errors(401, 403, 404, 405, 429) },
     },
-    (_req, res) => {
+    (_input, res) => {
       gw.authorize(callerOf(res), 'policy.read');
       if (!gw.policies) throw noPolicy();
       res.json(gw.policies.status());
@@ -113,7 +106,7 @@ export function governanceRoutes(table: RouteTable, router: Router, gw: Gateway)
         ...errors(401, 403, 404, 405, 429),
       },
     },
-    async (_req, res) => {
+    async (_input, res) => {
       const caller = callerOf(res);
       gw.authorize(caller, 'policy.reload');
       const policies = gw.policies;

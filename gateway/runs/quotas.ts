@@ -1,7 +1,7 @@
 import type { QuotaSettings } from '../deps';
 import { HttpProblem } from '../problem';
-import type { RunStore } from '../runs/store';
-import { tenantRunsQuery } from '../runs/visibility';
+import type { RunStore } from './store';
+import { tenantRunsQuery } from './visibility';
 
 /** Refuses a dispatch that would exceed the tenant's run quotas (429 naming the quota). */
 export async function checkQuotas(runs: RunStore, quotas: QuotaSettings | undefined, tenant: string): Promise<void> {
