@@ -10,16 +10,20 @@ import {
   PolicyStatusSchema,
 } from '../api-schemas';
 import { callerOf, visibleRun, type Gateway } from '../context';
+import { noPolicy, reloadPolicy } from '../policy-reload';
 import { HttpProblem } from '../problem';
 import { errors, ok, problem, RunIdParams, type RouteTable } from './declare';
 
 const noLedger = () => new HttpProblem(404, 'not-found', 'Not found', 'This gateway has no audit ledger configured.');
-const noPolicy = () => new HttpProblem(404, 'not-found', 'Not found', 'This gateway has no policy configured.');
 
 /** The audit ledger, the tenant's budget, and the policy in force (read and reload). */
 export function governanceRoutes(table: RouteTable, router: Router, gw: Gateway): void {
-  const { logger } = gw.deps;
+  ledgerRoutes(table, router, gw);
+  policyRoutes(table, router, gw);
+}
 
+/** The tenant's audit ledger, a run's rows in it, and the tenant's model spend against its budget. */
+function ledgerRoutes(table: RouteTable, router: Router, gw: Gateway): void {
   table.route(
     router,
     {
@@ -76,7 +80,10 @@ export function governanceRoutes(table: RouteTable, router: Router, gw: Gateway)
       res.json({ ...day, limit, remaining_usd: remaining });
     },
   );
+}
 
+/** The policy in force: its status, and reloading it from its folder. */
+function policyRoutes(table: RouteTable, router: Router, gw: Gateway): void {
   table.route(
     router,
     {
@@ -107,39 +114,7 @@ export function governanceRoutes(table: RouteTable, router: Router, gw: Gateway)
       },
     },
     async (_input, res) => {
-      const caller = callerOf(res);
-      gw.authorize(caller, 'policy.reload');
-      const policies = gw.policies;
-      if (!policies) throw noPolicy();
-      if (!policies.reloadable)
-        throw new HttpProblem(
-          404,
-          'not-found',
-          'Not found',
-          'This gateway was given its policy at start; it has no folder to reload from.',
-        );
-      const outcome = policies.reload();
-      const by = caller.principal.subject;
-      if (!outcome.reloaded) {
-        const detail = `${outcome.error}. The previous policy (${outcome.hash}) stays in force.`;
-        await gw.audit(caller, {
-          action: 'policy.reload',
-          outcome: 'refused',
-          reason: detail,
-          details: { hash: outcome.hash, previous_hash: outcome.hash },
-        });
-        logger.warn('policy reload refused', { by, error: outcome.error, hash: outcome.hash });
-        throw new HttpProblem(422, 'policy-invalid', 'Policy not reloaded', detail, { hash: outcome.hash, loaded_at: outcome.loaded_at });
-      }
-      const { hash, previous_hash, loaded_at, files } = outcome;
-      await gw.audit(caller, {
-        action: 'policy.reload',
-        outcome: 'accepted',
-        reason: hash === previous_hash ? 'policy reloaded, unchanged' : `policy reloaded from ${files.join(', ')}`,
-        details: { hash, previous_hash, files },
-      });
-      logger.info('policy reloaded', { by, hash, previous_hash, files });
-      res.json({ hash, previous_hash, loaded_at, files });
+      res.json(await reloadPolicy(gw, callerOf(res)));
     },
   );
 }
