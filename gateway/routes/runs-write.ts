@@ -1,4 +1,4 @@
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import { IdempotencyKeySchema, RunRequestSchema, TakeoverRequestSchema, WorkRequestSchema, type RunRequest } from '../../contracts/run';
 import { CancelAcceptedSchema, RunAcceptedSchema, TakeoverResultSchema } from '../api-schemas';
@@ -17,6 +17,12 @@ const DISPATCH_ERRORS = errors(400, 401, 403, 404, 405, 409, 413, 415, 429, 503)
 /** Starting and ending runs: dispatch (and the blueprint's alias), cancel, manual takeover. */
 export function runsWriteRoutes(table: RouteTable, router: Router, gw: Gateway): void {
   const json = jsonBody(gw.deps.bodyLimit);
+  dispatchRoutes(table, router, gw, json);
+  runControlRoutes(table, router, gw, json);
+}
+
+/** POST /v1/runs and the blueprint's POST /gateway/dispatch: one dispatch (gateway/dispatch.ts) behind both. */
+function dispatchRoutes(table: RouteTable, router: Router, gw: Gateway, json: RequestHandler[]): void {
   const answer = async (res: Response, body: RunRequest, key: string | undefined) => {
     const out = await dispatchRun(gw, callerOf(res), body, key);
     res.locals.runId = out.run_id;
@@ -58,7 +64,10 @@ export function runsWriteRoutes(table: RouteTable, router: Router, gw: Gateway):
     ({ body }, res) => answer(res, runRequestFor(gw.deps.agents, body), body.task_id),
     json,
   );
+}
 
+/** Cancel and manual takeover of a run of the caller's tenant (gateway/run-control.ts). */
+function runControlRoutes(table: RouteTable, router: Router, gw: Gateway, json: RequestHandler[]): void {
   table.route(
     router,
     {
