@@ -11,10 +11,10 @@ import type { ToolRegistry } from '../activities/tools/registry';
 import type { AgentRegistry } from '../agents/registry';
 import type { ModelConfig } from '../config/models';
 import type { Policy } from '../contracts/policy';
-import type { AgentRunInput, AgentRunOutput, Approval, RunState } from '../contracts/run';
-import { RunSearchAttributes } from '../contracts/search-attributes';
+import type { AgentRunOutput, Approval, RunState } from '../contracts/run';
 import { checkContext, checkOutputSpecUsable, effectiveLabels } from '../gateway/labels';
 import type { GovernanceStore } from '../governance/store';
+import { AGENT_RUN, agentRunInput, agentRunStartOptions } from '../shared/run-start';
 import type { agentRun } from '../workflows/agent-run';
 import { approvalUpdate, stateQuery } from '../workflows/messages';
 import { createWorker } from '../worker/worker';
@@ -116,34 +116,24 @@ export class EvalWorker {
     const def = agent.definition;
     checkOutputSpecUsable(c.output_spec);
     checkContext(def.name, def.input_schema, c.context);
-    const input: AgentRunInput = {
-      agent,
-      task: c.task,
-      context: c.context,
-      constraints: c.constraints,
-      ...(c.output_spec ? { output_spec: c.output_spec } : {}),
+    // The input and start a dispatched run gets (shared/run-start.ts), with the eval's initiator and policy.
+    const input = agentRunInput(agent, c, {
       initiator: INITIATOR,
-      requested_at: new Date().toISOString(),
-      policy: this.o.policy,
-      environment: 'dev',
-      context_labels: effectiveLabels(def.input_schema, c.context, {}),
-    };
+      requestedAt: new Date().toISOString(),
+      contextLabels: effectiveLabels(def.input_schema, c.context, {}),
+      policy: { policy: this.o.policy, environment: 'dev' },
+    });
     const runId = `eval-${def.name}-${randomUUID()}`;
     const started = Date.now();
-    const handle = await this.client.workflow.start<typeof agentRun>('agentRun', {
-      taskQueue: this.taskQueue,
-      workflowId: runId,
-      args: [input],
-      typedSearchAttributes: [
-        { key: RunSearchAttributes.agentName, value: def.name },
-        { key: RunSearchAttributes.agentVersion, value: def.version },
-        { key: RunSearchAttributes.tenant, value: INITIATOR.tenant },
-        { key: RunSearchAttributes.initiator, value: INITIATOR.subject },
-        { key: RunSearchAttributes.runState, value: 'Plan' },
-      ],
-      memo: { agent: def.name, agent_version: def.version, owner: def.owner, eval_case: c.name },
-      staticSummary: `eval ${def.name}@${def.version}: ${c.name}`,
-    });
+    const handle = await this.client.workflow.start<typeof agentRun>(
+      AGENT_RUN,
+      agentRunStartOptions(input, {
+        workflowId: runId,
+        taskQueue: this.taskQueue,
+        memo: { eval_case: c.name },
+        summary: `eval ${def.name}@${def.version}: ${c.name}`,
+      }),
+    );
     const problems: string[] = [];
     const answered = this.answerApprovals(handle, c, problems).catch((err: unknown) => {
       problems.push(`answering approvals failed: ${(err as Error).message}`);

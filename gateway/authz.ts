@@ -31,9 +31,10 @@ export interface Decision {
 }
 
 /**
- * The one authorization interface of the gateway. The policy engine (issue #5) implements it from
- * policies/*.yaml; until then RoleAuthorizer does it with fixed role checks. Tenant isolation is
- * not decided here: another tenant's resources are never found (404) in the first place.
+ * The one authorization interface of the gateway. PolicyAuthorizer (gateway/policy-authorizer.ts)
+ * decides dispatch by the policy's rules and the other actions by RoleAuthorizer's fixed role checks;
+ * a gateway given no authorizer uses RoleAuthorizer for all. Tenant isolation is not decided here:
+ * another tenant's resources are never found (404) in the first place.
  */
 export interface Authorizer {
   decide(principal: Principal, action: Action, resource?: Resource): Decision;

@@ -31,7 +31,7 @@ export interface GatewayDeps {
   tools: ToolRegistry;
   /** Who is calling: API keys and JWTs (gateway/auth.ts). */
   authenticate: (req: Request) => Promise<Principal>;
-  /** May the caller do it; role checks until the policy engine implements this. */
+  /** May the caller do it: the entry point passes a PolicyAuthorizer; absent, fixed role checks (RoleAuthorizer). */
   authorizer?: Authorizer;
   /**
    * The policy: every run is started with a snapshot of the one in force at its dispatch (checked before

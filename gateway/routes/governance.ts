@@ -10,18 +10,20 @@ import {
   PolicyStatusSchema,
 } from '../api-schemas';
 import { callerOf, visibleRun, type Gateway } from '../context';
-import { HttpProblem, validationProblem } from '../problem';
-import { errors, ok, problem, RunIdParams, withoutEmpty, type RouteTable } from './declare';
-
-const queryTitle = { title: 'Query parameters are invalid' };
+import { noPolicy, reloadPolicy } from '../policy-reload';
+import { HttpProblem } from '../problem';
+import { errors, ok, problem, RunIdParams, type RouteTable } from './declare';
 
 const noLedger = () => new HttpProblem(404, 'not-found', 'Not found', 'This gateway has no audit ledger configured.');
-const noPolicy = () => new HttpProblem(404, 'not-found', 'Not found', 'This gateway has no policy configured.');
 
 /** The audit ledger, the tenant's budget, and the policy in force (read and reload). */
 export function governanceRoutes(table: RouteTable, router: Router, gw: Gateway): void {
-  const { logger } = gw.deps;
+  ledgerRoutes(table, router, gw);
+  policyRoutes(table, router, gw);
+}
 
+/** The tenant's audit ledger, a run's rows in it, and the tenant's model spend against its budget. */
+function ledgerRoutes(table: RouteTable, router: Router, gw: Gateway): void {
   table.route(
     router,
     {
@@ -31,13 +33,11 @@ export function governanceRoutes(table: RouteTable, router: Router, gw: Gateway)
       request: { query: AuditQuerySchema },
       responses: { '200': ok('Audit entries', AuditListSchema), ...errors(400, 401, 403, 404, 405, 429) },
     },
-    async (req, res) => {
+    async ({ query }, res) => {
       const caller = callerOf(res);
       gw.authorize(caller, 'audit.read');
-      const q = AuditQuerySchema.safeParse(withoutEmpty(req.query));
-      if (!q.success) throw validationProblem(q.error, queryTitle);
       if (!gw.deps.audit) throw noLedger();
-      res.json({ entries: await gw.deps.audit.list({ ...q.data, tenant: caller.principal.tenant }) });
+      res.json({ entries: await gw.deps.audit.list({ ...query, tenant: caller.principal.tenant }) });
     },
   );
 
@@ -50,10 +50,9 @@ export function governanceRoutes(table: RouteTable, router: Router, gw: Gateway)
       request: { params: RunIdParams },
       responses: { '200': ok('Audit entries', AuditListSchema), ...errors(401, 403, 404, 405, 429) },
     },
-    async (req, res) => {
+    async ({ params: { id: runId } }, res) => {
       const caller = callerOf(res);
       gw.authorize(caller, 'audit.read');
-      const runId = String(req.params.id);
       await visibleRun(gw, res, runId);
       if (!gw.deps.audit) throw noLedger();
       res.json({ entries: await gw.deps.audit.list({ tenant: caller.principal.tenant, run_id: runId }) });
@@ -70,20 +69,21 @@ export function governanceRoutes(table: RouteTable, router: Router, gw: Gateway)
       request: { query: BudgetQuerySchema },
       responses: { '200': ok('Budget status', BudgetStatusSchema), ...errors(400, 401, 404, 405, 429) },
     },
-    async (req, res) => {
+    async ({ query }, res) => {
       const caller = callerOf(res);
       gw.authorize(caller, 'budget.read');
-      const q = BudgetQuerySchema.safeParse(withoutEmpty(req.query));
-      if (!q.success) throw validationProblem(q.error, queryTitle);
       if (!gw.deps.audit) throw new HttpProblem(404, 'not-found', 'Not found', 'This gateway has no governance store configured.');
       const tenant = caller.principal.tenant;
-      const day = await gw.deps.audit.budgetDay(tenant, q.data.day ?? new Date().toISOString().slice(0, 10));
+      const day = await gw.deps.audit.budgetDay(tenant, query.day ?? new Date().toISOString().slice(0, 10));
       const limit = tenantBudgetFor(gw.policies?.current(), tenant) ?? null;
       const remaining = limit?.daily_cost_usd === undefined ? null : Math.max(0, nanoUsd(limit.daily_cost_usd - day.committed_usd));
       res.json({ ...day, limit, remaining_usd: remaining });
     },
   );
+}
 
+/** The policy in force: its status, and reloading it from its folder. */
+function policyRoutes(table: RouteTable, router: Router, gw: Gateway): void {
   table.route(
     router,
     {
@@ -92,7 +92,7 @@ export function governanceRoutes(table: RouteTable, router: Router, gw: Gateway)
       summary: 'The policy in force: hash, when loaded, files, the last failed reload (roles auditor, admin)',
       responses: { '200': ok('Policy status', PolicyStatusSchema), ...errors(401, 403, 404, 405, 429) },
     },
-    (_req, res) => {
+    (_input, res) => {
       gw.authorize(callerOf(res), 'policy.read');
       if (!gw.policies) throw noPolicy();
       res.json(gw.policies.status());
@@ -113,40 +113,8 @@ export function governanceRoutes(table: RouteTable, router: Router, gw: Gateway)
         ...errors(401, 403, 404, 405, 429),
       },
     },
-    async (_req, res) => {
-      const caller = callerOf(res);
-      gw.authorize(caller, 'policy.reload');
-      const policies = gw.policies;
-      if (!policies) throw noPolicy();
-      if (!policies.reloadable)
-        throw new HttpProblem(
-          404,
-          'not-found',
-          'Not found',
-          'This gateway was given its policy at start; it has no folder to reload from.',
-        );
-      const outcome = policies.reload();
-      const by = caller.principal.subject;
-      if (!outcome.reloaded) {
-        const detail = `${outcome.error}. The previous policy (${outcome.hash}) stays in force.`;
-        await gw.audit(caller, {
-          action: 'policy.reload',
-          outcome: 'refused',
-          reason: detail,
-          details: { hash: outcome.hash, previous_hash: outcome.hash },
-        });
-        logger.warn('policy reload refused', { by, error: outcome.error, hash: outcome.hash });
-        throw new HttpProblem(422, 'policy-invalid', 'Policy not reloaded', detail, { hash: outcome.hash, loaded_at: outcome.loaded_at });
-      }
-      const { hash, previous_hash, loaded_at, files } = outcome;
-      await gw.audit(caller, {
-        action: 'policy.reload',
-        outcome: 'accepted',
-        reason: hash === previous_hash ? 'policy reloaded, unchanged' : `policy reloaded from ${files.join(', ')}`,
-        details: { hash, previous_hash, files },
-      });
-      logger.info('policy reloaded', { by, hash, previous_hash, files });
-      res.json({ hash, previous_hash, loaded_at, files });
+    async (_input, res) => {
+      res.json(await reloadPolicy(gw, callerOf(res)));
     },
   );
 }

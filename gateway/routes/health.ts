@@ -19,7 +19,7 @@ export function healthRoutes(table: RouteTable, router: Router, gw: Gateway, doc
       security: [],
       responses: { '200': ok('Up', HealthSchema), ...errors(405) },
     },
-    (_req, res) => {
+    (_input, res) => {
       res.json({ status: 'ok' });
     },
   );
@@ -33,7 +33,7 @@ export function healthRoutes(table: RouteTable, router: Router, gw: Gateway, doc
       security: [],
       responses: { '200': ok('Ready', ReadySchema), '503': ok('Not ready', ReadySchema), ...errors(405) },
     },
-    async (_req, res) => {
+    async (_input, res) => {
       const { ready, checks } = await readiness({ client, taskQueue, ...(gw.deps.audit ? { governance: gw.deps.audit } : {}) });
       res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
     },
@@ -48,7 +48,7 @@ export function healthRoutes(table: RouteTable, router: Router, gw: Gateway, doc
       security: [],
       responses: { '200': ok('OpenAPI 3.1', z.record(z.string(), z.unknown())), ...errors(405) },
     },
-    (_req, res) => {
+    (_input, res) => {
       res.json(document());
     },
   );
@@ -66,8 +66,8 @@ export function healthRoutes(table: RouteTable, router: Router, gw: Gateway, doc
         ...errors(405),
       },
     },
-    (_req, res, next) => {
-      exposition(gw.metrics.registry).then((text) => res.type(gw.metrics.registry.contentType).send(text), next);
+    async (_input, res) => {
+      res.type(gw.metrics.registry.contentType).send(await exposition(gw.metrics.registry));
     },
   );
 }

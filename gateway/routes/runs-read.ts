@@ -2,9 +2,8 @@ import type { Router } from 'express';
 import { ListRunsQuerySchema } from '../../contracts/run';
 import { AgentListSchema, RunListSchema, RunViewSchema, StepsSchema } from '../api-schemas';
 import { callerOf, visibleRun, type Gateway } from '../context';
-import { validationProblem } from '../problem';
 import { runSteps, runView } from '../runs/view';
-import { errors, ok, RunIdParams, withoutEmpty, type RouteTable } from './declare';
+import { errors, ok, RunIdParams, type RouteTable } from './declare';
 
 /** Reading runs: the list, one run, its steps; and the agents a caller can dispatch. */
 export function runsReadRoutes(table: RouteTable, router: Router, gw: Gateway): void {
@@ -16,7 +15,7 @@ export function runsReadRoutes(table: RouteTable, router: Router, gw: Gateway): 
       summary: 'Agents and their versions',
       responses: { '200': ok('Agents', AgentListSchema), ...errors(401, 405, 429) },
     },
-    (_req, res) => {
+    (_input, res) => {
       res.json({ agents: gw.deps.agents.list() });
     },
   );
@@ -30,10 +29,8 @@ export function runsReadRoutes(table: RouteTable, router: Router, gw: Gateway): 
       request: { query: ListRunsQuerySchema },
       responses: { '200': ok('A page of runs', RunListSchema), ...errors(400, 401, 405, 429, 503) },
     },
-    async (req, res) => {
-      const parsed = ListRunsQuerySchema.safeParse(withoutEmpty(req.query));
-      if (!parsed.success) throw validationProblem(parsed.error, { title: 'Query parameters are invalid' });
-      const page = await gw.runs.list(parsed.data, callerOf(res).principal.tenant);
+    async ({ query }, res) => {
+      const page = await gw.runs.list(query, callerOf(res).principal.tenant);
       res.json({ runs: page.runs.map((r) => ({ ...r, links: gw.links(r.run_id) })), next_page_token: page.next_page_token });
     },
   );
@@ -47,8 +44,7 @@ export function runsReadRoutes(table: RouteTable, router: Router, gw: Gateway): 
       request: { params: RunIdParams },
       responses: { '200': ok('The run', RunViewSchema), ...errors(401, 404, 405, 429, 503) },
     },
-    async (req, res) => {
-      const runId = String(req.params.id);
+    async ({ params: { id: runId } }, res) => {
       const run = await visibleRun(gw, res, runId);
       res.json(await runView(gw.runs, run, gw.links(runId)));
     },
@@ -63,8 +59,7 @@ export function runsReadRoutes(table: RouteTable, router: Router, gw: Gateway): 
       request: { params: RunIdParams },
       responses: { '200': ok('The steps', StepsSchema), ...errors(401, 404, 405, 429, 503) },
     },
-    async (req, res) => {
-      const runId = String(req.params.id);
+    async ({ params: { id: runId } }, res) => {
       const run = await visibleRun(gw, res, runId);
       res.json({ run_id: runId, ...(await runSteps(gw.runs, run)) });
     },

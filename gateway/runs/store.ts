@@ -13,7 +13,8 @@ import { RunSearchAttributes } from '../../contracts/search-attributes';
 import { stateQuery } from '../../workflows/messages';
 import { HttpProblem } from '../problem';
 import { isInvalidArgument, queryFailure, runNotFound, type QueryFailure } from './errors';
-import { pendingApprovalsQuery, AGENT_RUN, listQuery, summaryOf, type RunSummary } from './visibility';
+import { AGENT_RUN } from '../../shared/run-start';
+import { pendingApprovalsQuery, listQuery, summaryOf, type RunSummary } from './visibility';
 
 /** A run the caller may see: its handle and its description. */
 export interface VisibleRun {

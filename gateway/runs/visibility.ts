@@ -1,10 +1,8 @@
 import { temporal } from '@temporalio/proto';
 import type { ListRunsQuery, RunStatus } from '../../contracts/run';
+import { AGENT_RUN } from '../../shared/run-start';
 
 // Visibility queries over runs and what their raw records mean. No Express here.
-
-/** The run workflow's type name, as Temporal lists it. */
-export const AGENT_RUN = 'agentRun';
 
 /** The API's run status in Temporal's ExecutionStatus words, for list filters. */
 const TEMPORAL_STATUS: Record<RunStatus, string> = {
