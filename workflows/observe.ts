@@ -4,12 +4,23 @@
 // not called during replay (docs/observability.md).
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { log, proxySinks, setCurrentDetails } from '@temporalio/workflow';
+import type { ApproverSet } from '../contracts/agent';
 import type { RunObserverSinks, StepObservation } from '../contracts/observability';
 import type { PolicyDecision } from '../contracts/policy';
 import type { Approval, Step } from '../contracts/run';
 import type { RunContext } from './run-context';
 
 const { runObserver } = proxySinks<RunObserverSinks>();
+
+/** What observers show beyond the run's state: written by the steps as they go, read only here. */
+export interface RunDisplay {
+  /** The tool of the latest call the model asked for. */
+  tool?: string;
+  /** The latest approval asked for: who may decide; for a tool call, the ToolCall step that asked and who demands it. */
+  approval?:
+    | { kind: 'tool_call'; approvers: ApproverSet; step: number; required_by: 'agent' | 'policy' }
+    | { kind: 'escalation'; approvers: ApproverSet | undefined };
+}
 
 const usd = (n: number) => `$${n.toFixed(n < 0.01 && n > 0 ? 6 : 4)}`;
 
@@ -23,16 +34,17 @@ export function currentDetails(ctx: RunContext, status: string = ctx.state.statu
     `- **State:** ${state.current} (step ${state.steps.length} of at most ${ctx.limits.max_steps})`,
     `- **Usage:** ${usage.input_tokens} input / ${usage.output_tokens} output tokens · ${usd(usage.cost_usd)}`,
   ];
-  if (last?.type === 'HumanApproval' && last.ended_at === undefined && ctx.approvalFor) {
-    const set = ctx.approvalFor.kind === 'tool_call' ? ctx.approvalFor.rule.approvers : ctx.def.fallback?.escalate_to;
+  const asked = ctx.display.approval;
+  if (last?.type === 'HumanApproval' && last.ended_at === undefined && asked) {
+    const set = asked.approvers;
     const who = set ? [...set.roles.map((r) => `role \`${r}\``), ...set.subjects.map((s) => `\`${s}\``)].join(', ') : 'an operator';
-    const what = ctx.approvalFor.kind === 'tool_call' ? `tool call \`${ctx.toolRequest?.tool ?? '?'}\`` : 'escalation';
+    const what = asked.kind === 'tool_call' ? `tool call \`${ctx.display.tool ?? '?'}\`` : 'escalation';
     lines.push(`- **Pending approval:** ${what} · may decide: ${who}`);
   }
   const failure = failedStep(ctx);
   if (failure?.error) {
     lines.push(`- **Error:** ${failure.error.type}: ${clip(failure.error.message)}`);
-    const tool = failure.type === 'ToolCall' ? ctx.toolRequest?.tool : undefined;
+    const tool = failure.type === 'ToolCall' ? ctx.display.tool : undefined;
     const where = [`step ${failure.index} ${failure.type}`, ...(tool ? [`tool \`${tool}\``] : [])];
     if (failure.policy) where.push(`rule \`${failure.policy.rule}\` (${failure.policy.effect})`);
     lines.push(`- **Failed at:** ${where.join(' · ')}`);
@@ -70,7 +82,8 @@ function failedStep(ctx: RunContext): Step | undefined {
 function countedDecision(ctx: RunContext, step: Step): StepObservation['policy'] {
   const action = step.type === 'Plan' ? 'model_call' : step.type === 'ToolCall' ? 'tool_call' : undefined;
   if (!action) return undefined;
-  const asked = ctx.approvalFor?.kind === 'tool_call' && ctx.approvalFor.step === step.index ? ctx.approvalFor : undefined;
+  const shown = ctx.display.approval;
+  const asked = shown?.kind === 'tool_call' && shown.step === step.index ? shown : undefined;
   // An approval the agent definition demands is a require_approval, whatever the policy allowed.
   if (asked?.required_by === 'agent' && step.policy?.effect !== 'require_approval') {
     return { action, effect: 'require_approval', rule: 'agent.approvals' };
@@ -142,7 +155,7 @@ export function stepEnded(ctx: RunContext, step: Step): void {
       };
     }
   }
-  const event = ctx.interrupt?.event;
+  const event = ctx.interrupt?.type;
   if (step.type === 'Complete') o.run_outcome = event === 'taken_over' ? 'taken_over' : 'completed';
   if (step.type === 'Fail') o.run_outcome = event === 'cancelled' ? 'cancelled' : 'failed';
   const span = trace.getActiveSpan()?.spanContext();

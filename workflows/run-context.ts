@@ -1,13 +1,13 @@
 // One run's state and bookkeeping, as one object the step handlers receive: what the run has done so
-// far, what one step hands the next, the interrupts that cut a step short and the limits it is held to.
+// far, the interrupts that cut a step short and the limits it is held to. What one step hands the next
+// travels in the event (./events), not here.
 import { CancellationScope, condition, isCancellation, patched, sleep, workflowInfo } from '@temporalio/workflow';
-import type { AgentDefinition, ApprovalRule } from '../contracts/agent';
+import type { AgentDefinition } from '../contracts/agent';
 import { DecisionError } from '../contracts/errors';
 import type { TenantDailyBudget } from '../contracts/policy';
 import type {
   ActionTaken,
   AgentRunInput,
-  Approval,
   Observation,
   RunCarry,
   RunState,
@@ -17,27 +17,14 @@ import type {
   Usage,
 } from '../contracts/run';
 import { RunSearchAttributes } from '../contracts/search-attributes';
-import type { CallEstimate } from '../shared/cost';
 import { decisionError, failureOf } from './describe';
 import { RunGovernance } from './governance';
 import { effectiveLimits, exceededLimit, tenantLimit, type RunLimits } from './limits';
 import { OPERATOR_ROLES } from './messages';
-import { stepEnded, stepEntered } from './observe';
+import type { CallFailure, Interrupt } from './events';
+import { stepEnded, stepEntered, type RunDisplay } from './observe';
 import { RunAttributes } from './search-attributes';
-import { isTerminal, type RunEvent } from './state-machine';
-
-/** What cuts a step short; the first one wins. */
-export interface Interrupt {
-  event: Extract<RunEvent, 'cancelled' | 'budget_exceeded' | 'taken_over'>;
-  detail: string;
-}
-
-/** The tool call the model asked for, handed from Plan to ToolCall (and HumanApproval). */
-export interface ToolRequest {
-  tool: string;
-  args: Record<string, unknown>;
-  reason: string;
-}
+import { isTerminal } from './state-machine';
 
 /** The run as its steps see it. */
 export class RunContext {
@@ -65,18 +52,8 @@ export class RunContext {
   /** Steps recorded by earlier Temporal runs of this run (before continue-as-new). */
   readonly stepsAtStart: number;
 
-  // What the previous step handed to the next one.
-  toolRequest: ToolRequest | undefined;
-  approvedHash: string | undefined;
-  finalResult: unknown;
-  lastFailure: { type: string; message: string; from: 'model' | 'tool' } | undefined;
-  /** The approval the next step opens; for a tool call, the ToolCall step that asked and whether the agent definition or the policy demands it. */
-  approvalFor:
-    { kind: 'tool_call'; rule: ApprovalRule; step?: number; required_by?: 'agent' | 'policy' } | { kind: 'escalation' } | undefined;
-  lastApprovalOutcome: { kind: Approval['kind']; approved: boolean } | undefined;
-  endError: { type: string; message: string } | undefined;
-  /** A model call the budget could not cover: Decide falls back to a cheaper model or gives up. */
-  budgetDenial: { detail: string; estimate: CallEstimate; promptChars: number } | undefined;
+  /** What observers show beyond the state (the tool in play, the approval asked for): steps write it, never read it. */
+  readonly display: RunDisplay = {};
 
   interrupt: Interrupt | undefined;
   takeover: TakeoverUpdateInput | undefined;
@@ -146,15 +123,16 @@ export class RunContext {
   }
 
   /** Ends a step that an interrupt cut short; the interrupt's event ends it. */
-  stopped(step: Step): RunEvent {
+  stopped(step: Step): Interrupt {
     this.finish(step, 'interrupted');
-    return this.interrupt!.event;
+    return this.interrupt!;
   }
 
-  /** Ends a step whose model or tool call failed, and hands the failure to RetryFallback. */
-  failed(step: Step, err: unknown, from: 'model' | 'tool'): void {
-    this.lastFailure = { ...failureOf(err), from };
-    this.finish(step, undefined, this.lastFailure);
+  /** Ends a step whose model or tool call failed; the failure is for RetryFallback. */
+  failed(step: Step, err: unknown, from: 'model' | 'tool'): CallFailure {
+    const failure = { ...failureOf(err), from };
+    this.finish(step, undefined, failure);
+    return failure;
   }
 
   /** Runs a step's work in its own cancellation scope, so an interrupt cancels just that work. */
@@ -177,13 +155,13 @@ export class RunContext {
   interrupted(err: unknown): boolean {
     if (!isCancellation(err) && !this.stepWasCancelled) return false;
     // A cancellation nobody asked for inside the workflow is the caller's cancel request.
-    this.interrupt ??= { event: 'cancelled', detail: 'cancelled through the API' };
+    this.interrupt ??= { type: 'cancelled', detail: 'cancelled through the API' };
     return true;
   }
 
   /** Interrupts the run: the first interrupt wins and cancels the step in flight. */
-  interruptWith(event: Interrupt['event'], detail: string): void {
-    this.interrupt ??= { event, detail };
+  interruptWith(type: Interrupt['type'], detail: string): void {
+    this.interrupt ??= { type, detail };
     this.stepScope?.cancel();
   }
 

@@ -11,21 +11,21 @@ import { planOptions } from '../activity-options';
 import { summarize } from '../describe';
 import { checkPolicy } from '../policy-checks';
 import type { RunContext } from '../run-context';
-import type { RunEvent } from '../state-machine';
+import { reasonOf, type EventFrom, type EventInto } from '../state-machine';
 
 /** Calls the model (the fallback model once the run has fallen back) and hands its action to the next step. */
-export async function plan(ctx: RunContext, reason: string): Promise<RunEvent> {
+export async function plan(ctx: RunContext, event: EventInto<'Plan'>): Promise<EventFrom<'Plan'>> {
   const { def, input } = ctx;
   const model = ctx.fallbackUsed && def.fallback?.model ? def.fallback.model : def.model;
-  const step = ctx.enter('Plan', reason, summarize(input.task));
+  const step = ctx.enter('Plan', reasonOf(event), summarize(input.task));
   const modelDecision = checkPolicy(input, ctx.usage, 'model_call', { agent: def.name });
   if (modelDecision) step.policy = { effect: modelDecision.effect, rule: modelDecision.rule, reason: modelDecision.reason };
   if (modelDecision && modelDecision.effect !== 'allow') {
-    ctx.endError = {
+    const error = {
       type: ErrorCode.PolicyDenied,
       message: `policy ${modelDecision.effect === 'deny' ? 'denied' : 'did not allow'} the model call: ${modelDecision.reason}`,
     };
-    ctx.finish(step, 'denied by policy', ctx.endError);
+    ctx.finish(step, 'denied by policy', error);
     ctx.governance.audit(step.index, {
       action: 'policy.model_call',
       outcome: modelDecision.effect,
@@ -33,19 +33,18 @@ export async function plan(ctx: RunContext, reason: string): Promise<RunEvent> {
       rule: modelDecision.rule,
       details: { model: `${model.provider}/${model.name}` },
     });
-    return 'model_denied';
+    return { type: 'model_denied', error };
   }
   // Budgets before the call: the run's own cost budget, then the tenant's daily budget (reserved).
   const promptChars =
     def.instructions.length + input.task.length + JSON.stringify(input.context).length + JSON.stringify(ctx.observations).length;
   const estimate = estimateCall(model, promptChars);
-  const notCalled = (detail: string): RunEvent => {
-    ctx.budgetDenial = { detail, estimate, promptChars };
+  const notCalled = (detail: string): EventFrom<'Plan'> => {
     ctx.finish(step, `not called: ${model.provider}/${model.name} needs up to $${estimate.cost_usd}`, {
       type: ErrorCode.BudgetExceeded,
       message: `budget_exceeded: ${detail}`,
     });
-    return 'budget_denied';
+    return { type: 'budget_denied', denial: { detail, estimate, promptChars } };
   };
   const { limits, usage, tenantBudget } = ctx;
   if (
@@ -70,8 +69,7 @@ export async function plan(ctx: RunContext, reason: string): Promise<RunEvent> {
         ctx.governance.settle(step.index, 0, 0);
         return ctx.stopped(step);
       }
-      ctx.failed(step, err, 'model');
-      return 'model_failed';
+      return { type: 'model_failed', failure: ctx.failed(step, err, 'model') };
     }
     if (!reservation.granted) {
       deniedReservation(ctx, step, `${model.provider}/${model.name}`, estimate, reservation);
@@ -120,8 +118,7 @@ export async function plan(ctx: RunContext, reason: string): Promise<RunEvent> {
       usage.cost_usd += billed.usage.cost_usd;
     }
     if (billed.call) step.model = billed.call;
-    ctx.failed(step, err, 'model');
-    return 'model_failed';
+    return { type: 'model_failed', failure: ctx.failed(step, err, 'model') };
   }
   if (reserving) ctx.governance.settle(step.index, result.usage.cost_usd, result.usage.input_tokens + result.usage.output_tokens);
   step.usage = result.usage;
@@ -134,13 +131,9 @@ export async function plan(ctx: RunContext, reason: string): Promise<RunEvent> {
   usage.output_tokens += result.usage.output_tokens;
   usage.cost_usd += result.usage.cost_usd;
   ctx.finish(step, summarize(result.action));
-  if (result.action.type === 'final') {
-    ctx.finalResult = result.action.result;
-    return 'final_proposed';
-  }
-  ctx.toolRequest = { tool: result.action.tool, args: result.action.args, reason: result.action.reason };
-  ctx.approvedHash = undefined;
-  return 'tool_requested';
+  if (result.action.type === 'final') return { type: 'final_proposed', result: result.action.result };
+  ctx.display.tool = result.action.tool;
+  return { type: 'tool_requested', request: { tool: result.action.tool, args: result.action.args, reason: result.action.reason } };
 }
 
 /** The usage and call record a model failure carries when the vendor answered (and billed) before it failed. */
