@@ -15,10 +15,11 @@ import { decideApproval, validateApprovalDecision } from './approval-handlers';
 import { summarize } from './describe';
 import { approvalUpdate, stateQuery, takeoverUpdate } from './messages';
 import { runFailed } from './observe';
-import { RunContext } from './run-context';
+import type { RunContext } from './run-context';
 import { reasonOf, type RunEvent, type RunStart } from './events';
 import { isTerminal, transition, type ActiveStep } from './state-machine';
 import { STEP_HANDLERS, type StepHandler } from './steps';
+import { workflowRun } from './workflow-run';
 
 /** Steps recorded in one Temporal run before continuing-as-new, unless the agent sets its own. */
 const DEFAULT_STEPS_PER_HISTORY = 200;
@@ -30,11 +31,15 @@ const DEFAULT_STEPS_PER_HISTORY = 200;
  * manual takeover interrupt whatever step is running.
  */
 export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
-  const ctx = new RunContext(input);
-  const { def, labels, state } = ctx;
+  const ctx = workflowRun(input);
+  const { def, labels, ledger, services } = ctx;
+  const { state } = ledger;
+  const approvals = { runId: ctx.runId, labels, state, governance: services.governance };
 
   setHandler(stateQuery, () => state);
-  setHandler(approvalUpdate, (u) => decideApproval(ctx, u), { validator: (u: ApprovalUpdateInput) => validateApprovalDecision(ctx, u) });
+  setHandler(approvalUpdate, (u) => decideApproval(approvals, u), {
+    validator: (u: ApprovalUpdateInput) => validateApprovalDecision(approvals, u),
+  });
   setHandler(takeoverUpdate, (u) => ctx.takeOver(u), { validator: (u: TakeoverUpdateInput) => ctx.validateTakeover(u) });
   ctx.armDeadline();
 
@@ -44,18 +49,18 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
   while (!isTerminal(current)) {
     let event: RunEvent;
     const over = ctx.interrupt ? undefined : ctx.exceededBudget();
-    if (over) ctx.interrupt = { type: 'budget_exceeded', detail: over };
+    if (over) services.interrupts.interruptWith('budget_exceeded', over);
     if (ctx.interrupt) {
       event = ctx.interrupt;
     } else {
       // Keep each Temporal run's history small: at a Plan boundary, carry the state into a fresh run.
-      const longHistory = state.steps.length - ctx.stepsAtStart >= (def.budgets.steps_per_history ?? DEFAULT_STEPS_PER_HISTORY);
+      const longHistory = state.steps.length - ledger.stepsAtStart >= (def.budgets.steps_per_history ?? DEFAULT_STEPS_PER_HISTORY);
       if (current === 'Plan' && (longHistory || workflowInfo().continueAsNewSuggested)) {
-        ctx.attributes.flush();
+        services.attributes.flush();
         await condition(allHandlersFinished);
-        await ctx.governance.written();
+        await services.governance.written();
         log.info('continuing as new', { ...labels, steps: state.steps.length });
-        return await continueAsNew<typeof agentRun>({ ...input, carry: ctx.carry() });
+        return await continueAsNew<typeof agentRun>({ ...input, carry: ledger.carry() });
       }
       // A step that does no I/O answers at once and the next step starts in the same turn, so no update
       // or timer lands in between (docs/changing-workflows.md).
@@ -72,12 +77,12 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
 
 /** The Complete step: the agent's result, or the operator's after a takeover. */
 async function complete(ctx: RunContext, event: RunEvent): Promise<AgentRunOutput> {
-  const { state } = ctx;
-  state.output.evidence = ctx.observations.flatMap((o) => o.evidence);
-  const byHand = event.type === 'taken_over' ? ctx.takeover : undefined;
+  const { state } = ctx.ledger;
+  state.output.evidence = ctx.ledger.evidence();
+  const byHand = event.type === 'taken_over' ? ctx.services.interrupts.takeover : undefined;
   const completedBy = byHand ? 'human' : 'agent';
   if (byHand) {
-    ctx.warnings.push(`completed by hand by ${byHand.operator.subject}: ${byHand.reason}`);
+    ctx.ledger.warnings.push(`completed by hand by ${byHand.operator.subject}: ${byHand.reason}`);
     state.output.result = byHand.result;
   } else {
     state.output.result = event.type === 'final_valid' ? event.result : undefined;
@@ -89,7 +94,7 @@ async function complete(ctx: RunContext, event: RunEvent): Promise<AgentRunOutpu
   state.current = 'Complete';
   log.info('run completed', { ...ctx.labels, steps: state.steps.length, completed_by: completedBy });
   if (byHand) {
-    ctx.governance.audit(step.index, {
+    ctx.services.governance.audit(step.index, {
       action: 'run.taken_over',
       outcome: 'completed',
       principal: byHand.operator.subject,
@@ -100,7 +105,7 @@ async function complete(ctx: RunContext, event: RunEvent): Promise<AgentRunOutpu
   return {
     status: 'completed',
     ...state.output,
-    usage: ctx.usage,
+    usage: ctx.ledger.usage,
     steps: state.steps,
     approvals: state.approvals,
     completed_by: completedBy,
@@ -109,8 +114,8 @@ async function complete(ctx: RunContext, event: RunEvent): Promise<AgentRunOutpu
 
 /** The Fail step: the interrupt's error or the one a step ended with; a cancelled run ends as Cancelled. */
 async function fail(ctx: RunContext, event: RunEvent): Promise<never> {
-  const { state } = ctx;
-  state.output.evidence = ctx.observations.flatMap((o) => o.evidence);
+  const { state } = ctx.ledger;
+  state.output.evidence = ctx.ledger.evidence();
   const cancelled = event.type === 'cancelled';
   const error =
     event.type === 'budget_exceeded'
@@ -127,12 +132,17 @@ async function fail(ctx: RunContext, event: RunEvent): Promise<never> {
   log.warn(cancelled ? 'run cancelled' : 'run failed', { ...ctx.labels, error_type: error.type, error: error.message });
   // Cancellations also come from the Web UI and the CLI, which the gateway never sees: the run records them.
   if (cancelled)
-    ctx.governance.audit(step.index, { action: 'run.cancelled', outcome: 'cancelled', principal: 'temporal', reason: error.message });
+    ctx.services.governance.audit(step.index, {
+      action: 'run.cancelled',
+      outcome: 'cancelled',
+      principal: 'temporal',
+      reason: error.message,
+    });
   await ended(ctx);
   const output: AgentRunOutput = {
     status: state.status,
     ...state.output,
-    usage: ctx.usage,
+    usage: ctx.ledger.usage,
     steps: state.steps,
     approvals: state.approvals,
     error,
@@ -144,7 +154,7 @@ async function fail(ctx: RunContext, event: RunEvent): Promise<never> {
 
 /** Before the run ends: its governance writes are in and no update handler is still running. */
 async function ended(ctx: RunContext): Promise<void> {
-  ctx.attributes.flush();
-  await ctx.governance.written();
+  ctx.services.attributes.flush();
+  await ctx.services.governance.written();
   await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
 }

@@ -4,34 +4,23 @@
 // not called during replay (docs/observability.md).
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { log, proxySinks, setCurrentDetails } from '@temporalio/workflow';
-import type { ApproverSet } from '../contracts/agent';
 import type { RunObserverSinks, StepObservation } from '../contracts/observability';
 import type { PolicyDecision } from '../contracts/policy';
 import type { Approval, Step } from '../contracts/run';
-import type { RunContext } from './run-context';
+import type { ObservedRun } from './views';
 
 const { runObserver } = proxySinks<RunObserverSinks>();
-
-/** What observers show beyond the run's state: written by the steps as they go, read only here. */
-export interface RunDisplay {
-  /** The tool of the latest call the model asked for. */
-  tool?: string;
-  /** The latest approval asked for: who may decide; for a tool call, the ToolCall step that asked and who demands it. */
-  approval?:
-    | { kind: 'tool_call'; approvers: ApproverSet; step: number; required_by: 'agent' | 'policy' }
-    | { kind: 'escalation'; approvers: ApproverSet | undefined };
-}
 
 const usd = (n: number) => `$${n.toFixed(n < 0.01 && n > 0 ? 6 : 4)}`;
 
 /** The Markdown the Web UI shows in the run's summary panel. */
-export function currentDetails(ctx: RunContext, status: string = ctx.state.status): string {
+export function currentDetails(ctx: ObservedRun, status: string = ctx.state.status): string {
   const { state, usage, labels } = ctx;
   const last = state.steps[state.steps.length - 1];
   const lines = [
-    `**${labels.agent}@${labels.agent_version}** · ${status} · tenant \`${ctx.input.initiator.tenant}\``,
+    `**${labels.agent}@${labels.agent_version}** · ${status} · tenant \`${ctx.tenant}\``,
     '',
-    `- **State:** ${state.current} (step ${state.steps.length} of at most ${ctx.limits.max_steps})`,
+    `- **State:** ${state.current} (step ${state.steps.length} of at most ${ctx.maxSteps})`,
     `- **Usage:** ${usage.input_tokens} input / ${usage.output_tokens} output tokens · ${usd(usage.cost_usd)}`,
   ];
   const asked = ctx.display.approval;
@@ -66,7 +55,7 @@ const deciders = (a: Approval) =>
  * denied or failing call, which names the tool and the rule), else the Fail step itself; otherwise the
  * last step if it failed.
  */
-function failedStep(ctx: RunContext): Step | undefined {
+function failedStep(ctx: ObservedRun): Step | undefined {
   const { steps } = ctx.state;
   const last = steps[steps.length - 1];
   if (last?.type !== 'Fail') return last?.error ? last : undefined;
@@ -79,7 +68,7 @@ function failedStep(ctx: RunContext): Step | undefined {
 }
 
 /** The decision a step counts in acp_policy_decisions_total (see StepObservation.policy). */
-function countedDecision(ctx: RunContext, step: Step): StepObservation['policy'] {
+function countedDecision(ctx: ObservedRun, step: Step): StepObservation['policy'] {
   const action = step.type === 'Plan' ? 'model_call' : step.type === 'ToolCall' ? 'tool_call' : undefined;
   if (!action) return undefined;
   const shown = ctx.display.approval;
@@ -118,25 +107,25 @@ export function runFailed(error: { type: string; message: string }): void {
   span?.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
 }
 
-function observation(ctx: RunContext, step: Step): StepObservation {
+function observation(ctx: ObservedRun, step: Step): StepObservation {
   return {
     agent: ctx.labels.agent,
     agent_version: ctx.labels.agent_version,
-    tenant: ctx.input.initiator.tenant,
+    tenant: ctx.tenant,
     step_type: step.type,
     started_at: step.started_at,
   };
 }
 
 /** A run entered a step: log the transition, show it in the Web UI, count it. */
-export function stepEntered(ctx: RunContext, step: Step): void {
+export function stepEntered(ctx: ObservedRun, step: Step): void {
   log.info('step started', { ...ctx.labels, step: step.index, step_type: step.type, reason: step.reason });
   setCurrentDetails(currentDetails(ctx));
   runObserver.stepStarted(observation(ctx, step));
 }
 
 /** A step ended: its duration, policy decision, approval outcome and, for Complete and Fail, the run's outcome. */
-export function stepEnded(ctx: RunContext, step: Step): void {
+export function stepEnded(ctx: ObservedRun, step: Step): void {
   const o = observation(ctx, step);
   if (step.ended_at) {
     o.ended_at = step.ended_at;

@@ -30,9 +30,9 @@ export function decide(ctx: RunContext, event: EventInto<'Decide'>): EventFrom<'
 function afterBudgetDenial(ctx: RunContext, step: Step, denied: BudgetDenial): EventFrom<'Decide'> {
   const { def } = ctx;
   const cheaper = def.fallback?.model;
-  if (cheaper && !ctx.fallbackUsed && estimateCall(cheaper, denied.promptChars).cost_usd < denied.estimate.cost_usd) {
-    ctx.fallbackUsed = true;
-    ctx.warnings.push(
+  if (cheaper && !ctx.ledger.fallbackUsed && estimateCall(cheaper, denied.promptChars).cost_usd < denied.estimate.cost_usd) {
+    ctx.ledger.fallbackUsed = true;
+    ctx.ledger.warnings.push(
       `the budget could not cover ${def.model.provider}/${def.model.name} (${denied.detail}); fell back to the cheaper ${cheaper.provider}/${cheaper.name}`,
     );
     ctx.finish(step, `fall back to the cheaper ${cheaper.provider}/${cheaper.name}`);

@@ -1,6 +1,5 @@
 // HumanApproval: the run waits for approvers to decide a tool call (or an escalation of a failing run),
 // escalating once on timeout where the rule says so. The decisions arrive through the approval update.
-import { condition, log } from '@temporalio/workflow';
 import type { ApproverSet } from '../../contracts/agent';
 import type { Approval, Step } from '../../contracts/run';
 import { RunSearchAttributes } from '../../contracts/search-attributes';
@@ -14,7 +13,7 @@ type Asked = EventInto<'HumanApproval'>;
 
 /** Shows who may decide in the run's search attributes (the approvals list finds pending runs by it); undefined clears it. */
 function markPending(ctx: RunContext, set: ApproverSet | undefined): void {
-  ctx.attributes.set({
+  ctx.services.attributes.set({
     key: RunSearchAttributes.pendingApprovers,
     value: set ? [...set.roles.map((r) => `role:${r}`), ...set.subjects.map((s) => `subject:${s}`)] : null,
   });
@@ -32,16 +31,16 @@ export async function humanApproval(ctx: RunContext, event: Asked): Promise<Even
   const approval = openApproval(ctx, step, event, timeoutS);
   // The run may wait here for hours: the previous model call's settlement is written now, not folded
   // into the next reservation.
-  ctx.governance.flushSettlement();
+  ctx.services.governance.flushSettlement();
 
   try {
-    let decided = await ctx.inStep(() => condition(() => approval.status !== 'pending', timeoutS * 1000));
+    let decided = await ctx.inStep(() => ctx.services.condition(() => approval.status !== 'pending', timeoutS * 1000));
     if (!decided && approval.on_timeout === 'escalate' && approval.escalate_to) {
       approval.escalations += 1;
       approval.deadline = new Date(Date.now() + timeoutS * 1000).toISOString();
       markPending(ctx, approval.escalate_to);
-      log.info('approval escalated', { ...ctx.labels, approval_id: approval.id });
-      decided = await ctx.inStep(() => condition(() => approval.status !== 'pending', timeoutS * 1000));
+      ctx.services.log.info('approval escalated', { ...ctx.labels, approval_id: approval.id });
+      decided = await ctx.inStep(() => ctx.services.condition(() => approval.status !== 'pending', timeoutS * 1000));
     }
     if (!decided) approval.status = 'expired';
   } catch (err) {
@@ -79,10 +78,10 @@ function openApproval(ctx: RunContext, step: Step, event: Asked, timeoutS: numbe
     ...(req ? { tool: req.tool, args: req.args, args_hash: argsHash(req.tool, req.args) } : {}),
   };
   if (approval.kind === 'escalation') approval.args_hash = escalationHash(approval);
-  ctx.state.approvals.push(approval);
+  ctx.ledger.state.approvals.push(approval);
   markPending(ctx, approval.approvers);
-  log.info('approval requested', { ...ctx.labels, approval_id: approval.id, kind: approval.kind });
-  ctx.governance.audit(step.index, {
+  ctx.services.log.info('approval requested', { ...ctx.labels, approval_id: approval.id, kind: approval.kind });
+  ctx.services.governance.audit(step.index, {
     action: 'approval.request',
     outcome: 'pending',
     reason: approval.reason,
@@ -104,7 +103,7 @@ function closeApproval(ctx: RunContext, step: Step, event: Asked, approval: Appr
   const approved = approval.status === 'approved';
   // Each vote has its own row (written by the run since `approval-rows-after-accept`, before by the
   // gateway); this row is the approval's outcome, written only once the task closing it is accepted.
-  ctx.governance.auditAccepted(step.index, {
+  ctx.services.governance.auditAccepted(step.index, {
     action: 'approval.close',
     outcome: approval.status,
     principal: approval.status === 'expired' ? 'system:deadline' : (approval.decisions.at(-1)?.approver ?? 'system:deadline'),
@@ -123,7 +122,7 @@ function closeApproval(ctx: RunContext, step: Step, event: Asked, approval: Appr
   if (approved) return { type: 'approved', request: { ...req, args: approval.args! }, approvedHash: approval.args_hash };
   const who = approval.decisions.find((d) => d.decision === 'reject');
   const why = who ? `rejected by ${who.approver}${who.comment ? `: ${who.comment}` : ''}` : 'no decision before the deadline';
-  ctx.warnings.push(`${req.tool} was not run: ${why}`);
-  ctx.observations.push({ step: step.index, tool: req.tool, args: req.args, output: { not_run: true, reason: why }, evidence: [] });
+  ctx.ledger.warnings.push(`${req.tool} was not run: ${why}`);
+  ctx.ledger.observations.push({ step: step.index, tool: req.tool, args: req.args, output: { not_run: true, reason: why }, evidence: [] });
   return { type: 'rejected', kind: 'tool_call' };
 }

@@ -1,7 +1,6 @@
 // Plan: the model chooses the next action (a tool call or the final result), once the policy allows
 // the call and the budgets can cover it.
-import { ApplicationFailure, log, patched, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { ModelCall } from '../../contracts/agent';
 import { ErrorCode } from '../../contracts/errors';
 import type { Reservation } from '../../contracts/governance';
@@ -16,9 +15,9 @@ import { reasonOf, type EventFrom, type EventInto } from '../state-machine';
 /** Calls the model (the fallback model once the run has fallen back) and hands its action to the next step. */
 export async function plan(ctx: RunContext, event: EventInto<'Plan'>): Promise<EventFrom<'Plan'>> {
   const { def, input } = ctx;
-  const model = ctx.fallbackUsed && def.fallback?.model ? def.fallback.model : def.model;
+  const model = ctx.ledger.fallbackUsed && def.fallback?.model ? def.fallback.model : def.model;
   const step = ctx.enter('Plan', reasonOf(event), summarize(input.task));
-  const modelDecision = checkPolicy(input, ctx.usage, 'model_call', { agent: def.name });
+  const modelDecision = checkPolicy(input, ctx.ledger.usage, 'model_call', { agent: def.name });
   if (modelDecision) step.policy = { effect: modelDecision.effect, rule: modelDecision.rule, reason: modelDecision.reason };
   if (modelDecision && modelDecision.effect !== 'allow') {
     const error = {
@@ -26,7 +25,7 @@ export async function plan(ctx: RunContext, event: EventInto<'Plan'>): Promise<E
       message: `policy ${modelDecision.effect === 'deny' ? 'denied' : 'did not allow'} the model call: ${modelDecision.reason}`,
     };
     ctx.finish(step, 'denied by policy', error);
-    ctx.governance.audit(step.index, {
+    ctx.services.governance.audit(step.index, {
       action: 'policy.model_call',
       outcome: modelDecision.effect,
       reason: modelDecision.reason,
@@ -37,7 +36,7 @@ export async function plan(ctx: RunContext, event: EventInto<'Plan'>): Promise<E
   }
   // Budgets before the call: the run's own cost budget, then the tenant's daily budget (reserved).
   const promptChars =
-    def.instructions.length + input.task.length + JSON.stringify(input.context).length + JSON.stringify(ctx.observations).length;
+    def.instructions.length + input.task.length + JSON.stringify(input.context).length + JSON.stringify(ctx.ledger.observations).length;
   const estimate = estimateCall(model, promptChars);
   const notCalled = (detail: string): EventFrom<'Plan'> => {
     ctx.finish(step, `not called: ${model.provider}/${model.name} needs up to $${estimate.cost_usd}`, {
@@ -46,7 +45,8 @@ export async function plan(ctx: RunContext, event: EventInto<'Plan'>): Promise<E
     });
     return { type: 'budget_denied', denial: { detail, estimate, promptChars } };
   };
-  const { limits, usage, tenantBudget } = ctx;
+  const { limits, tenantBudget } = ctx;
+  const { usage } = ctx.ledger;
   if (
     ctx.budgetsBeforeCall &&
     limits.max_cost_usd !== undefined &&
@@ -62,11 +62,11 @@ export async function plan(ctx: RunContext, event: EventInto<'Plan'>): Promise<E
   if (reserving) {
     let reservation: Reservation;
     try {
-      reservation = await ctx.inStep(() => ctx.governance.reserve(step.index, estimate, tenantBudget));
+      reservation = await ctx.inStep(() => ctx.services.governance.reserve(step.index, estimate, tenantBudget));
     } catch (err) {
       if (ctx.interrupted(err)) {
         // The call was not made: release whatever a reservation attempt may have committed.
-        ctx.governance.settle(step.index, 0, 0);
+        ctx.services.governance.settle(step.index, 0, 0);
         return ctx.stopped(step);
       }
       return { type: 'model_failed', failure: ctx.failed(step, err, 'model') };
@@ -77,7 +77,7 @@ export async function plan(ctx: RunContext, event: EventInto<'Plan'>): Promise<E
     }
     if (ctx.interrupt) {
       // Interrupted while reserving: the call is not made, so nothing is spent.
-      ctx.governance.settle(step.index, 0, 0);
+      ctx.services.governance.settle(step.index, 0, 0);
       return ctx.stopped(step);
     }
   }
@@ -85,27 +85,27 @@ export async function plan(ctx: RunContext, event: EventInto<'Plan'>): Promise<E
   let result: PlanResult;
   try {
     result = await ctx.inStep(() =>
-      proxyActivities<Activities>(planOptions(def, model)).plan({
+      ctx.services.activities(planOptions(def, model)).plan({
         run_id: ctx.runId,
         step: step.index,
         agent,
         task: input.task,
         context: input.context,
         ...(input.context_labels ? { context_labels: input.context_labels } : {}),
-        observations: ctx.observations,
+        observations: ctx.ledger.observations,
         output_spec: input.output_spec ?? def.output_schema,
       }),
     );
   } catch (err) {
     if (ctx.interrupted(err)) {
       // Interrupted mid-call: the vendor may have billed it; count the estimate.
-      if (reserving) ctx.governance.settle(step.index, estimate.cost_usd, estimate.tokens);
+      if (reserving) ctx.services.governance.settle(step.index, estimate.cost_usd, estimate.tokens);
       return ctx.stopped(step);
     }
     // Vendors do not bill failed requests, but an answer that failed validation was billed: it counts.
-    const billed = patched('model-usage-on-failure') ? billedCall(err) : {};
+    const billed = ctx.services.patched('model-usage-on-failure') ? billedCall(err) : {};
     if (reserving) {
-      ctx.governance.settle(
+      ctx.services.governance.settle(
         step.index,
         billed.usage?.cost_usd ?? 0,
         billed.usage ? billed.usage.input_tokens + billed.usage.output_tokens : 0,
@@ -120,12 +120,12 @@ export async function plan(ctx: RunContext, event: EventInto<'Plan'>): Promise<E
     if (billed.call) step.model = billed.call;
     return { type: 'model_failed', failure: ctx.failed(step, err, 'model') };
   }
-  if (reserving) ctx.governance.settle(step.index, result.usage.cost_usd, result.usage.input_tokens + result.usage.output_tokens);
+  if (reserving) ctx.services.governance.settle(step.index, result.usage.cost_usd, result.usage.input_tokens + result.usage.output_tokens);
   step.usage = result.usage;
   if (result.call) {
     step.model = result.call;
     // A repair turn inside the call spends one of the agent's max_repairs.
-    ctx.repairs += result.call.repairs;
+    ctx.ledger.repairs += result.call.repairs;
   }
   usage.input_tokens += result.usage.input_tokens;
   usage.output_tokens += result.usage.output_tokens;
@@ -151,12 +151,12 @@ function billedCall(err: unknown): { usage?: Usage; call?: ModelCall } {
 function deniedReservation(ctx: RunContext, step: Step, model: string, estimate: CallEstimate, reservation: Reservation): void {
   const { input } = ctx;
   const rule = Object.hasOwn(input.policy?.budgets?.tenants ?? {}, input.initiator.tenant) ? input.initiator.tenant : '*';
-  ctx.governance.audit(step.index, {
+  ctx.services.governance.audit(step.index, {
     action: 'budget.reserve',
     outcome: 'denied',
     reason: reservation.reason ?? reservation.exceeded ?? 'tenant budget',
     rule: `budgets.tenants.${rule}`,
     details: { model, estimate_usd: estimate.cost_usd, estimate_tokens: estimate.tokens },
   });
-  log.warn('tenant budget denied a model call', { ...ctx.labels, step: step.index, reason: reservation.reason });
+  ctx.services.log.warn('tenant budget denied a model call', { ...ctx.labels, step: step.index, reason: reservation.reason });
 }

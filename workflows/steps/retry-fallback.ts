@@ -16,9 +16,9 @@ export function retryFallback(ctx: RunContext, event: EventInto<'RetryFallback'>
     return { type: 'retry' };
   }
   const { failure } = event;
-  if (failure.from === 'model' && def.fallback?.model && !ctx.fallbackUsed) {
-    ctx.fallbackUsed = true;
-    ctx.warnings.push(
+  if (failure.from === 'model' && def.fallback?.model && !ctx.ledger.fallbackUsed) {
+    ctx.ledger.fallbackUsed = true;
+    ctx.ledger.warnings.push(
       `model ${def.model.provider}/${def.model.name} failed (${failure.type}); fell back to ${def.fallback.model.provider}/${def.fallback.model.name}`,
     );
     ctx.finish(step, `fall back to ${def.fallback.model.provider}/${def.fallback.model.name}`);

@@ -1,7 +1,5 @@
 // ToolCall: runs the tool the model asked for, once the agent may use it, the policy allows it and any
 // approval it needs has been given for exactly these arguments.
-import { log, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
 import type { ApprovalRule, ToolSpec } from '../../contracts/agent';
 import { ErrorCode } from '../../contracts/errors';
 import type { PolicyDecision } from '../../contracts/policy';
@@ -10,7 +8,6 @@ import { argsHash } from '../../shared/canonical';
 import { toolOptions } from '../activity-options';
 import { summarize } from '../describe';
 import type { ToolRequest } from '../events';
-import { toolDenied } from '../observe';
 import { checkPolicy, dataLabelOf } from '../policy-checks';
 import type { RunContext } from '../run-context';
 import { reasonOf, type EventFrom, type EventInto } from '../state-machine';
@@ -28,7 +25,7 @@ export async function toolCall(ctx: RunContext, event: EventInto<'ToolCall'>): P
       type: ErrorCode.ToolNotAllowed,
       message: `tool "${req.tool}" is not in ${def.name}@${def.version}'s tools (${def.tools.join(', ') || 'none'})`,
     };
-    toolDenied(step, req.tool, error);
+    ctx.services.observer.toolDenied(step, req.tool, error);
     ctx.finish(step, 'denied', error);
     return { type: 'tool_denied', error };
   }
@@ -37,7 +34,7 @@ export async function toolCall(ctx: RunContext, event: EventInto<'ToolCall'>): P
   // A call that waited for its approval is checked again when it runs; the ledger already has that decision.
   const coveredByApproval = decision?.effect === 'require_approval' && approvedHash === argsHash(req.tool, req.args);
   if (decision && decision.effect !== 'allow' && !coveredByApproval) {
-    ctx.governance.audit(step.index, {
+    ctx.services.governance.audit(step.index, {
       action: 'policy.tool_call',
       outcome: decision.effect,
       reason: decision.reason,
@@ -47,8 +44,8 @@ export async function toolCall(ctx: RunContext, event: EventInto<'ToolCall'>): P
   }
   if (decision?.effect === 'deny') {
     const error = { type: ErrorCode.PolicyDenied, message: `policy denied ${req.tool}: ${decision.reason}` };
-    log.warn('policy denied a tool call', { ...ctx.labels, tool: req.tool, rule: decision.rule });
-    toolDenied(step, req.tool, error, decision);
+    ctx.services.log.warn('policy denied a tool call', { ...ctx.labels, tool: req.tool, rule: decision.rule });
+    ctx.services.observer.toolDenied(step, req.tool, error, decision);
     ctx.finish(step, 'denied by policy', error);
     return { type: 'tool_denied', error };
   }
@@ -69,7 +66,7 @@ function toolDecision(ctx: RunContext, req: ToolRequest, spec: ToolSpec): Policy
   const { def, input } = ctx;
   return checkPolicy(
     input,
-    ctx.usage,
+    ctx.ledger.usage,
     'tool_call',
     {
       agent: def.name,
@@ -93,10 +90,10 @@ async function runTool(
 ): Promise<EventFrom<'ToolCall'>> {
   try {
     const result = await ctx.inStep(() =>
-      proxyActivities<Activities>(toolOptions(spec)).callTool({
+      ctx.services.activities(toolOptions(spec)).callTool({
         run_id: ctx.runId,
         step: step.index,
-        agent: ctx.state.agent,
+        agent: ctx.ledger.state.agent,
         tool: req.tool,
         args: req.args,
         ...(decision ? { policy: { effect: decision.effect, rule: decision.rule } } : {}),
@@ -139,10 +136,10 @@ function recordCall(
   approvedHash: string | undefined,
 ): void {
   const { output } = result;
-  ctx.observations.push({ step: step.index, tool: req.tool, args: req.args, output, evidence: result.evidence });
-  ctx.actions.push({ step: step.index, tool: req.tool, side_effect: spec.side_effect, args: req.args });
+  ctx.ledger.observations.push({ step: step.index, tool: req.tool, args: req.args, output, evidence: result.evidence });
+  ctx.ledger.actions.push({ step: step.index, tool: req.tool, side_effect: spec.side_effect, args: req.args });
   if (spec.side_effect === 'write') {
-    ctx.governance.audit(step.index, {
+    ctx.services.governance.audit(step.index, {
       action: 'tool.write',
       outcome: 'done',
       reason: req.reason,
@@ -154,5 +151,5 @@ function recordCall(
       },
     });
   }
-  ctx.state.output.evidence = ctx.observations.flatMap((o) => o.evidence);
+  ctx.ledger.state.output.evidence = ctx.ledger.observations.flatMap((o) => o.evidence);
 }

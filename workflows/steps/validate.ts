@@ -27,9 +27,9 @@ export function validate(ctx: RunContext, event: EventInto<'Validate'>): EventFr
   }
   const message = `result violates output_spec: ${violations.map((v) => `${v.path}: ${v.message}`).join('; ')}`;
   ctx.finish(step, undefined, { type: ErrorCode.OutputSpecViolation, message });
-  if (ctx.repairs < def.max_repairs) {
-    ctx.repairs += 1;
-    ctx.observations.push({
+  if (ctx.ledger.repairs < def.max_repairs) {
+    ctx.ledger.repairs += 1;
+    ctx.ledger.observations.push({
       step: step.index,
       tool: 'output_spec',
       args: {},
