@@ -58,36 +58,7 @@ export async function toolCall(ctx: RunContext, event: EventInto<'ToolCall'>): P
     ctx.finish(step, `needs approval: ${rule.reason}`);
     return { type: 'approval_required', request: req, ask };
   }
-  return runTool(ctx, step, req, spec, decision, approvedHash);
-}
-
-/** The policy's decision on the call, given the tool's declared effects and the arguments' data label. */
-function toolDecision(ctx: RunContext, req: ToolRequest, spec: ToolSpec): PolicyDecision | undefined {
-  const { def, input } = ctx;
-  return checkPolicy(
-    input,
-    ctx.ledger.usage,
-    'tool_call',
-    {
-      agent: def.name,
-      tool: req.tool,
-      side_effect: spec.side_effect,
-      ...(spec.destructive ? { destructive: true } : {}),
-      ...(spec.max_classification ? { max_classification: spec.max_classification } : {}),
-    },
-    dataLabelOf(input, req.args),
-  );
-}
-
-/** Calls the tool as the step's work and records what it did. */
-async function runTool(
-  ctx: RunContext,
-  step: Step,
-  req: ToolRequest,
-  spec: ToolSpec,
-  decision: PolicyDecision | undefined,
-  approvedHash: string | undefined,
-): Promise<EventFrom<'ToolCall'>> {
+  // The await stays here, not in a helper: an extra microtask turn could reorder the task's commands.
   try {
     const result = await ctx.inStep(() =>
       ctx.services.activities(toolOptions(spec)).callTool({
@@ -110,6 +81,24 @@ async function runTool(
     }
     return { type: 'tool_failed', failure: ctx.failed(step, err, 'tool') };
   }
+}
+
+/** The policy's decision on the call, given the tool's declared effects and the arguments' data label. */
+function toolDecision(ctx: RunContext, req: ToolRequest, spec: ToolSpec): PolicyDecision | undefined {
+  const { def, input } = ctx;
+  return checkPolicy(
+    input,
+    ctx.ledger.usage,
+    'tool_call',
+    {
+      agent: def.name,
+      tool: req.tool,
+      side_effect: spec.side_effect,
+      ...(spec.destructive ? { destructive: true } : {}),
+      ...(spec.max_classification ? { max_classification: spec.max_classification } : {}),
+    },
+    dataLabelOf(input, req.args),
+  );
 }
 
 /** The approval a policy's require_approval asks for, with the defaults a policy rule implies. */
