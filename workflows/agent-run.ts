@@ -27,8 +27,9 @@ const DEFAULT_STEPS_PER_HISTORY = 200;
 /**
  * One agent run: a loop that interprets the transition table in ./state-machine. Each step handler
  * (./steps) is handed the event that led to it, does its work (activities for anything with effects)
- * and reports an event carrying what the next step needs; the table says which step comes next. Budgets are checked before every step; cancellation, the deadline and a
- * manual takeover interrupt whatever step is running.
+ * and reports an event carrying what the next step needs; the table says which step comes next.
+ * Budgets are checked before every step; cancellation, the deadline and a manual takeover interrupt
+ * whatever step is running.
  */
 export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
   const ctx = workflowRun(input);
@@ -47,12 +48,8 @@ export async function agentRun(input: AgentRunInput): Promise<AgentRunOutput> {
   let current: StepType = 'Plan';
   let last: RunEvent | RunStart = { type: 'start', reason: input.carry ? 'continued as new' : 'run started' };
   while (!isTerminal(current)) {
-    let event: RunEvent;
-    const over = ctx.interrupt ? undefined : ctx.exceededBudget();
-    if (over) services.interrupts.interruptWith('budget_exceeded', over);
-    if (ctx.interrupt) {
-      event = ctx.interrupt;
-    } else {
+    let event: RunEvent | undefined = ctx.pendingInterrupt();
+    if (!event) {
       // Keep each Temporal run's history small: at a Plan boundary, carry the state into a fresh run.
       const longHistory = state.steps.length - ledger.stepsAtStart >= (def.budgets.steps_per_history ?? DEFAULT_STEPS_PER_HISTORY);
       if (current === 'Plan' && (longHistory || workflowInfo().continueAsNewSuggested)) {

@@ -127,6 +127,13 @@ export class RunContext implements GovernedRun {
     return exceededLimit(this.limits, this.ledger.state.steps.length, this.ledger.usage);
   }
 
+  /** Before a step: the interrupt that ends it instead (a spent budget becomes one), or undefined to run it. */
+  pendingInterrupt(): Interrupt | undefined {
+    const over = this.interrupt ? undefined : this.exceededBudget();
+    if (over) this.services.interrupts.interruptWith('budget_exceeded', over);
+    return this.interrupt;
+  }
+
   /** Starts the run's deadline: it interrupts whatever is in flight, approvals included. */
   armDeadline(): void {
     this.services.interrupts.armDeadline(Date.parse(this.input.requested_at) + this.limits.timeout_seconds * 1000 - Date.now());
