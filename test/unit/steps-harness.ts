@@ -128,10 +128,12 @@ export function fakeRun(o: FakeRunOptions = {}): { ctx: RunContext; calls: Recor
     interrupts,
     activities,
     patched: (id) => (calls.patches.push(id), o.patched ?? true),
-    condition: ((fn: () => boolean, timeoutMs?: number) => {
+    // The approvers decide (or an interrupt cancels the wait) while the step waits.
+    condition: (async (fn: () => boolean, timeoutMs?: number) => {
       if (timeoutMs !== undefined) calls.timeouts.push(timeoutMs);
+      await Promise.resolve();
       o.decide?.(box.ctx!);
-      return Promise.resolve(fn());
+      return fn();
     }) as RunServices['condition'],
     log: { info: () => undefined, warn: () => undefined },
     observer: { stepEntered: () => undefined, stepEnded: () => undefined, toolDenied: (_s, tool) => void calls.denied.push(tool) },
