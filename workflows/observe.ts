@@ -7,32 +7,33 @@ import { log, proxySinks, setCurrentDetails } from '@temporalio/workflow';
 import type { RunObserverSinks, StepObservation } from '../contracts/observability';
 import type { PolicyDecision } from '../contracts/policy';
 import type { Approval, Step } from '../contracts/run';
-import type { RunContext } from './run-context';
+import type { ObservedRun } from './views';
 
 const { runObserver } = proxySinks<RunObserverSinks>();
 
 const usd = (n: number) => `$${n.toFixed(n < 0.01 && n > 0 ? 6 : 4)}`;
 
 /** The Markdown the Web UI shows in the run's summary panel. */
-export function currentDetails(ctx: RunContext, status: string = ctx.state.status): string {
+export function currentDetails(ctx: ObservedRun, status: string = ctx.state.status): string {
   const { state, usage, labels } = ctx;
   const last = state.steps[state.steps.length - 1];
   const lines = [
-    `**${labels.agent}@${labels.agent_version}** · ${status} · tenant \`${ctx.input.initiator.tenant}\``,
+    `**${labels.agent}@${labels.agent_version}** · ${status} · tenant \`${ctx.tenant}\``,
     '',
-    `- **State:** ${state.current} (step ${state.steps.length} of at most ${ctx.limits.max_steps})`,
+    `- **State:** ${state.current} (step ${state.steps.length} of at most ${ctx.maxSteps})`,
     `- **Usage:** ${usage.input_tokens} input / ${usage.output_tokens} output tokens · ${usd(usage.cost_usd)}`,
   ];
-  if (last?.type === 'HumanApproval' && last.ended_at === undefined && ctx.approvalFor) {
-    const set = ctx.approvalFor.kind === 'tool_call' ? ctx.approvalFor.rule.approvers : ctx.def.fallback?.escalate_to;
+  const asked = ctx.display.approval;
+  if (last?.type === 'HumanApproval' && last.ended_at === undefined && asked) {
+    const set = asked.approvers;
     const who = set ? [...set.roles.map((r) => `role \`${r}\``), ...set.subjects.map((s) => `\`${s}\``)].join(', ') : 'an operator';
-    const what = ctx.approvalFor.kind === 'tool_call' ? `tool call \`${ctx.toolRequest?.tool ?? '?'}\`` : 'escalation';
+    const what = asked.kind === 'tool_call' ? `tool call \`${ctx.display.tool ?? '?'}\`` : 'escalation';
     lines.push(`- **Pending approval:** ${what} · may decide: ${who}`);
   }
   const failure = failedStep(ctx);
   if (failure?.error) {
     lines.push(`- **Error:** ${failure.error.type}: ${clip(failure.error.message)}`);
-    const tool = failure.type === 'ToolCall' ? ctx.toolRequest?.tool : undefined;
+    const tool = failure.type === 'ToolCall' ? ctx.display.tool : undefined;
     const where = [`step ${failure.index} ${failure.type}`, ...(tool ? [`tool \`${tool}\``] : [])];
     if (failure.policy) where.push(`rule \`${failure.policy.rule}\` (${failure.policy.effect})`);
     lines.push(`- **Failed at:** ${where.join(' · ')}`);
@@ -54,7 +55,7 @@ const deciders = (a: Approval) =>
  * denied or failing call, which names the tool and the rule), else the Fail step itself; otherwise the
  * last step if it failed.
  */
-function failedStep(ctx: RunContext): Step | undefined {
+function failedStep(ctx: ObservedRun): Step | undefined {
   const { steps } = ctx.state;
   const last = steps[steps.length - 1];
   if (last?.type !== 'Fail') return last?.error ? last : undefined;
@@ -67,10 +68,11 @@ function failedStep(ctx: RunContext): Step | undefined {
 }
 
 /** The decision a step counts in acp_policy_decisions_total (see StepObservation.policy). */
-function countedDecision(ctx: RunContext, step: Step): StepObservation['policy'] {
+function countedDecision(ctx: ObservedRun, step: Step): StepObservation['policy'] {
   const action = step.type === 'Plan' ? 'model_call' : step.type === 'ToolCall' ? 'tool_call' : undefined;
   if (!action) return undefined;
-  const asked = ctx.approvalFor?.kind === 'tool_call' && ctx.approvalFor.step === step.index ? ctx.approvalFor : undefined;
+  const shown = ctx.display.approval;
+  const asked = shown?.kind === 'tool_call' && shown.step === step.index ? shown : undefined;
   // An approval the agent definition demands is a require_approval, whatever the policy allowed.
   if (asked?.required_by === 'agent' && step.policy?.effect !== 'require_approval') {
     return { action, effect: 'require_approval', rule: 'agent.approvals' };
@@ -105,25 +107,25 @@ export function runFailed(error: { type: string; message: string }): void {
   span?.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
 }
 
-function observation(ctx: RunContext, step: Step): StepObservation {
+function observation(ctx: ObservedRun, step: Step): StepObservation {
   return {
     agent: ctx.labels.agent,
     agent_version: ctx.labels.agent_version,
-    tenant: ctx.input.initiator.tenant,
+    tenant: ctx.tenant,
     step_type: step.type,
     started_at: step.started_at,
   };
 }
 
 /** A run entered a step: log the transition, show it in the Web UI, count it. */
-export function stepEntered(ctx: RunContext, step: Step): void {
+export function stepEntered(ctx: ObservedRun, step: Step): void {
   log.info('step started', { ...ctx.labels, step: step.index, step_type: step.type, reason: step.reason });
   setCurrentDetails(currentDetails(ctx));
   runObserver.stepStarted(observation(ctx, step));
 }
 
 /** A step ended: its duration, policy decision, approval outcome and, for Complete and Fail, the run's outcome. */
-export function stepEnded(ctx: RunContext, step: Step): void {
+export function stepEnded(ctx: ObservedRun, step: Step): void {
   const o = observation(ctx, step);
   if (step.ended_at) {
     o.ended_at = step.ended_at;
@@ -142,7 +144,7 @@ export function stepEnded(ctx: RunContext, step: Step): void {
       };
     }
   }
-  const event = ctx.interrupt?.event;
+  const event = ctx.interrupt?.type;
   if (step.type === 'Complete') o.run_outcome = event === 'taken_over' ? 'taken_over' : 'completed';
   if (step.type === 'Fail') o.run_outcome = event === 'cancelled' ? 'cancelled' : 'failed';
   const span = trace.getActiveSpan()?.spanContext();

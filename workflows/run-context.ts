@@ -1,139 +1,91 @@
-// One run's state and bookkeeping, as one object the step handlers receive: what the run has done so
-// far, what one step hands the next, the interrupts that cut a step short and the limits it is held to.
-import { CancellationScope, condition, isCancellation, patched, sleep, workflowInfo } from '@temporalio/workflow';
-import type { AgentDefinition, ApprovalRule } from '../contracts/agent';
+// One run as its step handlers receive it: who and what it is (identity, definition, limits), its
+// ledger (what continue-as-new carries), its services (governance, search attributes, interrupts,
+// workflow APIs) and what observers are shown. What one step hands the next travels in the event
+// (./events), not here. No workflow API is called from this file: the services carry them.
+import type { AgentDefinition } from '../contracts/agent';
 import { DecisionError } from '../contracts/errors';
 import type { TenantDailyBudget } from '../contracts/policy';
-import type {
-  ActionTaken,
-  AgentRunInput,
-  Approval,
-  Observation,
-  RunCarry,
-  RunState,
-  Step,
-  StepType,
-  TakeoverUpdateInput,
-  Usage,
-} from '../contracts/run';
+import type { AgentRunInput, RunState, Step, StepType, TakeoverUpdateInput } from '../contracts/run';
 import { RunSearchAttributes } from '../contracts/search-attributes';
-import type { CallEstimate } from '../shared/cost';
 import { decisionError, failureOf } from './describe';
-import { RunGovernance } from './governance';
+import type { CallFailure, Interrupt } from './events';
+import type { GovernedRun } from './governance';
+import { RunLedger } from './ledger';
 import { effectiveLimits, exceededLimit, tenantLimit, type RunLimits } from './limits';
 import { OPERATOR_ROLES } from './messages';
-import { stepEnded, stepEntered } from './observe';
-import { RunAttributes } from './search-attributes';
-import { isTerminal, type RunEvent } from './state-machine';
+import type { RunServices } from './services';
+import { isTerminal } from './state-machine';
+import type { ObservedRun, RunDisplay } from './views';
 
-/** What cuts a step short; the first one wins. */
-export interface Interrupt {
-  event: Extract<RunEvent, 'cancelled' | 'budget_exceeded' | 'taken_over'>;
-  detail: string;
+/** Who the run is: its workflow id, this execution, and the paths it was started on. */
+export interface RunIdentity {
+  runId: string;
+  /** This execution of the run: with the run id and the step, the key of its reservations and audit rows. */
+  execution: string;
+  /** False for runs started before model calls were checked against budgets first (the v1-* histories). */
+  budgetsBeforeCall: boolean;
 }
 
-/** The tool call the model asked for, handed from Plan to ToolCall (and HumanApproval). */
-export interface ToolRequest {
-  tool: string;
-  args: Record<string, unknown>;
-  reason: string;
+/** The labels every log line of a run carries. */
+export function runLabels(runId: string, def: AgentDefinition): { run_id: string; agent: string; agent_version: string } {
+  return { run_id: runId, agent: def.name, agent_version: def.version };
 }
 
 /** The run as its steps see it. */
-export class RunContext {
+export class RunContext implements GovernedRun {
   readonly runId: string;
+  readonly execution: string;
+  readonly budgetsBeforeCall: boolean;
   readonly def: AgentDefinition;
   /** Every log line of the run carries these labels. */
   readonly labels: { run_id: string; agent: string; agent_version: string };
   readonly limits: RunLimits;
   readonly tenantBudget: TenantDailyBudget | undefined;
-  /** False for runs started before model calls were checked against budgets first (the v1-* histories). */
-  readonly budgetsBeforeCall: boolean;
-  /** This execution of the run: with the run id and the step, the key of its reservations and audit rows. */
-  readonly execution: string;
-  readonly governance: RunGovernance;
-  /** The run's search attributes (buffered, one upsert per workflow task, for runs started under `lean-history`). */
-  readonly attributes: RunAttributes;
+  readonly ledger: RunLedger;
+  /** What observers show beyond the state (the tool in play, the approval asked for): steps write it, never read it. */
+  readonly display: RunDisplay = {};
+  /** The run as observers may read it. */
+  readonly observed: ObservedRun;
 
-  readonly usage: Usage;
-  readonly observations: Observation[];
-  readonly actions: ActionTaken[];
-  readonly warnings: string[];
-  readonly state: RunState;
-  repairs: number;
-  fallbackUsed: boolean;
-  /** Steps recorded by earlier Temporal runs of this run (before continue-as-new). */
-  readonly stepsAtStart: number;
-
-  // What the previous step handed to the next one.
-  toolRequest: ToolRequest | undefined;
-  approvedHash: string | undefined;
-  finalResult: unknown;
-  lastFailure: { type: string; message: string; from: 'model' | 'tool' } | undefined;
-  /** The approval the next step opens; for a tool call, the ToolCall step that asked and whether the agent definition or the policy demands it. */
-  approvalFor:
-    { kind: 'tool_call'; rule: ApprovalRule; step?: number; required_by?: 'agent' | 'policy' } | { kind: 'escalation' } | undefined;
-  lastApprovalOutcome: { kind: Approval['kind']; approved: boolean } | undefined;
-  endError: { type: string; message: string } | undefined;
-  /** A model call the budget could not cover: Decide falls back to a cheaper model or gives up. */
-  budgetDenial: { detail: string; estimate: CallEstimate; promptChars: number } | undefined;
-
-  interrupt: Interrupt | undefined;
-  takeover: TakeoverUpdateInput | undefined;
-  private stepScope: CancellationScope | undefined;
-  private stepWasCancelled = false;
-
-  constructor(readonly input: AgentRunInput) {
-    this.runId = workflowInfo().workflowId;
+  constructor(
+    readonly input: AgentRunInput,
+    identity: RunIdentity,
+    readonly services: RunServices,
+  ) {
+    ({ runId: this.runId, execution: this.execution, budgetsBeforeCall: this.budgetsBeforeCall } = identity);
     const def = (this.def = input.agent.definition);
-    this.labels = { run_id: this.runId, agent: def.name, agent_version: def.version };
+    this.labels = runLabels(this.runId, def);
     this.limits = effectiveLimits(input);
     this.tenantBudget = tenantLimit(input);
-    // Runs started by a worker that wrote no audit rows, or checked no budget before a model call, must
-    // replay without them (docs/changing-workflows.md; the v1-* histories are such runs). Both are
-    // decided here, when the run starts.
-    const auditInRun = patched('audit-rows-from-runs');
-    this.budgetsBeforeCall = patched('budgets-before-call');
-    // Runs started before `lean-history` upserted search attributes once per step and settled each model
-    // call in its own local activity; they replay that way.
-    const lean = patched('lean-history');
-    this.attributes = new RunAttributes(lean);
-    this.execution = workflowInfo().runId;
-    const carry = input.carry;
-    this.usage = carry?.usage ?? { input_tokens: 0, output_tokens: 0, cost_usd: 0 };
-    this.observations = carry?.observations ?? [];
-    this.actions = carry?.actions ?? [];
-    this.warnings = carry?.warnings ?? [];
-    this.state = {
-      status: 'running',
-      current: 'Plan',
-      agent: { name: def.name, version: def.version },
-      steps: carry?.steps ?? [],
-      usage: this.usage,
-      approvals: carry?.approvals ?? [],
-      output: { result: null, evidence: [], actions_taken: this.actions, warnings: this.warnings },
+    this.ledger = new RunLedger(def, input.carry);
+    const { interrupts } = services;
+    const { ledger, display, labels, limits } = this;
+    this.observed = {
+      labels,
+      tenant: input.initiator.tenant,
+      maxSteps: limits.max_steps,
+      state: ledger.state,
+      usage: ledger.usage,
+      display,
+      get interrupt() {
+        return interrupts.current;
+      },
     };
-    this.repairs = carry?.repairs ?? 0;
-    this.fallbackUsed = carry?.fallback_used ?? false;
-    this.stepsAtStart = this.state.steps.length;
-    // Runs started before `approval-rows-after-accept` left each decision's row to the gateway and wrote
-    // approval rows through local activities (which a lost workflow task does not undo).
-    this.governance = new RunGovernance(this, auditInRun, lean, patched('approval-rows-after-accept'));
+  }
+
+  /** The first interrupt, once there is one. */
+  get interrupt(): Interrupt | undefined {
+    return this.services.interrupts.current;
   }
 
   /** Records the start of a step and shows it in the run's search attributes. */
   enter(type: StepType, reason: string, inputSummary: string): Step {
-    const step: Step = {
-      index: this.state.steps.length + 1,
-      type,
-      started_at: new Date().toISOString(),
-      input_summary: inputSummary,
-      reason,
-    };
-    this.state.steps.push(step);
-    this.state.current = type;
-    this.attributes.set({ key: RunSearchAttributes.runState, value: type });
-    stepEntered(this, step);
+    const { state } = this.ledger;
+    const step: Step = { index: state.steps.length + 1, type, started_at: new Date().toISOString(), input_summary: inputSummary, reason };
+    state.steps.push(step);
+    state.current = type;
+    this.services.attributes.set({ key: RunSearchAttributes.runState, value: type });
+    this.services.observer.stepEntered(this.observed, step);
     return step;
   }
 
@@ -142,63 +94,49 @@ export class RunContext {
     step.ended_at = new Date().toISOString();
     if (outputSummary !== undefined) step.output_summary = outputSummary;
     if (error) step.error = error;
-    stepEnded(this, step);
+    this.services.observer.stepEnded(this.observed, step);
   }
 
-  /** Ends a step that an interrupt cut short; the interrupt's event ends it. */
-  stopped(step: Step): RunEvent {
+  /** Ends a step that an interrupt cut short; the interrupt is the event that ends it. */
+  stopped(step: Step): Interrupt {
     this.finish(step, 'interrupted');
-    return this.interrupt!.event;
+    return this.interrupt!;
   }
 
-  /** Ends a step whose model or tool call failed, and hands the failure to RetryFallback. */
-  failed(step: Step, err: unknown, from: 'model' | 'tool'): void {
-    this.lastFailure = { ...failureOf(err), from };
-    this.finish(step, undefined, this.lastFailure);
+  /** Ends a step whose model or tool call failed; the failure is for RetryFallback. */
+  failed(step: Step, err: unknown, from: 'model' | 'tool'): CallFailure {
+    const failure = { ...failureOf(err), from };
+    this.finish(step, undefined, failure);
+    return failure;
   }
 
-  /** Runs a step's work in its own cancellation scope, so an interrupt cancels just that work. */
-  async inStep<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs a step's work so that an interrupt cancels just that work. */
+  inStep<T>(work: () => Promise<T>): Promise<T> {
     // The step is about to wait: this is where the workflow task's search attributes are written.
-    this.attributes.flush();
-    const scope = new CancellationScope();
-    this.stepScope = scope;
-    this.stepWasCancelled = false;
-    try {
-      return await scope.run(work);
-    } finally {
-      // A tool may fail with its own error when cancelled; what counts is that the scope was cancelled.
-      this.stepWasCancelled = scope.consideredCancelled;
-      this.stepScope = undefined;
-    }
+    this.services.attributes.flush();
+    return this.services.interrupts.inStep(work);
   }
 
-  /** Whether a step's work failed because it was interrupted (recording the caller's cancel if nothing else did). */
+  /** Whether a step's work failed because it was interrupted. */
   interrupted(err: unknown): boolean {
-    if (!isCancellation(err) && !this.stepWasCancelled) return false;
-    // A cancellation nobody asked for inside the workflow is the caller's cancel request.
-    this.interrupt ??= { event: 'cancelled', detail: 'cancelled through the API' };
-    return true;
-  }
-
-  /** Interrupts the run: the first interrupt wins and cancels the step in flight. */
-  interruptWith(event: Interrupt['event'], detail: string): void {
-    this.interrupt ??= { event, detail };
-    this.stepScope?.cancel();
+    return this.services.interrupts.interrupted(err);
   }
 
   /** The limit the run is over before its next step, or undefined. */
   exceededBudget(): string | undefined {
-    return exceededLimit(this.limits, this.state.steps.length, this.usage);
+    return exceededLimit(this.limits, this.ledger.state.steps.length, this.ledger.usage);
   }
 
-  /** Starts the run's deadline, a workflow timer: it interrupts whatever is in flight, approvals included. */
+  /** Before a step: the interrupt that ends it instead (a spent budget becomes one), or undefined to run it. */
+  pendingInterrupt(): Interrupt | undefined {
+    const over = this.interrupt ? undefined : this.exceededBudget();
+    if (over) this.services.interrupts.interruptWith('budget_exceeded', over);
+    return this.interrupt;
+  }
+
+  /** Starts the run's deadline: it interrupts whatever is in flight, approvals included. */
   armDeadline(): void {
-    const deadlineMs = Date.parse(this.input.requested_at) + this.limits.timeout_seconds * 1000 - Date.now();
-    void sleep(Math.max(deadlineMs, 1)).then(
-      () => this.interruptWith('budget_exceeded', 'timeout_seconds'),
-      () => undefined, // the run ended or was cancelled first
-    );
+    this.services.interrupts.armDeadline(Date.parse(this.input.requested_at) + this.limits.timeout_seconds * 1000 - Date.now());
   }
 
   /** Refuses a takeover by someone without an operator role, or of a run that is no longer running. */
@@ -206,30 +144,15 @@ export class RunContext {
     if (!u.operator.roles.some((r) => OPERATOR_ROLES.includes(r))) {
       throw decisionError(DecisionError.ApproverNotAllowed, `taking over a run needs one of the roles ${OPERATOR_ROLES.join(', ')}`);
     }
-    if (this.state.status !== 'running' || this.interrupt)
+    if (this.ledger.state.status !== 'running' || this.interrupt)
       throw decisionError(DecisionError.RunNotActive, `run ${this.runId} is no longer running`);
   }
 
   /** An operator takes the run over: it interrupts the step in flight and completes with the operator's result. */
   async takeOver(u: TakeoverUpdateInput): Promise<RunState['output']> {
-    this.takeover = u;
-    this.interruptWith('taken_over', `${u.operator.subject}: ${u.reason}`);
-    await condition(() => isTerminal(this.state.current));
-    return this.state.output;
-  }
-
-  /** What the run carries into its next Temporal run when it continues as new. */
-  carry(): RunCarry {
-    return {
-      steps: this.state.steps,
-      usage: this.usage,
-      observations: this.observations,
-      actions: this.actions,
-      warnings: this.warnings,
-      approvals: this.state.approvals,
-      repairs: this.repairs,
-      fallback_used: this.fallbackUsed,
-      generation: (this.input.carry?.generation ?? 0) + 1,
-    };
+    this.services.interrupts.takeover = u;
+    this.services.interrupts.interruptWith('taken_over', `${u.operator.subject}: ${u.reason}`);
+    await this.services.condition(() => isTerminal(this.ledger.state.current));
+    return this.ledger.state.output;
   }
 }

@@ -19,15 +19,15 @@ const histories = () =>
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 // v1-*: recorded by the code before runs wrote audit rows and checked budgets before each model call
-// (both patched in workflows/run-context.ts); they prove runs started by that code still replay.
+// (both patched in workflows/workflow-run.ts); they prove runs started by that code still replay.
 // v1-priced-cost-budget is a priced run under max_cost_usd that the unpatched check would replay
-// differently. v2-*: recorded by the code before `lean-history` (workflows/run-context.ts), which
+// differently. v2-*: recorded by the code before `lean-history` (workflows/workflow-run.ts), which
 // upserted the run's search attributes once per step and settled each model call in its own local
 // activity. Of those, the ones before model-unusable-answer were recorded before a model answer that
 // fails validation counted its usage (patched in workflows/steps/plan.ts): v2-model-fallback proves a
 // model failure recorded by that code still replays. The unprefixed ones are recorded from the current
 // code; budgeted-run reserves before every model call, so a settlement rides along with a reservation.
-// v3-*: approval paths recorded before `approval-rows-after-accept` (workflows/run-context.ts), when
+// v3-*: approval paths recorded before `approval-rows-after-accept` (workflows/workflow-run.ts), when
 // the gateway wrote each decision's row and the run wrote approval rows through local activities; the
 // unprefixed approval-approved, approval-rejected and cancelled are recorded under it.
 const V3 = ['approval-approved', 'approval-rejected', 'cancelled'];

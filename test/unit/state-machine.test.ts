@@ -7,7 +7,7 @@ import {
   STEP_TYPES,
   TRANSITIONS,
   transition,
-  type RunEvent,
+  type RunEventType as RunEvent,
 } from '../../workflows/state-machine';
 
 // The whole table, written out: every (step, event) pair and its expected outcome. A change to the

@@ -1,6 +1,5 @@
 // HumanApproval: the run waits for approvers to decide a tool call (or an escalation of a failing run),
 // escalating once on timeout where the rule says so. The decisions arrive through the approval update.
-import { condition, log } from '@temporalio/workflow';
 import type { ApproverSet } from '../../contracts/agent';
 import type { Approval, Step } from '../../contracts/run';
 import { RunSearchAttributes } from '../../contracts/search-attributes';
@@ -8,40 +7,40 @@ import { argsHash } from '../../shared/canonical';
 import { escalationHash } from '../approvals';
 import { summarize } from '../describe';
 import type { RunContext } from '../run-context';
-import type { RunEvent } from '../state-machine';
+import { reasonOf, type EventFrom, type EventInto } from '../state-machine';
+
+type Asked = EventInto<'HumanApproval'>;
 
 /** Shows who may decide in the run's search attributes (the approvals list finds pending runs by it); undefined clears it. */
 function markPending(ctx: RunContext, set: ApproverSet | undefined): void {
-  ctx.attributes.set({
+  ctx.services.attributes.set({
     key: RunSearchAttributes.pendingApprovers,
     value: set ? [...set.roles.map((r) => `role:${r}`), ...set.subjects.map((s) => `subject:${s}`)] : null,
   });
 }
 
 /** Opens an approval, waits for its decision or deadline, and reports approved, rejected or (for an escalation) retry. */
-export async function humanApproval(ctx: RunContext, reason: string): Promise<RunEvent> {
-  const what = ctx.approvalFor!;
+export async function humanApproval(ctx: RunContext, event: Asked): Promise<EventFrom<'HumanApproval'>> {
   const step = ctx.enter(
     'HumanApproval',
-    reason,
-    what.kind === 'tool_call'
-      ? `${ctx.toolRequest!.tool} ${summarize(ctx.toolRequest!.args)}`
-      : `escalation: ${ctx.lastFailure?.message ?? ''}`,
+    reasonOf(event),
+    event.type === 'approval_required' ? `${event.request.tool} ${summarize(event.request.args)}` : `escalation: ${event.failure.message}`,
   );
-  const timeoutS = what.kind === 'tool_call' ? what.rule.timeout_seconds : (ctx.def.fallback?.escalation_timeout_seconds ?? 3600);
-  const approval = openApproval(ctx, step, timeoutS);
+  const timeoutS =
+    event.type === 'approval_required' ? event.ask.rule.timeout_seconds : (ctx.def.fallback?.escalation_timeout_seconds ?? 3600);
+  const approval = openApproval(ctx, step, event, timeoutS);
   // The run may wait here for hours: the previous model call's settlement is written now, not folded
   // into the next reservation.
-  ctx.governance.flushSettlement();
+  ctx.services.governance.flushSettlement();
 
   try {
-    let decided = await ctx.inStep(() => condition(() => approval.status !== 'pending', timeoutS * 1000));
+    let decided = await ctx.inStep(() => ctx.services.condition(() => approval.status !== 'pending', timeoutS * 1000));
     if (!decided && approval.on_timeout === 'escalate' && approval.escalate_to) {
       approval.escalations += 1;
       approval.deadline = new Date(Date.now() + timeoutS * 1000).toISOString();
       markPending(ctx, approval.escalate_to);
-      log.info('approval escalated', { ...ctx.labels, approval_id: approval.id });
-      decided = await ctx.inStep(() => condition(() => approval.status !== 'pending', timeoutS * 1000));
+      ctx.services.log.info('approval escalated', { ...ctx.labels, approval_id: approval.id });
+      decided = await ctx.inStep(() => ctx.services.condition(() => approval.status !== 'pending', timeoutS * 1000));
     }
     if (!decided) approval.status = 'expired';
   } catch (err) {
@@ -54,36 +53,35 @@ export async function humanApproval(ctx: RunContext, reason: string): Promise<Ru
     throw err;
   }
   markPending(ctx, undefined);
-  return closeApproval(ctx, step, approval);
+  return closeApproval(ctx, step, event, approval);
 }
 
 /** Creates the pending approval, shows its approvers and audits the request. */
-function openApproval(ctx: RunContext, step: Step, timeoutS: number): Approval {
-  const what = ctx.approvalFor!;
-  const req = ctx.toolRequest;
+function openApproval(ctx: RunContext, step: Step, event: Asked, timeoutS: number): Approval {
+  // Key order as before: approvals are carried across continue-as-new and shown by the state query.
+  const rule = event.type === 'approval_required' ? event.ask.rule : undefined;
+  const req = event.type === 'approval_required' ? event.request : undefined;
+  const failure = event.type === 'escalate' ? event.failure : undefined;
   const approval: Approval = {
     id: `apr-${step.index}`,
-    kind: what.kind,
+    kind: rule ? 'tool_call' : 'escalation',
     step: step.index,
-    reason:
-      what.kind === 'tool_call'
-        ? what.rule.reason
-        : `the run keeps failing: ${ctx.lastFailure?.type ?? 'error'}: ${ctx.lastFailure?.message ?? ''}`,
-    approvers: what.kind === 'tool_call' ? what.rule.approvers : ctx.def.fallback!.escalate_to!,
-    quorum: what.kind === 'tool_call' ? what.rule.quorum : 1,
+    reason: rule ? rule.reason : `the run keeps failing: ${failure!.type}: ${failure!.message}`,
+    approvers: rule ? rule.approvers : ctx.def.fallback!.escalate_to!,
+    quorum: rule ? rule.quorum : 1,
     deadline: new Date(Date.now() + timeoutS * 1000).toISOString(),
-    on_timeout: what.kind === 'tool_call' ? what.rule.on_timeout : 'reject',
-    ...(what.kind === 'tool_call' && what.rule.escalate_to ? { escalate_to: what.rule.escalate_to } : {}),
+    on_timeout: rule ? rule.on_timeout : 'reject',
+    ...(rule?.escalate_to ? { escalate_to: rule.escalate_to } : {}),
     status: 'pending',
     decisions: [],
     escalations: 0,
-    ...(what.kind === 'tool_call' ? { tool: req!.tool, args: req!.args, args_hash: argsHash(req!.tool, req!.args) } : {}),
+    ...(req ? { tool: req.tool, args: req.args, args_hash: argsHash(req.tool, req.args) } : {}),
   };
   if (approval.kind === 'escalation') approval.args_hash = escalationHash(approval);
-  ctx.state.approvals.push(approval);
+  ctx.ledger.state.approvals.push(approval);
   markPending(ctx, approval.approvers);
-  log.info('approval requested', { ...ctx.labels, approval_id: approval.id, kind: approval.kind });
-  ctx.governance.audit(step.index, {
+  ctx.services.log.info('approval requested', { ...ctx.labels, approval_id: approval.id, kind: approval.kind });
+  ctx.services.governance.audit(step.index, {
     action: 'approval.request',
     outcome: 'pending',
     reason: approval.reason,
@@ -101,32 +99,30 @@ function openApproval(ctx: RunContext, step: Step, timeoutS: number): Approval {
 }
 
 /** Audits the outcome of a decided or expired approval and hands it to the next step. */
-function closeApproval(ctx: RunContext, step: Step, approval: Approval): RunEvent {
+function closeApproval(ctx: RunContext, step: Step, event: Asked, approval: Approval): EventFrom<'HumanApproval'> {
   const approved = approval.status === 'approved';
   // Each vote has its own row (written by the run since `approval-rows-after-accept`, before by the
   // gateway); this row is the approval's outcome, written only once the task closing it is accepted.
-  ctx.governance.auditAccepted(step.index, {
+  ctx.services.governance.auditAccepted(step.index, {
     action: 'approval.close',
     outcome: approval.status,
     principal: approval.status === 'expired' ? 'system:deadline' : (approval.decisions.at(-1)?.approver ?? 'system:deadline'),
     reason: approval.status === 'expired' ? 'no decision before the deadline' : `${approval.status} (quorum ${approval.quorum})`,
     details: { approval_id: approval.id, kind: approval.kind, args_hash: approval.args_hash, escalations: approval.escalations },
   });
-  ctx.lastApprovalOutcome = { kind: approval.kind, approved };
   ctx.finish(
     step,
     `${approval.status}${approval.decisions.length ? ' by ' + approval.decisions.map((d) => `${d.approver}:${d.decision}`).join(', ') : ''}`,
   );
-  if (approval.kind === 'escalation') return approved ? 'retry' : 'rejected';
-  const req = ctx.toolRequest!;
-  if (approved) {
-    ctx.toolRequest = { ...req, args: approval.args! };
-    ctx.approvedHash = approval.args_hash;
-    return 'approved';
+  if (event.type === 'escalate') {
+    return approved ? { type: 'retry', failure: event.failure } : { type: 'rejected', kind: 'escalation', failure: event.failure };
   }
+  const req = event.request;
+  // An approver may have edited the arguments: the tool runs with the approved ones.
+  if (approved) return { type: 'approved', request: { ...req, args: approval.args! }, approvedHash: approval.args_hash };
   const who = approval.decisions.find((d) => d.decision === 'reject');
   const why = who ? `rejected by ${who.approver}${who.comment ? `: ${who.comment}` : ''}` : 'no decision before the deadline';
-  ctx.warnings.push(`${req.tool} was not run: ${why}`);
-  ctx.observations.push({ step: step.index, tool: req.tool, args: req.args, output: { not_run: true, reason: why }, evidence: [] });
-  return 'rejected';
+  ctx.ledger.warnings.push(`${req.tool} was not run: ${why}`);
+  ctx.ledger.observations.push({ step: step.index, tool: req.tool, args: req.args, output: { not_run: true, reason: why }, evidence: [] });
+  return { type: 'rejected', kind: 'tool_call' };
 }

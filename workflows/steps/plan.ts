@@ -1,146 +1,132 @@
 // Plan: the model chooses the next action (a tool call or the final result), once the policy allows
-// the call and the budgets can cover it.
-import { ApplicationFailure, log, patched, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
-import type { ModelCall } from '../../contracts/agent';
+// the call and the budgets can cover it (./plan-budget).
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { ModelCall, ModelSettings } from '../../contracts/agent';
 import { ErrorCode } from '../../contracts/errors';
 import type { Reservation } from '../../contracts/governance';
-import type { PlanResult, Step, Usage } from '../../contracts/run';
-import { estimateCall, nanoUsd, type CallEstimate } from '../../shared/cost';
+import type { PlanRequest, PlanResult, Step, Usage } from '../../contracts/run';
 import { planOptions } from '../activity-options';
 import { summarize } from '../describe';
 import { checkPolicy } from '../policy-checks';
 import type { RunContext } from '../run-context';
-import type { RunEvent } from '../state-machine';
+import { reasonOf, type EventFrom, type EventInto } from '../state-machine';
+import {
+  afterReservation,
+  budgetToReserve,
+  costOf,
+  holdOf,
+  NO_HOLD,
+  overRunBudget,
+  reservationFailed,
+  type BudgetHold,
+  type CallCost,
+} from './plan-budget';
 
-/** Calls the model (the fallback model once the run has fallen back) and hands its action to the next step. */
-export async function plan(ctx: RunContext, reason: string): Promise<RunEvent> {
+/**
+ * Calls the model (the fallback model once the run has fallen back) and hands its action to the next
+ * step. The awaits stay in this one function, as before it was split: a helper that awaited would add
+ * microtask turns, and commands scheduled in them (an approval's row) would change places in the history.
+ */
+export async function plan(ctx: RunContext, event: EventInto<'Plan'>): Promise<EventFrom<'Plan'>> {
   const { def, input } = ctx;
-  const model = ctx.fallbackUsed && def.fallback?.model ? def.fallback.model : def.model;
-  const step = ctx.enter('Plan', reason, summarize(input.task));
-  const modelDecision = checkPolicy(input, ctx.usage, 'model_call', { agent: def.name });
-  if (modelDecision) step.policy = { effect: modelDecision.effect, rule: modelDecision.rule, reason: modelDecision.reason };
-  if (modelDecision && modelDecision.effect !== 'allow') {
-    ctx.endError = {
-      type: ErrorCode.PolicyDenied,
-      message: `policy ${modelDecision.effect === 'deny' ? 'denied' : 'did not allow'} the model call: ${modelDecision.reason}`,
-    };
-    ctx.finish(step, 'denied by policy', ctx.endError);
-    ctx.governance.audit(step.index, {
-      action: 'policy.model_call',
-      outcome: modelDecision.effect,
-      reason: modelDecision.reason,
-      rule: modelDecision.rule,
-      details: { model: `${model.provider}/${model.name}` },
-    });
-    return 'model_denied';
-  }
+  const model = ctx.ledger.fallbackUsed && def.fallback?.model ? def.fallback.model : def.model;
+  const step = ctx.enter('Plan', reasonOf(event), summarize(input.task));
+  const denied = modelPolicy(ctx, step, model);
+  if (denied) return denied;
   // Budgets before the call: the run's own cost budget, then the tenant's daily budget (reserved).
-  const promptChars =
-    def.instructions.length + input.task.length + JSON.stringify(input.context).length + JSON.stringify(ctx.observations).length;
-  const estimate = estimateCall(model, promptChars);
-  const notCalled = (detail: string): RunEvent => {
-    ctx.budgetDenial = { detail, estimate, promptChars };
-    ctx.finish(step, `not called: ${model.provider}/${model.name} needs up to $${estimate.cost_usd}`, {
-      type: ErrorCode.BudgetExceeded,
-      message: `budget_exceeded: ${detail}`,
-    });
-    return 'budget_denied';
-  };
-  const { limits, usage, tenantBudget } = ctx;
-  if (
-    ctx.budgetsBeforeCall &&
-    limits.max_cost_usd !== undefined &&
-    estimate.cost_usd > 0 &&
-    nanoUsd(usage.cost_usd + estimate.cost_usd) > limits.max_cost_usd
-  ) {
-    return notCalled(`max_cost_usd: the run has spent $${nanoUsd(usage.cost_usd)} of $${limits.max_cost_usd}`);
-  }
-  const reserving =
-    ctx.budgetsBeforeCall &&
-    tenantBudget !== undefined &&
-    ((tenantBudget.daily_cost_usd !== undefined && estimate.cost_usd > 0) || tenantBudget.daily_tokens !== undefined);
-  if (reserving) {
+  const cost = costOf(ctx, model);
+  const over = overRunBudget(ctx, step, model, cost);
+  if (over) return over;
+  const tenantBudget = budgetToReserve(ctx, cost);
+  let hold = NO_HOLD;
+  if (tenantBudget) {
+    hold = holdOf(ctx, step);
     let reservation: Reservation;
     try {
-      reservation = await ctx.inStep(() => ctx.governance.reserve(step.index, estimate, tenantBudget));
+      reservation = await ctx.inStep(() => ctx.services.governance.reserve(step.index, cost.estimate, tenantBudget));
     } catch (err) {
-      if (ctx.interrupted(err)) {
-        // The call was not made: release whatever a reservation attempt may have committed.
-        ctx.governance.settle(step.index, 0, 0);
-        return ctx.stopped(step);
-      }
-      ctx.failed(step, err, 'model');
-      return 'model_failed';
+      return reservationFailed(ctx, step, hold, err);
     }
-    if (!reservation.granted) {
-      deniedReservation(ctx, step, `${model.provider}/${model.name}`, estimate, reservation);
-      return notCalled(reservation.reason ?? reservation.exceeded ?? 'tenant_daily_cost');
-    }
-    if (ctx.interrupt) {
-      // Interrupted while reserving: the call is not made, so nothing is spent.
-      ctx.governance.settle(step.index, 0, 0);
-      return ctx.stopped(step);
-    }
+    const notReserved = afterReservation(ctx, step, model, cost, hold, reservation);
+    if (notReserved) return notReserved;
   }
-  const agent = model === def.model ? input.agent : { ...input.agent, definition: { ...def, model } };
   let result: PlanResult;
   try {
-    result = await ctx.inStep(() =>
-      proxyActivities<Activities>(planOptions(def, model)).plan({
-        run_id: ctx.runId,
-        step: step.index,
-        agent,
-        task: input.task,
-        context: input.context,
-        ...(input.context_labels ? { context_labels: input.context_labels } : {}),
-        observations: ctx.observations,
-        output_spec: input.output_spec ?? def.output_schema,
-      }),
-    );
+    result = await ctx.inStep(() => ctx.services.activities(planOptions(def, model)).plan(planRequest(ctx, step, model)));
   } catch (err) {
-    if (ctx.interrupted(err)) {
-      // Interrupted mid-call: the vendor may have billed it; count the estimate.
-      if (reserving) ctx.governance.settle(step.index, estimate.cost_usd, estimate.tokens);
-      return ctx.stopped(step);
-    }
-    // Vendors do not bill failed requests, but an answer that failed validation was billed: it counts.
-    const billed = patched('model-usage-on-failure') ? billedCall(err) : {};
-    if (reserving) {
-      ctx.governance.settle(
-        step.index,
-        billed.usage?.cost_usd ?? 0,
-        billed.usage ? billed.usage.input_tokens + billed.usage.output_tokens : 0,
-      );
-    }
-    if (billed.usage) {
-      step.usage = billed.usage;
-      usage.input_tokens += billed.usage.input_tokens;
-      usage.output_tokens += billed.usage.output_tokens;
-      usage.cost_usd += billed.usage.cost_usd;
-    }
-    if (billed.call) step.model = billed.call;
-    ctx.failed(step, err, 'model');
-    return 'model_failed';
+    return callFailed(ctx, step, cost, hold, err);
   }
-  if (reserving) ctx.governance.settle(step.index, result.usage.cost_usd, result.usage.input_tokens + result.usage.output_tokens);
-  step.usage = result.usage;
-  if (result.call) {
-    step.model = result.call;
-    // A repair turn inside the call spends one of the agent's max_repairs.
-    ctx.repairs += result.call.repairs;
+  return answered(ctx, step, hold, result);
+}
+
+/** The policy's decision on the model call, recorded on the step; the denial that ends it, if any. */
+function modelPolicy(ctx: RunContext, step: Step, model: ModelSettings): EventFrom<'Plan'> | undefined {
+  const decision = checkPolicy(ctx.input, ctx.ledger.usage, 'model_call', { agent: ctx.def.name });
+  if (decision) step.policy = { effect: decision.effect, rule: decision.rule, reason: decision.reason };
+  if (!decision || decision.effect === 'allow') return undefined;
+  const error = {
+    type: ErrorCode.PolicyDenied,
+    message: `policy ${decision.effect === 'deny' ? 'denied' : 'did not allow'} the model call: ${decision.reason}`,
+  };
+  ctx.finish(step, 'denied by policy', error);
+  ctx.services.governance.audit(step.index, {
+    action: 'policy.model_call',
+    outcome: decision.effect,
+    reason: decision.reason,
+    rule: decision.rule,
+    details: { model: `${model.provider}/${model.name}` },
+  });
+  return { type: 'model_denied', error };
+}
+
+/** What the model is asked: the agent (with the model in use), the task, its context and the observations so far. */
+function planRequest(ctx: RunContext, step: Step, model: ModelSettings): PlanRequest {
+  const { def, input } = ctx;
+  return {
+    run_id: ctx.runId,
+    step: step.index,
+    agent: model === def.model ? input.agent : { ...input.agent, definition: { ...def, model } },
+    task: input.task,
+    context: input.context,
+    ...(input.context_labels ? { context_labels: input.context_labels } : {}),
+    observations: ctx.ledger.observations,
+    output_spec: input.output_spec ?? def.output_schema,
+  };
+}
+
+/** A model call that did not answer: interrupted (the estimate counts) or failed (what the vendor billed counts). */
+function callFailed(ctx: RunContext, step: Step, cost: CallCost, hold: BudgetHold, err: unknown): EventFrom<'Plan'> {
+  if (ctx.interrupted(err)) {
+    // Interrupted mid-call: the vendor may have billed it; count the estimate.
+    hold.settle(cost.estimate.cost_usd, cost.estimate.tokens);
+    return ctx.stopped(step);
   }
-  usage.input_tokens += result.usage.input_tokens;
-  usage.output_tokens += result.usage.output_tokens;
-  usage.cost_usd += result.usage.cost_usd;
+  // Vendors do not bill failed requests, but an answer that failed validation was billed: it counts.
+  const billed = ctx.services.patched('model-usage-on-failure') ? billedCall(err) : {};
+  hold.settle(billed.usage?.cost_usd ?? 0, billed.usage ? billed.usage.input_tokens + billed.usage.output_tokens : 0);
+  spent(ctx, step, billed.usage, billed.call);
+  return { type: 'model_failed', failure: ctx.failed(step, err, 'model') };
+}
+
+/** The model's answer: settles the hold, counts the usage and hands on the action. */
+function answered(ctx: RunContext, step: Step, hold: BudgetHold, result: PlanResult): EventFrom<'Plan'> {
+  hold.settle(result.usage.cost_usd, result.usage.input_tokens + result.usage.output_tokens);
+  spent(ctx, step, result.usage, result.call);
+  // A repair turn inside the call spends one of the agent's max_repairs.
+  if (result.call) ctx.ledger.repairs += result.call.repairs;
   ctx.finish(step, summarize(result.action));
-  if (result.action.type === 'final') {
-    ctx.finalResult = result.action.result;
-    return 'final_proposed';
+  if (result.action.type === 'final') return { type: 'final_proposed', result: result.action.result };
+  ctx.display.tool = result.action.tool;
+  return { type: 'tool_requested', request: { tool: result.action.tool, args: result.action.args, reason: result.action.reason } };
+}
+
+/** Records what a model call spent on its step and in the run's usage, and how the call went. */
+function spent(ctx: RunContext, step: Step, usage: Usage | undefined, call: ModelCall | undefined): void {
+  if (usage) {
+    step.usage = usage;
+    ctx.ledger.spend(usage);
   }
-  ctx.toolRequest = { tool: result.action.tool, args: result.action.args, reason: result.action.reason };
-  ctx.approvedHash = undefined;
-  return 'tool_requested';
+  if (call) step.model = call;
 }
 
 /** The usage and call record a model failure carries when the vendor answered (and billed) before it failed. */
@@ -152,18 +138,4 @@ function billedCall(err: unknown): { usage?: Usage; call?: ModelCall } {
   const u = detail?.usage;
   const valid = u && [u.input_tokens, u.output_tokens, u.cost_usd].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
   return { ...(valid ? { usage: u as Usage } : {}), ...(detail?.call ? { call: detail.call } : {}) };
-}
-
-/** Audits and logs a tenant budget that could not cover the call. */
-function deniedReservation(ctx: RunContext, step: Step, model: string, estimate: CallEstimate, reservation: Reservation): void {
-  const { input } = ctx;
-  const rule = Object.hasOwn(input.policy?.budgets?.tenants ?? {}, input.initiator.tenant) ? input.initiator.tenant : '*';
-  ctx.governance.audit(step.index, {
-    action: 'budget.reserve',
-    outcome: 'denied',
-    reason: reservation.reason ?? reservation.exceeded ?? 'tenant budget',
-    rule: `budgets.tenants.${rule}`,
-    details: { model, estimate_usd: estimate.cost_usd, estimate_tokens: estimate.tokens },
-  });
-  log.warn('tenant budget denied a model call', { ...ctx.labels, step: step.index, reason: reservation.reason });
 }

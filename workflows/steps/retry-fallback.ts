@@ -1,33 +1,34 @@
 // RetryFallback: after a failed model or tool call (or an approved escalation), retry, fall back to the
 // agent's fallback model, escalate to a human, or give up.
-import { ErrorCode } from '../../contracts/errors';
 import type { RunContext } from '../run-context';
-import type { RunEvent } from '../state-machine';
+import { reasonOf, type EventFrom, type EventInto } from '../state-machine';
 
 /** Chooses, in order: the escalation approver's retry, the fallback model (once), an escalation, giving up. */
-export function retryFallback(ctx: RunContext, reason: string): RunEvent {
+export function retryFallback(ctx: RunContext, event: EventInto<'RetryFallback'>): EventFrom<'RetryFallback'> {
   const { def } = ctx;
-  const failure = ctx.lastFailure;
-  const step = ctx.enter('RetryFallback', reason, failure ? `${failure.type}: ${failure.message}` : 'human asked to retry');
-  if (ctx.lastApprovalOutcome?.kind === 'escalation' && ctx.lastApprovalOutcome.approved) {
-    ctx.lastApprovalOutcome = undefined;
+  const step = ctx.enter(
+    'RetryFallback',
+    reasonOf(event),
+    event.failure ? `${event.failure.type}: ${event.failure.message}` : 'human asked to retry',
+  );
+  if (event.type === 'retry') {
     ctx.finish(step, 'retry, as the escalation approver decided');
-    return 'retry';
+    return { type: 'retry' };
   }
-  if (failure?.from === 'model' && def.fallback?.model && !ctx.fallbackUsed) {
-    ctx.fallbackUsed = true;
-    ctx.warnings.push(
+  const { failure } = event;
+  if (failure.from === 'model' && def.fallback?.model && !ctx.ledger.fallbackUsed) {
+    ctx.ledger.fallbackUsed = true;
+    ctx.ledger.warnings.push(
       `model ${def.model.provider}/${def.model.name} failed (${failure.type}); fell back to ${def.fallback.model.provider}/${def.fallback.model.name}`,
     );
     ctx.finish(step, `fall back to ${def.fallback.model.provider}/${def.fallback.model.name}`);
-    return 'fallback';
+    return { type: 'fallback' };
   }
   if (def.fallback?.escalate_to) {
-    ctx.approvalFor = { kind: 'escalation' };
+    ctx.display.approval = { kind: 'escalation', approvers: def.fallback.escalate_to };
     ctx.finish(step, 'escalate to a human');
-    return 'escalate';
+    return { type: 'escalate', failure };
   }
-  ctx.endError = { type: failure?.type ?? ErrorCode.RunFailed, message: failure?.message ?? 'the run failed' };
   ctx.finish(step, 'give up');
-  return 'give_up';
+  return { type: 'give_up', error: { type: failure.type, message: failure.message } };
 }
