@@ -58,6 +58,14 @@ export const PROVIDER_KINDS = ['scripted', 'openai', 'anthropic', 'google', 'ope
 export const ProviderKindSchema = z.enum(PROVIDER_KINDS);
 export type ProviderKind = z.infer<typeof ProviderKindSchema>;
 
+/** Whether a tool only reads or may change something; the policy and the approval rules turn on it. */
+export const SideEffectSchema = z.enum(['read', 'write']);
+export type SideEffect = z.infer<typeof SideEffectSchema>;
+
+/** USD per 1,000 input and output tokens, for cost accounting and budgets. */
+export const PricingSchema = z.object({ input_per_1k: z.number().min(0), output_per_1k: z.number().min(0) }).strict();
+export type Pricing = z.infer<typeof PricingSchema>;
+
 /** Which model plans an agent's steps. */
 export const ModelSettingsSchema = z
   .object({
@@ -71,11 +79,7 @@ export const ModelSettingsSchema = z
      * reserved against the tenant's daily budget before each call (1024 when unset).
      */
     max_output_tokens: z.number().int().positive().max(1_000_000).optional(),
-    /** USD per 1,000 input and output tokens, for cost accounting and budgets. */
-    pricing: z
-      .object({ input_per_1k: z.number().min(0), output_per_1k: z.number().min(0) })
-      .strict()
-      .optional(),
+    pricing: PricingSchema.optional(),
   })
   .strict()
   .superRefine((m, ctx) => {
@@ -92,22 +96,25 @@ export const ModelSettingsSchema = z
   });
 export type ModelSettings = z.infer<typeof ModelSettingsSchema>;
 
-/** Who may decide: any listed role, or any listed subject. */
-export const ApproverSetSchema = z
-  .object({
-    roles: z.array(z.string().min(1)).default([]),
-    subjects: z.array(z.string().min(1)).default([]),
-  })
+/** Who may decide: any listed role, or any listed subject (as a run carries and the API shows it). */
+export const ApproverSetSchema = z.object({ roles: z.array(z.string().min(1)), subjects: z.array(z.string().min(1)) });
+export type ApproverSet = z.infer<typeof ApproverSetSchema>;
+
+/**
+ * An approver set as an agent or a policy file writes it: either list may be left out, not both,
+ * since an approval nobody may decide can only time out.
+ */
+export const AuthoredApproverSetSchema = z
+  .object({ roles: ApproverSetSchema.shape.roles.default([]), subjects: ApproverSetSchema.shape.subjects.default([]) })
   .strict()
   .refine((a) => a.roles.length + a.subjects.length > 0, 'name at least one role or subject');
-export type ApproverSet = z.infer<typeof ApproverSetSchema>;
 
 /** A tool call that must wait for people before it runs. */
 export const ApprovalRuleSchema = z
   .object({
     tool: NameSchema,
     reason: z.string().min(1),
-    approvers: ApproverSetSchema,
+    approvers: AuthoredApproverSetSchema,
     /** How many distinct approvers must approve (a single reject vetoes). */
     quorum: z.number().int().min(1).max(10).default(1),
     timeout_seconds: z
@@ -118,7 +125,7 @@ export const ApprovalRuleSchema = z
       .default(3600),
     /** At the deadline: reject the call, or hand it to `escalate_to` for one more period. */
     on_timeout: z.enum(['reject', 'escalate']).default('reject'),
-    escalate_to: ApproverSetSchema.optional(),
+    escalate_to: AuthoredApproverSetSchema.optional(),
   })
   .strict()
   .refine((r) => r.on_timeout !== 'escalate' || r.escalate_to, {
@@ -133,7 +140,7 @@ export const FallbackSchema = z
     /** Another model to plan with (once) when the primary model fails. */
     model: ModelSettingsSchema.optional(),
     /** People who decide (retry or give up) when the fallback failed too. */
-    escalate_to: ApproverSetSchema.optional(),
+    escalate_to: AuthoredApproverSetSchema.optional(),
     escalation_timeout_seconds: z.number().int().positive().default(3600),
   })
   .strict();
@@ -187,7 +194,7 @@ export type AgentDefinition = z.infer<typeof AgentDefinitionSchema>;
 /** The execution settings and the contract of a tool, resolved at dispatch and carried in the run input. */
 export interface ToolSpec {
   name: string;
-  side_effect: 'read' | 'write';
+  side_effect: SideEffect;
   /** The tool may destroy or overwrite data (absent: not known to, e.g. every TypeScript tool). */
   destructive?: boolean;
   /** The highest data label the tool may receive. */

@@ -1,5 +1,6 @@
 // Shapes of the policy: rules, budgets, decisions. The engine (policies/engine.ts) decides over them;
 // the run input carries a compiled Policy as its snapshot.
+import type { ApproverSet, SideEffect } from './agent';
 
 /** Data-classification labels, lowest to highest. */
 export const LABELS = ['public', 'internal', 'confidential', 'restricted'] as const;
@@ -14,7 +15,7 @@ export interface When {
   agents?: string[];
   tools?: string[];
   environments?: string[];
-  side_effect?: 'read' | 'write';
+  side_effect?: SideEffect;
   /** The tool is marked destructive (an MCP tool's destructiveHint); false matches tools that are not. */
   destructive?: boolean;
   intent_words?: string[];
@@ -30,7 +31,7 @@ export interface Rule {
   action: PolicyAction;
   when: When;
   effect: Effect;
-  approvers?: { roles: string[]; subjects: string[] };
+  approvers?: ApproverSet;
   /** Where it was written, for reasons and debugging: file:line. */
   source: string;
 }
@@ -70,7 +71,7 @@ export interface PolicyPrincipal {
 export interface PolicyResource {
   agent?: string;
   tool?: string;
-  side_effect?: 'read' | 'write';
+  side_effect?: SideEffect;
   /** Whether the tool is marked destructive. */
   destructive?: boolean;
   /** The highest label the tool may receive. */
@@ -91,5 +92,5 @@ export interface PolicyDecision {
   reason: string;
   /** The id of the deciding rule, or `default-deny`. */
   rule: string;
-  approvers?: { roles: string[]; subjects: string[] };
+  approvers?: ApproverSet;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LABELS, type Label, type Policy } from './policy';
-import { ModelCallSchema, NameSchema, type ResolvedAgent } from './agent';
+import { ApproverSetSchema, ModelCallSchema, NameSchema, SideEffectSchema, type ResolvedAgent } from './agent';
 import { IDEMPOTENCY_KEY, RUN_ID, RUN_STATUSES, STEP_TYPES } from './vocabulary';
 
 /** Data-classification labels, lowest to highest. */
@@ -100,7 +100,7 @@ export type Evidence = z.infer<typeof EvidenceSchema>;
 export const ActionTakenSchema = z.object({
   step: z.number(),
   tool: z.string(),
-  side_effect: z.enum(['read', 'write']),
+  side_effect: SideEffectSchema,
   args: z.record(z.string(), z.unknown()),
 });
 export type ActionTaken = z.infer<typeof ActionTakenSchema>;
@@ -122,7 +122,6 @@ export const ApprovalDecisionSchema = z.object({
 });
 export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
 
-const ApproverSetSchema = z.object({ roles: z.array(z.string()), subjects: z.array(z.string()) });
 /** `withdrawn`: the run was cancelled, timed out or taken over while the approval was pending. */
 export const ApprovalStatusSchema = z.enum(['pending', 'approved', 'rejected', 'expired', 'withdrawn']);
 

@@ -42,7 +42,7 @@ export const RunAcceptedSchema = z.object({
 });
 
 /** A run as a list shows it. */
-const RunSummarySchema = z.object({
+export const RunSummarySchema = z.object({
   run_id: z.string(),
   agent: AgentRef,
   status: RunStatusSchema,

@@ -1,3 +1,4 @@
+import { OPERATOR_ROLES } from '../workflows/messages';
 import type { Principal } from './principal';
 
 /** What a caller wants to do. */
@@ -40,7 +41,7 @@ export interface Authorizer {
   decide(principal: Principal, action: Action, resource?: Resource): Decision;
 }
 
-const has = (p: Principal, ...roles: string[]) => p.roles.some((r) => roles.includes(r));
+const has = (p: Principal, ...roles: readonly string[]) => p.roles.some((r) => roles.includes(r));
 
 /** Fixed role checks: dispatcher/admin dispatch; the initiator or an operator/admin cancel; operators/admins take over. */
 export class RoleAuthorizer implements Authorizer {
@@ -51,13 +52,13 @@ export class RoleAuthorizer implements Authorizer {
           ? { allowed: true, reason: 'role dispatcher or admin' }
           : { allowed: false, reason: `dispatching ${resource.agent ?? 'an agent'} needs the role dispatcher or admin` };
       case 'run.cancel':
-        return principal.subject === resource.initiator || has(principal, 'operator', 'admin')
+        return principal.subject === resource.initiator || has(principal, ...OPERATOR_ROLES)
           ? { allowed: true, reason: 'initiator, operator or admin' }
           : { allowed: false, reason: 'only the initiator of the run, an operator or an admin may cancel it' };
       case 'run.takeover':
-        return has(principal, 'operator', 'admin')
-          ? { allowed: true, reason: 'role operator or admin' }
-          : { allowed: false, reason: 'taking over a run needs the role operator or admin' };
+        return has(principal, ...OPERATOR_ROLES)
+          ? { allowed: true, reason: `role ${OPERATOR_ROLES.join(' or ')}` }
+          : { allowed: false, reason: `taking over a run needs the role ${OPERATOR_ROLES.join(' or ')}` };
       case 'audit.read':
         return has(principal, 'auditor', 'admin')
           ? { allowed: true, reason: 'role auditor or admin' }

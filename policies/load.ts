@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseYamlText } from '../config/yaml-file';
+import { AuthoredApproverSetSchema, SideEffectSchema } from '../contracts/agent';
 import type { Policy, PolicyBudgets, Rule } from '../contracts/policy';
 
 const names = z.array(z.string().min(1)).min(1);
@@ -16,7 +17,7 @@ const WhenSchema = z
       .array(z.enum(['dev', 'staging', 'prod']))
       .min(1)
       .optional(),
-    side_effect: z.enum(['read', 'write']).optional(),
+    side_effect: SideEffectSchema.optional(),
     destructive: z.boolean().optional(),
     intent_words: z
       .array(z.string().regex(/^[a-z0-9_-]+$/, 'must be a lower-case word'))
@@ -35,10 +36,7 @@ const RuleSchema = z
     action: z.enum(['dispatch', 'tool_call', 'model_call']),
     when: WhenSchema.default({}),
     effect: z.enum(['allow', 'deny', 'require_approval']),
-    approvers: z
-      .object({ roles: z.array(z.string()).default([]), subjects: z.array(z.string()).default([]) })
-      .strict()
-      .optional(),
+    approvers: AuthoredApproverSetSchema.optional(),
   })
   .strict()
   .refine((r) => r.effect !== 'require_approval' || r.approvers, { message: 'require_approval needs approvers', path: ['approvers'] });

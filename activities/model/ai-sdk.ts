@@ -8,6 +8,7 @@ import {
   type ModelMessage,
 } from 'ai';
 import { ApplicationFailure } from '@temporalio/common';
+import { priceUsd } from '../../shared/cost';
 import { describeIssues } from '../../shared/errors';
 import type { ModelCall, ModelSettings, ProviderKind } from '../../contracts/agent';
 import { ErrorCode } from '../../contracts/errors';
@@ -116,12 +117,6 @@ export function toAction(
   return { action: parsed.data };
 }
 
-function costUsd(settings: ModelSettings, input: number, output: number): number {
-  const pricing = settings.pricing;
-  if (!pricing) return 0;
-  return (input / 1000) * pricing.input_per_1k + (output / 1000) * pricing.output_per_1k;
-}
-
 /**
  * A model vendor behind the platform's one provider interface, on the Vercel AI SDK. The model gets
  * the agent's instructions, the task, the observations, the tool contracts as native tool definitions
@@ -177,7 +172,7 @@ export class AiSdkProvider implements ModelProvider {
       const usage: Usage = {
         input_tokens: tokens.input,
         output_tokens: tokens.output,
-        cost_usd: costUsd(settings, tokens.input, tokens.output),
+        cost_usd: priceUsd(settings.pricing, tokens.input, tokens.output),
       };
       const call: ModelCall = {
         provider: this.name,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SideEffectSchema } from '../../contracts/agent';
 import { CLASSIFICATIONS } from './tool';
 
 /** The built-in adapter kinds a configured tool instance can be. */
@@ -22,7 +23,7 @@ export const BreakerSchema = z
 const common = {
   name: Name,
   description: z.string().min(1),
-  side_effect: z.enum(['read', 'write']),
+  side_effect: SideEffectSchema,
   max_classification: z.enum(CLASSIFICATIONS).default('internal'),
   timeout_ms: z.number().int().min(10).max(600_000).default(10_000),
   max_attempts: z.number().int().min(1).max(10).default(3),
@@ -95,7 +96,7 @@ export const SqlInstanceSchema = z
 
 const ExposedTool = z
   .object({
-    side_effect: z.enum(['read', 'write']).default('write'),
+    side_effect: SideEffectSchema.default('write'),
     max_classification: z.enum(CLASSIFICATIONS).default('internal'),
     /** Replaces the server's description of the tool. */
     description: z.string().min(1).optional(),

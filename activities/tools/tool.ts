@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { SideEffect } from '../../contracts/agent';
 import type { Evidence } from '../../contracts/run';
 import { LABELS, type Label } from '../../contracts/policy';
 
@@ -27,7 +28,7 @@ export interface ToolDefinition<I = unknown, O = unknown> {
   description: string;
   input: z.ZodType<I>;
   output: z.ZodType<O>;
-  side_effect: 'read' | 'write';
+  side_effect: SideEffect;
   /** The tool may destroy or overwrite data (an MCP server's destructiveHint); policy rules match it with `destructive: true`. */
   destructive?: boolean;
   max_classification: Classification;

@@ -1,6 +1,8 @@
 import { temporal } from '@temporalio/proto';
+import type { z } from 'zod';
 import type { ListRunsQuery, RunStatus } from '../../contracts/run';
 import { AGENT_RUN } from '../../shared/run-start';
+import type { RunSummarySchema } from '../api-schemas';
 
 // Visibility queries over runs and what their raw records mean. No Express here.
 
@@ -68,15 +70,7 @@ function isoOf(ts: { seconds?: unknown; nanos?: number | null } | null | undefin
 }
 
 /** One run of a list page, before links are added. */
-export interface RunSummary {
-  run_id: string;
-  agent: { name?: string; version?: string };
-  status: RunStatus;
-  state?: string;
-  initiator?: string;
-  started_at?: string;
-  closed_at?: string;
-}
+export type RunSummary = Omit<z.infer<typeof RunSummarySchema>, 'links'>;
 
 /** A raw visibility record as the API lists it. */
 export function summaryOf(e: temporal.api.workflow.v1.IWorkflowExecutionInfo): RunSummary {

@@ -209,6 +209,11 @@ describe('bad policy files fail at load with file, line and reason', () => {
       /^p\.yaml:\d+: rules\.0\.approvers: require_approval needs approvers/,
     ],
     [
+      'approvers naming nobody (an approval no one may decide)',
+      'rules:\n  - id: a\n    action: tool_call\n    effect: require_approval\n    approvers: {}\n',
+      /^p\.yaml:\d+: rules\.0\.approvers: name at least one role or subject/,
+    ],
+    [
       'a duplicate id',
       'rules:\n  - { id: a, action: dispatch, effect: allow }\n  - { id: a, action: dispatch, effect: deny }\n',
       /^p\.yaml:3: rule id "a" is used twice/,

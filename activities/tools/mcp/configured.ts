@@ -2,6 +2,7 @@
 // `<instance>.<tool>`, with schemas discovered from the server's tools/list.
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
+import type { SideEffect } from '../../../contracts/agent';
 import { ErrorCode } from '../../../contracts/errors';
 import { describeIssues } from '../../../shared/errors';
 import { guarded } from '../breaker';
@@ -26,7 +27,7 @@ interface Instance {
 
 /** How an instance settles one of its tools: from `expose`, or from the server's annotations. */
 interface ToolSettings {
-  side_effect: 'read' | 'write';
+  side_effect: SideEffect;
   destructive?: boolean;
   max_classification: ToolDefinition['max_classification'];
   description?: string;

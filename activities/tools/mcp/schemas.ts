@@ -2,7 +2,7 @@
 // zod schemas for arguments and results, a side-effect class, and whether the name is usable.
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { NameSchema } from '../../../contracts/agent';
+import { NameSchema, type SideEffect } from '../../../contracts/agent';
 
 /** A tool as its server listed it. */
 export interface Discovered {
@@ -35,7 +35,7 @@ export function discovered(tool: Tool): Discovered {
  * destructive unless the server says `destructiveHint: false` (the specification's default is true).
  * The hints are the server's word, not a guarantee: list a tool under `expose` to decide yourself.
  */
-export function sideEffectOf(annotations: Tool['annotations']): { side_effect: 'read' | 'write'; destructive: boolean } {
+export function sideEffectOf(annotations: Tool['annotations']): { side_effect: SideEffect; destructive: boolean } {
   if (annotations?.readOnlyHint === true) return { side_effect: 'read', destructive: false };
   return { side_effect: 'write', destructive: annotations?.destructiveHint !== false };
 }
