@@ -2,6 +2,7 @@
 // and the failures it reports.
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { DecisionError } from '../contracts/errors';
+import { findCause, rootCause } from '../shared/errors';
 
 /** The value as text, cut to `max` characters. */
 export function summarize(value: unknown, max = 200): string {
@@ -11,10 +12,15 @@ export function summarize(value: unknown, max = 200): string {
 
 /** The type and message of an error, from the ApplicationFailure under Temporal's wrappers when there is one. */
 export function failureOf(err: unknown): { type: string; message: string } {
-  let cause: unknown = err;
-  while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
-  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'ApplicationFailure', message: cause.message };
+  const failure = findCause(err, isApplicationFailure);
+  if (failure) return { type: failure.type ?? 'ApplicationFailure', message: failure.message };
+  const cause = rootCause(err);
   return { type: (cause as Error)?.name ?? 'Error', message: (cause as Error)?.message ?? String(cause) };
+}
+
+/** Whether a value is an ApplicationFailure (a type guard for findCause). */
+export function isApplicationFailure(e: unknown): e is ApplicationFailure {
+  return e instanceof ApplicationFailure;
 }
 
 /** A refused decision or takeover: the update's caller gets it as the error, and the run is untouched. */

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { isGrpcServiceError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
 import { canonicalJson } from '../../shared/canonical';
+import { findCause } from '../../shared/errors';
 import { HttpProblem } from '../problem';
 
 /** How long a request may wait on Temporal: every call (the SDK's retries included) ends by then. */
@@ -27,10 +28,7 @@ const OUTAGE_CODES = new Map<status, string>([
 
 /** The error, or the first of its causes, that is a gRPC service error. */
 function grpcCause(err: unknown): { code: status; details?: string } | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (isGrpcServiceError(e)) return e;
-  }
-  return undefined;
+  return findCause(err, isGrpcServiceError);
 }
 
 /** How long the gateway waits for Temporal's answer when it asks whether Temporal itself is there. */

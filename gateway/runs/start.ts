@@ -10,6 +10,7 @@ import {
 } from '@temporalio/client';
 import { bulkhead, BulkheadRejectedError, type BulkheadPolicy } from 'cockatiel';
 import { DEFAULT_STARTS_IN_FLIGHT } from '../../config/settings';
+import { findCause } from '../../shared/errors';
 import { HttpProblem } from '../problem';
 import { RETRY_AFTER_SECONDS } from './outages';
 
@@ -36,10 +37,8 @@ const UNKNOWN_OUTCOME = new Set<status>([status.DEADLINE_EXCEEDED, status.CANCEL
 
 /** Whether the error (or one of its causes) leaves it unknown whether Temporal acted on the call. */
 export function outcomeUnknown(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (isGrpcServiceError(e)) return UNKNOWN_OUTCOME.has(e.code);
-  }
-  return false;
+  const grpc = findCause(err, isGrpcServiceError);
+  return grpc !== undefined && UNKNOWN_OUTCOME.has(grpc.code);
 }
 
 /** What a start came to: started by this call, or found there after it (by this call unanswered, or by another request). */

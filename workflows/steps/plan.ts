@@ -1,12 +1,12 @@
 // Plan: the model chooses the next action (a tool call or the final result), once the policy allows
 // the call and the budgets can cover it (./plan-budget).
-import { ApplicationFailure } from '@temporalio/workflow';
 import type { ModelCall, ModelSettings } from '../../contracts/agent';
 import { ErrorCode } from '../../contracts/errors';
 import type { Reservation } from '../../contracts/governance';
 import type { PlanRequest, PlanResult, Step, Usage } from '../../contracts/run';
 import { planOptions } from '../activity-options';
-import { summarize } from '../describe';
+import { findCause } from '../../shared/errors';
+import { isApplicationFailure, summarize } from '../describe';
 import { checkPolicy } from '../policy-checks';
 import type { RunContext } from '../run-context';
 import { reasonOf, type EventFrom, type EventInto } from '../state-machine';
@@ -131,10 +131,7 @@ function spent(ctx: RunContext, step: Step, usage: Usage | undefined, call: Mode
 
 /** The usage and call record a model failure carries when the vendor answered (and billed) before it failed. */
 function billedCall(err: unknown): { usage?: Usage; call?: ModelCall } {
-  let cause: unknown = err;
-  while (cause instanceof Error && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
-  const detail =
-    cause instanceof ApplicationFailure ? (cause.details?.[0] as { usage?: Partial<Usage>; call?: ModelCall } | undefined) : undefined;
+  const detail = findCause(err, isApplicationFailure)?.details?.[0] as { usage?: Partial<Usage>; call?: ModelCall } | undefined;
   const u = detail?.usage;
   const valid = u && [u.input_tokens, u.output_tokens, u.cost_usd].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
   return { ...(valid ? { usage: u as Usage } : {}), ...(detail?.call ? { call: detail.call } : {}) };
