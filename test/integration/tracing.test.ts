@@ -12,6 +12,7 @@ import { Worker } from '@temporalio/worker';
 import { WorkerMetrics } from '../../observability/metrics';
 import { WORKFLOW_INTERCEPTOR_MODULES, workerSinks } from '../../worker/observability';
 import {
+  approvePending,
   capturingLogger,
   eventually,
   http,
@@ -152,17 +153,7 @@ test('an approval wait is a span under the workflow, with who may decide and how
   });
   const runId = res.body.run_id as string;
   const traceId = /^00-([0-9a-f]{32})-/.exec(res.headers.get('traceparent')!)![1]!;
-  const approval = await eventually(async () =>
-    ((await http(p, 'GET', `/v1/runs/${runId}`)).body.approvals as Approval[] | undefined)?.find((a) => a.status === 'pending'),
-  );
-  const approver = p.as({ subject: 'alice', roles: ['approver'] });
-  const decided = await http(
-    p,
-    'POST',
-    `/v1/runs/${runId}/approvals/${approval.id}`,
-    { decision: 'approve', args_hash: approval.args_hash },
-    approver,
-  );
+  const { decided } = await approvePending(p, runId, 'alice');
   expect(decided.status).toBe(200);
   expect((await waitForRun(p, runId)).status).toBe('completed');
   const spans = await eventually(async () => {
@@ -335,17 +326,7 @@ test('the Web UI details of an approved run name who decided', async () => {
     context: { priority: 'low', details: 'disk full on db-2' },
   });
   const runId = res.body.run_id as string;
-  const approval = await eventually(async () =>
-    ((await http(p, 'GET', `/v1/runs/${runId}`)).body.approvals as Approval[] | undefined)?.find((a) => a.status === 'pending'),
-  );
-  const approver = p.as({ subject: 'bob', roles: ['approver'] });
-  const decided = await http(
-    p,
-    'POST',
-    `/v1/runs/${runId}/approvals/${approval.id}`,
-    { decision: 'approve', args_hash: approval.args_hash },
-    approver,
-  );
+  const { approval, decided } = await approvePending(p, runId, 'bob');
   expect(decided.status).toBe(200);
   expect((await waitForRun(p, runId)).status).toBe('completed');
   expect(await uiDetails(runId)).toContain(`**Approval ${approval.id}:** approved · \`bob\` approved`);

@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { PROJECT_ROOT } from '../../config/settings';
 import type { Approval } from '../../contracts/run';
 import { launchBrowser } from '../support/browser';
-import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
+import { approvePending, eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
 
 // An operator's view: the test dev server's Temporal Web UI in a real headless browser. The run list
 // filtered by the AgentName search attribute shows the run (and not another agent's), and the run's
@@ -82,15 +82,7 @@ test('the Web UI finds a run by AgentName and shows where it stands, pending app
   expect(readFileSync(SCREENSHOT).subarray(1, 4).toString()).toBe('PNG');
 
   // The run moves on once approved; the details follow.
-  const approval = ((await http(p, 'GET', `/v1/runs/${runId}`)).body.approvals as Approval[]).find((a) => a.status === 'pending')!;
-  const approver = p.as({ subject: 'alice', roles: ['approver'] });
-  const decided = await http(
-    p,
-    'POST',
-    `/v1/runs/${runId}/approvals/${approval.id}`,
-    { decision: 'approve', args_hash: approval.args_hash },
-    approver,
-  );
+  const { decided } = await approvePending(p, runId, 'alice');
   expect(decided.status).toBe(200);
   expect((await waitForRun(p, runId)).status).toBe('completed');
   await eventually(

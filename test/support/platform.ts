@@ -19,6 +19,7 @@ import type { GovernanceStore } from '../../governance/store';
 import { openTestStore } from './governance';
 import { loadPolicyDir } from '../../policies/load';
 import type { Policy } from '../../contracts/policy';
+import type { Approval } from '../../contracts/run';
 import type { ReloadablePolicy } from '../../policies/reloadable';
 import { createApp, type QuotaSettings, type RateLimitSettings } from '../../gateway/app';
 import { Authenticator, hashApiKey, type JwtSettings } from '../../gateway/auth';
@@ -270,4 +271,19 @@ export async function waitForRun(
     timeoutMs,
     `run ${runId} to finish`,
   );
+}
+
+/** Waits for the run's pending approval and approves it, bound to its args hash, as `subject` with the approver role. */
+export async function approvePending(p: TestPlatform, runId: string, subject: string) {
+  const approval = await eventually(async () =>
+    ((await http(p, 'GET', `/v1/runs/${runId}`)).body.approvals as Approval[] | undefined)?.find((a) => a.status === 'pending'),
+  );
+  const decided = await http(
+    p,
+    'POST',
+    `/v1/runs/${runId}/approvals/${approval.id}`,
+    { decision: 'approve', args_hash: approval.args_hash },
+    p.as({ subject, roles: ['approver'] }),
+  );
+  return { approval, decided };
 }
