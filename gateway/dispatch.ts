@@ -67,6 +67,8 @@ export async function dispatchRun(gw: Gateway, caller: Caller, body: RunRequest,
     ...(policy ? { policy: { policy, environment: deps.environment ?? 'dev' } } : {}),
     traceId: caller.traceId,
   });
+  // Asked beside the start, not after it: the pollers' answer (cached, bounded, never a rejection) adds no latency.
+  const warnings = gw.pollers.warnings();
   const outcome = await startRun(gw, runId, input, requestHash);
   // Found there already: this request's own start (its answer lost), or, with a key, a racing retry,
   // which answers like a retry. Either way its dispatch row is written once (the dedupe key).
@@ -89,9 +91,9 @@ export async function dispatchRun(gw: Gateway, caller: Caller, body: RunRequest,
     initiator: initiator.subject,
     tenant: initiator.tenant,
   });
-  const warnings = await gw.pollers.warnings();
   const answer = { run_id: runId, status: 'running' as const, agent: refOf(agent), links: gw.links(runId) };
-  return { status: 202, run_id: runId, body: { ...answer, ...(warnings.length ? { warnings } : {}) } };
+  const said = await warnings;
+  return { status: 202, run_id: runId, body: { ...answer, ...(said.length ? { warnings: said } : {}) } };
 }
 
 const refOf = (agent: ResolvedAgent) => ({ name: agent.definition.name, version: agent.definition.version });
