@@ -54,9 +54,10 @@ test('the gateway answers within seconds of Temporal coming back after an outage
   await eventually(async () => ((await probe()) === 404 ? true : undefined), 60_000, 'the gateway answering again');
   const seconds = (Date.now() - back) / 1000;
   process.stdout.write(`gateway answered ${seconds.toFixed(1)} s after Temporal was back\n`);
-  // The bounded backoff retries every 2 s at most; 8 s leaves a loaded machine room and still
-  // catches the default backoff, which at this point waits ~17 s between attempts.
-  expect(seconds).toBeLessThan(8);
+  // An outcome bound, not a benchmark: the bounded backoff retries every 2 s at most; 10 s leaves a
+  // loaded machine room and still catches the default backoff, whose next attempt after a 30 s outage
+  // comes at about 43 s (17.6 s after the server's return when measured).
+  expect(seconds).toBeLessThan(10);
 });
 
 test('a decision sent as Temporal goes down is answered as unknown, naming Temporal, and says how to check', async () => {
