@@ -11,7 +11,7 @@ import { toolActivities } from '../../activities/tool-activity';
 import { ToolRegistry } from '../../activities/tools/registry';
 import { defineTool, type ToolDefinition } from '../../activities/tools/tool';
 import type { ReserveBudgetRequest } from '../../contracts/governance';
-import type { ToolCallRequest } from '../../contracts/run';
+import type { ToolCallRequest, ToolCallResult } from '../../contracts/run';
 import { WorkerMetrics } from '../../observability/metrics';
 import { openTestStore, type TestStore } from '../support/governance';
 import { scratchDir } from '../support/tools';
@@ -79,7 +79,10 @@ describe('callTool', () => {
   test('an output too large for history is kept in the blob store; the result carries its reference and a preview', async () => {
     const big = { rows: Array.from({ length: 50 }, (_, i) => ({ i, text: 'x'.repeat(20) })) };
     const { callTool, blobs } = callToolWith([tool('big', async () => ({ output: big }))], 256);
-    const result = await new MockActivityEnvironment({}, { logger: quiet }).run(callTool, request('big'));
+    const result = await new MockActivityEnvironment({}, { logger: quiet }).run<[ToolCallRequest], ToolCallResult, typeof callTool>(
+      callTool,
+      request('big'),
+    );
     const kept = result.output as { truncated: boolean; ref: string; bytes: number; preview: string };
     expect(kept).toMatchObject({ truncated: true, bytes: Buffer.byteLength(JSON.stringify(big)) });
     expect(kept.preview).toBe(JSON.stringify(big).slice(0, 2000));
@@ -89,7 +92,10 @@ describe('callTool', () => {
   test('an output within the limit stays inline; evidence is cut to 20 items of 500 characters', async () => {
     const evidence = Array.from({ length: 25 }, (_, i) => ({ source: `doc-${i}`, excerpt: 'e'.repeat(800) }));
     const { callTool } = callToolWith([tool('cited', async () => ({ output: { answer: 42 }, evidence }))]);
-    const result = await new MockActivityEnvironment({}, { logger: quiet }).run(callTool, request('cited'));
+    const result = await new MockActivityEnvironment({}, { logger: quiet }).run<[ToolCallRequest], ToolCallResult, typeof callTool>(
+      callTool,
+      request('cited'),
+    );
     expect(result.output).toEqual({ answer: 42 });
     expect(result.evidence).toHaveLength(20);
     expect(result.evidence[19]).toEqual({ source: 'doc-19', excerpt: 'e'.repeat(500) });

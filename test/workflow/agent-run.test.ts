@@ -187,8 +187,25 @@ test('a spent step budget stops the run before the next step with BudgetExceeded
     callTool: async () => ({ output: 'more', evidence: [] }),
   });
   expect(followsTable(ended)).toEqual(['Plan', 'ToolCall', 'Validate', 'Fail']);
-  expect(failureOf(ended)).toMatchObject({ type: ErrorCode.BudgetExceeded, message: 'budget_exceeded: max_steps' });
+  const failure = failureOf(ended);
+  expect(failure).toMatchObject({ type: ErrorCode.BudgetExceeded, message: 'budget_exceeded: max_steps' });
   expect(ended.asked.plans).toHaveLength(1);
+  // The failed run keeps what it did: its partial steps and the tool call it made, in the failure's output.
+  expect(failure.details?.[0]).toMatchObject({
+    status: 'failed',
+    error: { type: ErrorCode.BudgetExceeded, message: 'budget_exceeded: max_steps' },
+    actions_taken: [expect.objectContaining({ tool: 'lookup', args: { q: 'x' } })],
+    steps: [{ type: 'Plan' }, { type: 'ToolCall' }, { type: 'Validate' }, { type: 'Fail' }],
+  });
+});
+
+test('spent tokens stop the run before the next step with BudgetExceeded', async () => {
+  // The answer used 15 tokens of the 10 allowed: the call was made (its size is known only after), the next step is not.
+  const ended = await runAgent({ input: { constraints: { max_tokens: 10 } }, plan: async () => lookup });
+  expect(followsTable(ended)).toEqual(['Plan', 'Fail']);
+  expect(failureOf(ended)).toMatchObject({ type: ErrorCode.BudgetExceeded, message: 'budget_exceeded: max_tokens' });
+  expect(ended.asked.tools).toHaveLength(0);
+  expect(ended.state.steps[1]!.reason).toBe('budget_exceeded: max_tokens');
 });
 
 test("a cost budget that cannot cover the agent's model falls back to the cheaper one, which it can", async () => {
