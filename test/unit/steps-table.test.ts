@@ -1,6 +1,9 @@
-// Every row of the run's transition table, produced by the step handler that owns it: each handler runs
-// alone over fake services (./steps-harness), is handed the event that leads to it, and must answer with
-// the event the row names, carrying the data the next step needs.
+// Every row of the run's transition table, from both ends: each handler runs alone over fake services
+// (./steps-harness), is handed an event that leads to it, and must answer with the event the row names,
+// carrying the data the next step needs. Two checks keep the rows complete: every (step, event) of the
+// table is produced by some row, and every event that leads into a step handler is handed to it by some
+// row. The events into Complete and Fail (the interpreter's own, not handlers) are proven at the
+// workflow level, where the same kind of check ends test/workflow/agent-run.test.ts.
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActiveStep } from '../../workflows/state-machine';
 import { ErrorCode } from '../../contracts/errors';
@@ -29,6 +32,8 @@ interface Row {
   options?: FakeRunOptions;
   /** The event the step must answer with (matched as a subset). */
   expected: RunEvent | { type: RunEventType; [k: string]: unknown };
+  /** What earlier steps left in the ledger, set before the step runs. */
+  setup?: (run: ReturnType<typeof fakeRun>) => void;
   check?: (run: ReturnType<typeof fakeRun>) => void;
 }
 
@@ -95,6 +100,32 @@ const rows: Row[] = [
     options: { input: { constraints: { max_cost_usd: 0.0001 } } },
     expected: { type: 'budget_denied', denial: { detail: 'max_cost_usd: the run has spent $0 of $0.0001' } },
     check: ({ calls }) => expect(calls.plans).toHaveLength(0),
+  },
+  {
+    name: 'after a fallback, the model call goes to the fallback model',
+    from: 'Plan',
+    given: { type: 'fallback' },
+    options: { def: { fallback: { model: CHEAP } }, plan: async () => answer({ type: 'final', result: 'ok', reason: '' }) },
+    setup: ({ ctx }) => void (ctx.ledger.fallbackUsed = true),
+    expected: { type: 'final_proposed', result: 'ok' },
+    check: ({ ctx, calls }) => {
+      expect(calls.plans[0]!.agent.definition.model).toMatchObject({ name: 'gpt-mini' });
+      expect(calls.options[0]!.summary).toBe('plan with openai/gpt-mini');
+      expect(ctx.ledger.state.steps[0]!.reason).toBe('fallback');
+    },
+  },
+  {
+    name: 'a repair turn: the model is shown why its final result was rejected',
+    from: 'Plan',
+    given: { type: 'final_invalid_repairable' },
+    options: { plan: async () => answer({ type: 'final', result: { answer: 'fixed' }, reason: '' }) },
+    setup: ({ ctx }) =>
+      void ctx.ledger.observations.push({ step: 1, tool: 'output_spec', args: {}, output: { rejected_result: 1 }, evidence: [] }),
+    expected: { type: 'final_proposed', result: { answer: 'fixed' } },
+    check: ({ ctx, calls }) => {
+      expect(calls.plans[0]!.observations).toEqual([expect.objectContaining({ tool: 'output_spec', output: { rejected_result: 1 } })]);
+      expect(ctx.ledger.state.steps[0]!.reason).toBe('final_invalid_repairable');
+    },
   },
   // ToolCall
   {
@@ -337,9 +368,20 @@ test('the rows below cover every transition of the table a step handler produces
   expect([...covered].sort()).toEqual(table.sort());
 });
 
+test('the rows below hand every step handler every event that leads into it', () => {
+  const handed = new Set(rows.map((r) => `${r.given.type} → ${r.from}`));
+  const table = ACTIVE.flatMap((s) =>
+    Object.entries(TRANSITIONS[s])
+      .filter(([, next]) => !isTerminal(next))
+      .map(([event, next]) => `${event} → ${next}`),
+  );
+  expect([...handed].filter((h) => !h.startsWith('start ')).sort()).toEqual([...new Set(table)].sort());
+});
+
 describe.each(rows)('$from: $name', (row) => {
   test(`answers ${row.expected.type}, and the table goes on to ${TRANSITIONS[row.from][row.expected.type]}`, async () => {
     const run = fakeRun(row.options);
+    row.setup?.(run);
     const handler = STEP_HANDLERS[row.from] as StepHandler<ActiveStep>;
     const out = await handler(run.ctx, row.given);
     expect(out).toMatchObject(row.expected);
