@@ -1,3 +1,3 @@
 // The worker bundles this file: every workflow the platform runs is re-exported here.
 export { agentRun } from './agent-run';
-export { approvalUpdate, OPERATOR_ROLES, stateQuery, takeoverUpdate } from './messages';
+export { approvalUpdate, stateQuery, takeoverUpdate } from './messages';
