@@ -6,7 +6,7 @@ import type { ResolvedAgent } from '../contracts/agent';
 import type { Label, Policy } from '../contracts/policy';
 import type { Initiator } from '../contracts/principal';
 import type { AgentRunInput, AgentRunOutput, Constraints } from '../contracts/run';
-import { RunSearchAttributes } from '../contracts/search-attributes';
+import { RunSearchAttributes } from '../contracts/run-search-attributes';
 
 /** The run workflow's type name, as Temporal starts and lists it. */
 export const AGENT_RUN = 'agentRun';

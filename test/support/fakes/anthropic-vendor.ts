@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { contentText, startFakeVendor, type FakeVendor, type Protocol } from './fake-http-vendor';
+import { contentText, startFakeVendor, type FakeVendor, type Protocol } from '../../../scripts/fakes/http-vendor';
 
 /*
  * TEST FAKE of Anthropic's Messages API: a real HTTP server on 127.0.0.1 speaking `POST /v1/messages`

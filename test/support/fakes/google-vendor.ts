@@ -1,4 +1,4 @@
-import { contentText, startFakeVendor, type FakeVendor, type Protocol } from './fake-http-vendor';
+import { contentText, startFakeVendor, type FakeVendor, type Protocol } from '../../../scripts/fakes/http-vendor';
 
 /*
  * TEST FAKE of Google's Gemini API: a real HTTP server on 127.0.0.1 speaking
