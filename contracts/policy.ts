@@ -62,12 +62,6 @@ export interface Policy {
   hash: string;
 }
 
-export interface PolicyPrincipal {
-  subject: string;
-  tenant: string;
-  roles: string[];
-}
-
 export interface PolicyResource {
   agent?: string;
   tool?: string;

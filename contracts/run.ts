@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { LABELS, type Label, type Policy } from './policy';
 import { ApproverSetSchema, ModelCallSchema, NameSchema, SideEffectSchema, type ResolvedAgent } from './agent';
 import { IDEMPOTENCY_KEY, RUN_ID, RUN_STATUSES, STEP_TYPES } from './vocabulary';
+import type { Actor, Initiator } from './principal';
 
 /** Data-classification labels, lowest to highest. */
 export const ClassificationSchema = z.enum(LABELS);
@@ -55,15 +56,6 @@ export const RunIdSchema = z.string().regex(RUN_ID, 'must be a run id');
 /** A principal's subject, as filters name it. */
 export const SubjectSchema = z.string().regex(/^[A-Za-z0-9._@:-]{1,128}$/, 'must be a subject');
 
-/** Who asked for the run; comes from the credential, never from the body. */
-export const InitiatorSchema = z.object({
-  subject: z.string(),
-  tenant: z.string(),
-  /** The initiator's roles, which the policy sees on every check of the run. */
-  roles: z.array(z.string()).optional(),
-});
-export type Initiator = z.infer<typeof InitiatorSchema>;
-
 export const UsageSchema = z.object({ input_tokens: z.number(), output_tokens: z.number(), cost_usd: z.number() });
 export type Usage = z.infer<typeof UsageSchema>;
 
@@ -104,10 +96,6 @@ export const ActionTakenSchema = z.object({
   args: z.record(z.string(), z.unknown()),
 });
 export type ActionTaken = z.infer<typeof ActionTakenSchema>;
-
-/** A principal as the workflow sees it: who, and with which roles. */
-export const ActorSchema = z.object({ subject: z.string(), roles: z.array(z.string()) });
-export type Actor = z.infer<typeof ActorSchema>;
 
 export const ApprovalDecisionSchema = z.object({
   approver: z.string(),

@@ -13,3 +13,17 @@ export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 
 /** A run id (the Temporal workflow id): what the gateway makes, or `run-idem-…` from an idempotency key. */
 export const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+
+// Roles the platform itself gives a meaning to (a policy may name any others). Each list is declared
+// once: the gateway's role checks (gateway/authz.ts) and the workflow's takeover validator read them.
+
+/** Roles that may take over any run by hand (the manual path that always exists) or cancel a run they did not start. */
+export const OPERATOR_ROLES: readonly string[] = ['operator', 'admin'];
+/** Roles that may dispatch a run when no policy decides (the gateway's fixed role checks). */
+export const DISPATCHER_ROLES: readonly string[] = ['dispatcher', 'admin'];
+/** Roles that may read the audit ledger and the policy's status. */
+export const AUDITOR_ROLES: readonly string[] = ['auditor', 'admin'];
+/** Roles that may reload the policy. */
+export const ADMIN_ROLES: readonly string[] = ['admin'];
+/** Who may decide an approval that a policy rule requires without naming its approvers. */
+export const DEFAULT_APPROVER_ROLES: readonly string[] = ['approver'];

@@ -3,7 +3,7 @@ import { currentApprovers, decidersOf, mayDecide } from '../workflows/approvals'
 import { approvalUpdate } from '../workflows/messages';
 import type { Caller, Gateway } from './context';
 import { auditActed } from './deferred-audit';
-import type { Principal } from './principal';
+import type { Principal } from '../contracts/principal';
 import { validationProblem } from './problem';
 import { updateProblem } from './runs/errors';
 import { UPDATE_WAIT_MS, updateFailure } from './runs/outages';

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { HttpProblem } from './problem';
-import type { Principal } from './principal';
+import type { Principal } from '../contracts/principal';
 
 /** An API key as configuration holds it: only the SHA-256 of the key, never the key. */
 export interface ApiKeyEntry extends Principal {

@@ -1,5 +1,5 @@
-import { OPERATOR_ROLES } from '../workflows/messages';
-import type { Principal } from './principal';
+import { ADMIN_ROLES, AUDITOR_ROLES, DISPATCHER_ROLES, OPERATOR_ROLES } from '../contracts/vocabulary';
+import type { Principal } from '../contracts/principal';
 
 /** What a caller wants to do. */
 export type Action =
@@ -42,35 +42,36 @@ export interface Authorizer {
 }
 
 const has = (p: Principal, ...roles: readonly string[]) => p.roles.some((r) => roles.includes(r));
+const either = (roles: readonly string[]) => roles.join(' or ');
 
 /** Fixed role checks: dispatcher/admin dispatch; the initiator or an operator/admin cancel; operators/admins take over. */
 export class RoleAuthorizer implements Authorizer {
   decide(principal: Principal, action: Action, resource: Resource = {}): Decision {
     switch (action) {
       case 'run.dispatch':
-        return has(principal, 'dispatcher', 'admin')
-          ? { allowed: true, reason: 'role dispatcher or admin' }
-          : { allowed: false, reason: `dispatching ${resource.agent ?? 'an agent'} needs the role dispatcher or admin` };
+        return has(principal, ...DISPATCHER_ROLES)
+          ? { allowed: true, reason: `role ${either(DISPATCHER_ROLES)}` }
+          : { allowed: false, reason: `dispatching ${resource.agent ?? 'an agent'} needs the role ${either(DISPATCHER_ROLES)}` };
       case 'run.cancel':
         return principal.subject === resource.initiator || has(principal, ...OPERATOR_ROLES)
           ? { allowed: true, reason: 'initiator, operator or admin' }
           : { allowed: false, reason: 'only the initiator of the run, an operator or an admin may cancel it' };
       case 'run.takeover':
         return has(principal, ...OPERATOR_ROLES)
-          ? { allowed: true, reason: `role ${OPERATOR_ROLES.join(' or ')}` }
-          : { allowed: false, reason: `taking over a run needs the role ${OPERATOR_ROLES.join(' or ')}` };
+          ? { allowed: true, reason: `role ${either(OPERATOR_ROLES)}` }
+          : { allowed: false, reason: `taking over a run needs the role ${either(OPERATOR_ROLES)}` };
       case 'audit.read':
-        return has(principal, 'auditor', 'admin')
-          ? { allowed: true, reason: 'role auditor or admin' }
-          : { allowed: false, reason: 'reading the audit ledger needs the role auditor or admin' };
+        return has(principal, ...AUDITOR_ROLES)
+          ? { allowed: true, reason: `role ${either(AUDITOR_ROLES)}` }
+          : { allowed: false, reason: `reading the audit ledger needs the role ${either(AUDITOR_ROLES)}` };
       case 'policy.read':
-        return has(principal, 'auditor', 'admin')
-          ? { allowed: true, reason: 'role auditor or admin' }
-          : { allowed: false, reason: 'reading the policy status needs the role auditor or admin' };
+        return has(principal, ...AUDITOR_ROLES)
+          ? { allowed: true, reason: `role ${either(AUDITOR_ROLES)}` }
+          : { allowed: false, reason: `reading the policy status needs the role ${either(AUDITOR_ROLES)}` };
       case 'policy.reload':
-        return has(principal, 'admin')
-          ? { allowed: true, reason: 'role admin' }
-          : { allowed: false, reason: 'reloading the policy needs the role admin' };
+        return has(principal, ...ADMIN_ROLES)
+          ? { allowed: true, reason: `role ${either(ADMIN_ROLES)}` }
+          : { allowed: false, reason: `reloading the policy needs the role ${either(ADMIN_ROLES)}` };
       case 'run.read':
       case 'budget.read': // the caller's own tenant's spend: what explains a budget_exceeded run
       case 'agent.list':

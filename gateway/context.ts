@@ -7,7 +7,7 @@ import { ReloadablePolicy } from '../policies/reloadable';
 import { RoleAuthorizer, type Action, type Authorizer, type Resource } from './authz';
 import type { GatewayDeps } from './deps';
 import { principal, requestIds } from './locals';
-import type { Principal } from './principal';
+import type { Principal } from '../contracts/principal';
 import { HttpProblem } from './problem';
 import { PollerWatch } from './runs/pollers';
 import { RunStarter } from './runs/start';

@@ -9,7 +9,7 @@ import type { GatewayMetrics } from '../observability/metrics';
 import type { ReloadablePolicy } from '../policies/reloadable';
 import type { Authorizer } from './authz';
 import type { RateLimitSettings } from './middleware/rate-limit';
-import type { Principal } from './principal';
+import type { Principal } from '../contracts/principal';
 
 /** What the gateway is built from; the entry point (or a test) passes them to createApp. */
 export interface GatewayDeps {

@@ -1,5 +1,5 @@
 import { hashApiKey, type ApiKeyEntry } from './auth';
-import type { Principal } from './principal';
+import type { Principal } from '../contracts/principal';
 
 /**
  * DEMO PRINCIPALS FOR `npm run dev` ONLY. Their keys are public (printed by `npm run dev` and listed

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import type { Principal } from './principal';
+import type { Principal } from '../contracts/principal';
 
 // What the middleware leaves in `res.locals`, read back with its type.
 

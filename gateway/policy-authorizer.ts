@@ -1,5 +1,5 @@
 import { RoleAuthorizer, type Action, type Authorizer, type Decision, type Resource } from './authz';
-import type { Principal } from './principal';
+import type { Principal } from '../contracts/principal';
 import { decide } from '../policies/engine';
 import { currentPolicy, type PolicyLike } from '../policies/reloadable';
 

@@ -1,5 +1,5 @@
 import type { TakeoverRequest } from '../contracts/run';
-import { RunSearchAttributes } from '../contracts/search-attributes';
+import { RunSearchAttributes } from '../contracts/run-search-attributes';
 import { takeoverUpdate } from '../workflows/messages';
 import type { Caller, Gateway } from './context';
 import { auditActed } from './deferred-audit';

@@ -8,12 +8,12 @@ import {
   type PolicyAction,
   type PolicyContext,
   type PolicyDecision,
-  type PolicyPrincipal,
   type PolicyResource,
   type RunBudget,
   type TenantDailyBudget,
   type When,
 } from '../contracts/policy';
+import type { Principal } from '../contracts/principal';
 
 const rank = (l: Label | undefined) => (l === undefined ? -1 : LABELS.indexOf(l));
 const any = (list: string[] | undefined, value: string | undefined) =>
@@ -21,7 +21,7 @@ const any = (list: string[] | undefined, value: string | undefined) =>
 const words = (text: string | undefined) => new Set((text ?? '').toLowerCase().match(/[a-z0-9_-]+/g) ?? []);
 
 /** Whether every condition of `when` holds. */
-export function matches(w: When, p: PolicyPrincipal, r: PolicyResource, c: PolicyContext): boolean {
+export function matches(w: When, p: Principal, r: PolicyResource, c: PolicyContext): boolean {
   if (w.roles && !p.roles.some((x) => w.roles!.includes(x))) return false;
   if (w.not_roles && p.roles.some((x) => w.not_roles!.includes(x))) return false;
   if (!any(w.agents, r.agent)) return false;
@@ -48,7 +48,7 @@ export function matches(w: When, p: PolicyPrincipal, r: PolicyResource, c: Polic
  */
 export function decide(
   policy: Policy,
-  principal: PolicyPrincipal,
+  principal: Principal,
   action: PolicyAction,
   resource: PolicyResource,
   context: PolicyContext,

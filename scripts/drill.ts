@@ -2,7 +2,7 @@
 // the worker and the gateway as processes, the governance store on PostgreSQL: DRILL_DATABASE_URL,
 // default postgres://postgres@127.0.0.1:5432/test, in a schema of its own). Prints what each drill
 // dispatched, completed, lost and duplicated; exits 1 if anything was lost or duplicated.
-import { DRILLS, drillTable } from './drills';
+import { DRILLS, drillTable } from './drills/catalog';
 import { startStack, type DrillResult } from './drills/stack';
 
 async function main(): Promise<number> {

@@ -4,8 +4,9 @@
 import type { WorkflowStartOptions } from '@temporalio/client';
 import type { ResolvedAgent } from '../contracts/agent';
 import type { Label, Policy } from '../contracts/policy';
-import type { AgentRunInput, AgentRunOutput, Constraints, Initiator } from '../contracts/run';
-import { RunSearchAttributes } from '../contracts/search-attributes';
+import type { Initiator } from '../contracts/principal';
+import type { AgentRunInput, AgentRunOutput, Constraints } from '../contracts/run';
+import { RunSearchAttributes } from '../contracts/run-search-attributes';
 
 /** The run workflow's type name, as Temporal starts and lists it. */
 export const AGENT_RUN = 'agentRun';

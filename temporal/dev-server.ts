@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { SearchAttributeType } from '../config/settings';
-import { ensureSearchAttributes } from './search-attributes';
+import { ensureSearchAttributes } from './register-search-attributes';
 
 export interface DevServerOptions {
   cliPath: string;

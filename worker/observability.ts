@@ -19,7 +19,7 @@ import {
 } from '@temporalio/worker';
 import type { WorkflowInfo } from '@temporalio/workflow';
 import type { RunObserverSinks, StepObservation } from '../contracts/observability';
-import { RunSearchAttributes } from '../contracts/search-attributes';
+import { RunSearchAttributes } from '../contracts/run-search-attributes';
 import type { WorkerMetrics } from '../observability/metrics';
 import { exportWorkflowSpans, recordPastSpan, runAttributes, type WorkflowSpanData } from '../observability/tracing';
 

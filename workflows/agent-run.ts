@@ -18,7 +18,7 @@ import { runFailed } from './observe';
 import type { RunContext } from './run-context';
 import { reasonOf, type RunEvent, type RunStart } from './events';
 import { isTerminal, transition, type ActiveStep } from './state-machine';
-import { STEP_HANDLERS, type StepHandler } from './steps';
+import { STEP_HANDLERS, type StepHandler } from './steps/handlers';
 import { workflowRun } from './workflow-run';
 
 /** Steps recorded in one Temporal run before continuing-as-new, unless the agent sets its own. */

@@ -7,7 +7,7 @@ import type { ApprovalUpdateInput, ApprovalUpdateResult, RunState } from '../con
 import { argsHash, diffArgs } from '../shared/canonical';
 import { currentApprovers, decidersOf, mayDecide } from './approvals';
 import { decisionError } from './describe';
-import type { RunGovernance } from './governance';
+import type { RunGovernance } from './run-governance';
 
 /** The part of the run an approval decision reads and changes. */
 export interface ApprovalsOfRun {

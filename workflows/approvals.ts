@@ -1,7 +1,8 @@
 // Who may decide an approval and which votes count: pure, used by the run (its update validator and
 // handler) and by the gateway (the approvals list), so both answer alike.
 import type { ApproverSet } from '../contracts/agent';
-import type { Actor, Approval } from '../contracts/run';
+import type { Actor } from '../contracts/principal';
+import type { Approval } from '../contracts/run';
 import { argsHash } from '../shared/canonical';
 
 /** Whether the actor is one of the set's subjects or holds one of its roles. */

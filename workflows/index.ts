@@ -1,3 +1,8 @@
-// The worker bundles this file: every workflow the platform runs is re-exported here.
+/**
+ * The workflows a worker runs (the worker bundles this file, and replays use it too): {@link agentRun},
+ * and the messages a caller sends it ({@link stateQuery}, {@link approvalUpdate}, {@link takeoverUpdate}).
+ *
+ * @module
+ */
 export { agentRun } from './agent-run';
-export { approvalUpdate, OPERATOR_ROLES, stateQuery, takeoverUpdate } from './messages';
+export { approvalUpdate, stateQuery, takeoverUpdate } from './messages';

@@ -9,6 +9,3 @@ export const stateQuery = defineQuery<RunState>('state');
 export const approvalUpdate = defineUpdate<ApprovalUpdateResult, [ApprovalUpdateInput]>('decideApproval');
 /** An operator completes the run by hand; the result is marked as human-provided. */
 export const takeoverUpdate = defineUpdate<RunState['output'], [TakeoverUpdateInput]>('takeover');
-
-/** Roles that may take over any run by hand (the manual path that always exists). */
-export const OPERATOR_ROLES: readonly string[] = ['operator', 'admin'];

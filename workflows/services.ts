@@ -5,9 +5,9 @@ import type { ActivityOptions, log } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PolicyDecision } from '../contracts/policy';
 import type { Step } from '../contracts/run';
-import type { RunGovernance } from './governance';
+import type { RunGovernance } from './run-governance';
 import type { RunInterrupts } from './interrupts';
-import type { RunAttributes } from './search-attributes';
+import type { RunAttributes } from './run-attributes';
 import type { ObservedRun } from './views';
 
 /** The activities the steps call (the model and the tools), as plain functions of their input. */

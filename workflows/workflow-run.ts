@@ -4,11 +4,11 @@
 import { condition, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AgentRunInput } from '../contracts/run';
-import { RunGovernance } from './governance';
+import { RunGovernance } from './run-governance';
 import { ScopedInterrupts } from './interrupts';
 import { stepEnded, stepEntered, toolDenied } from './observe';
 import { RunContext, runLabels } from './run-context';
-import { RunAttributes } from './search-attributes';
+import { RunAttributes } from './run-attributes';
 import type { RunServices } from './services';
 
 /** The context of the run this workflow execution is. */

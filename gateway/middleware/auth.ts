@@ -1,6 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { HttpProblem } from '../problem';
-import type { Principal } from '../principal';
+import type { Principal } from '../../contracts/principal';
 
 /** Puts the caller's principal in `res.locals`; a 401 carries the Bearer challenge. */
 export function authenticated(authenticate: (req: Request) => Promise<Principal>): RequestHandler {

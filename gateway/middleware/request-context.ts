@@ -4,7 +4,7 @@ import type { Request, RequestHandler } from 'express';
 import type { Logger } from '../../observability/logger';
 import type { GatewayMetrics } from '../../observability/metrics';
 import { tracer, tracingEnabled } from '../../observability/tracing';
-import type { Principal } from '../principal';
+import type { Principal } from '../../contracts/principal';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 /** A W3C traceparent: version 00, a 32-hex trace id and a 16-hex parent id, neither all zeros, and flags. */

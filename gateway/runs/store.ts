@@ -9,7 +9,7 @@ import {
 } from '@temporalio/client';
 import type { AgentRunOutput, ListRunsQuery, RunState } from '../../contracts/run';
 import { RUN_ID } from '../../contracts/vocabulary';
-import { RunSearchAttributes } from '../../contracts/search-attributes';
+import { RunSearchAttributes } from '../../contracts/run-search-attributes';
 import { stateQuery } from '../../workflows/messages';
 import { HttpProblem } from '../problem';
 import { isInvalidArgument, queryFailure, runNotFound, type QueryFailure } from './errors';

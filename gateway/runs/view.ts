@@ -2,7 +2,7 @@ import type { WorkflowExecutionDescription } from '@temporalio/client';
 import type { z } from 'zod';
 import type { Step } from '../../contracts/run';
 import type { RunLinksSchema, RunViewSchema } from '../api-schemas';
-import { RunSearchAttributes } from '../../contracts/search-attributes';
+import { RunSearchAttributes } from '../../contracts/run-search-attributes';
 import { queryWarning } from './errors';
 import type { RunStore, VisibleRun } from './store';
 import { runStatus } from './visibility';

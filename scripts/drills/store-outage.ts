@@ -3,7 +3,7 @@
 // completes, each approved ticket is filed once, and the audit rows of the dispatches and decisions
 // made while it was down are written once it is back.
 import { freePort } from '../../temporal/dev-server';
-import { pgProxy, type PgProxy } from './pg-proxy';
+import { pgProxy, type PgProxy } from '../fakes/pg-proxy';
 import { eventually } from './processes';
 import { accepted, drillResult, type DrillResult, type Stack } from './stack';
 import { approve, pendingApproval, ticketCheck } from './worker-kill';

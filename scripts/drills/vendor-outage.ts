@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { PROJECT_ROOT } from '../../config/settings';
 import { eventually } from './processes';
-import { startFakeLlmVendor, type FakeLlmRequest, type FakeLlmVendor } from './fake-llm-vendor';
+import { startFakeLlmVendor, type FakeLlmRequest, type FakeLlmVendor } from '../fakes/openai-vendor';
 import { accepted, drillResult, type DrillResult, type Stack } from './stack';
 
 const AGENT = 'ollama-researcher';

@@ -1,6 +1,6 @@
 import { ErrorCode } from '../../contracts/errors';
 import type { Approval } from '../../contracts/run';
-import type { FakeLlmVendor } from '../support/fake-llm-vendor';
+import type { FakeLlmVendor } from '../../scripts/fakes/openai-vendor';
 import { startLifecyclePlatform, type LifecyclePlatform } from '../support/lifecycle-platform';
 import { waitForRun, type TestPlatform } from '../support/platform';
 

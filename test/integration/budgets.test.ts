@@ -12,7 +12,7 @@ import { type Reservation, type ReserveRequest } from '../../contracts/governanc
 import { GovernanceStore } from '../../governance/store';
 import { compilePolicy } from '../../policies/load';
 import { openTestStore, type TestStore } from '../support/governance';
-import { startFakeLlmVendor, toolResultsOf, type FakeLlmVendor } from '../support/fake-llm-vendor';
+import { startFakeLlmVendor, toolResultsOf, type FakeLlmVendor } from '../../scripts/fakes/openai-vendor';
 import { http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
 
 // Budgets before the call: every model call first reserves its estimated cost against the tenant's

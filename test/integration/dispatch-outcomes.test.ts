@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { answerCuttingProxy, type AnswerCuttingProxy } from '../support/answer-cutting-proxy';
+import { answerCuttingProxy, type AnswerCuttingProxy } from '../support/fakes/answer-cutting-proxy';
 import { eventually, http, startPlatform, testTemporal, uniqueQueue, type TestPlatform } from '../support/platform';
 import { workflowsAfterSentinel } from '../support/visibility';
 

@@ -1,4 +1,4 @@
-import { DRILLS } from '../../scripts/drills';
+import { DRILLS } from '../../scripts/drills/catalog';
 import { startStack, type DrillResult, type Stack } from '../../scripts/drills/stack';
 import { ensureBuilt } from '../support/processes';
 

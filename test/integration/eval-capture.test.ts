@@ -10,8 +10,8 @@ import { evalCommand } from '../../evals/cli';
 import type { EvalReport } from '../../evals/outcome';
 import { testCommandArgs } from '../support/evals';
 import { openTestStore } from '../support/governance';
-import { startFakeLlmVendor, toolResultsOf, type ChatRequestBody } from '../support/fake-llm-vendor';
-import type { FakeAnswer } from '../support/fake-http-vendor';
+import { startFakeLlmVendor, toolResultsOf, type ChatRequestBody } from '../../scripts/fakes/openai-vendor';
+import type { FakeAnswer } from '../../scripts/fakes/http-vendor';
 import { http, startPlatform, testTemporal, waitForRun } from '../support/platform';
 
 // From production to eval case: a run of the OpenAI researcher on the test server (its model the fake

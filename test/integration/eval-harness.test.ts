@@ -9,8 +9,14 @@ import { loadSuite, type LoadedCase } from '../../evals/suite';
 import { EvalSuiteError } from '../../evals/suite';
 import { openTestEvalSession, testCommandArgs } from '../support/evals';
 import { openTestStore, type TestStore } from '../support/governance';
-import { messageText, startFakeLlmVendor, toolResultsOf, type ChatRequestBody, type FakeLlmVendor } from '../support/fake-llm-vendor';
-import type { FakeAnswer } from '../support/fake-http-vendor';
+import {
+  messageText,
+  startFakeLlmVendor,
+  toolResultsOf,
+  type ChatRequestBody,
+  type FakeLlmVendor,
+} from '../../scripts/fakes/openai-vendor';
+import type { FakeAnswer } from '../../scripts/fakes/http-vendor';
 
 // The eval command end to end, on the test run's dev server: a model-planned agent is recorded from
 // the fake OpenAI vendor into cassettes, its baseline accepted, then a worse version (a changed

@@ -6,7 +6,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createToolRegistry } from '../../activities/tools';
 import { AgentRegistry } from '../../agents/registry';
 import { loadSettings } from '../../config/settings';
-import { RunSearchAttributes } from '../../contracts/search-attributes';
+import { RunSearchAttributes } from '../../contracts/run-search-attributes';
 import { createApp } from '../../gateway/app';
 import { createLogger } from '../../observability/logger';
 import { installTemporalRuntime } from '../../worker/worker';

@@ -18,7 +18,7 @@ import { WorkerMetrics } from '../../observability/metrics';
 import { serveMetrics, type MetricsServer } from '../../observability/metrics-server';
 import { compilePolicy } from '../../policies/load';
 import { parse as parseYaml } from 'yaml';
-import { startFakeLlmVendor, type FakeLlmVendor } from '../support/fake-llm-vendor';
+import { startFakeLlmVendor, type FakeLlmVendor } from '../../scripts/fakes/openai-vendor';
 import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
 import { scratchDir } from '../support/tools';
 

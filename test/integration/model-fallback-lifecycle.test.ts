@@ -1,5 +1,5 @@
 import { ErrorCode } from '../../contracts/errors';
-import { messageText, type FakeLlmVendor } from '../support/fake-llm-vendor';
+import { messageText, type FakeLlmVendor } from '../../scripts/fakes/openai-vendor';
 import { startLifecyclePlatform, type Credentials, type LifecyclePlatform } from '../support/lifecycle-platform';
 import { waitForRun, type TestPlatform } from '../support/platform';
 

@@ -8,9 +8,9 @@ import { AgentRegistry } from '../../agents/registry';
 import { loadSettings, PROJECT_ROOT } from '../../config/settings';
 import { ErrorCode } from '../../contracts/errors';
 import type { Step } from '../../contracts/run';
-import { startFakeAnthropicVendor, type MessagesBody } from '../support/fake-anthropic-vendor';
-import type { FakeAnswer, FakeVendor } from '../support/fake-http-vendor';
-import { startFakeLlmVendor, toolResultsOf, type ChatRequestBody, type FakeLlmVendor } from '../support/fake-llm-vendor';
+import { startFakeAnthropicVendor, type MessagesBody } from '../support/fakes/anthropic-vendor';
+import type { FakeAnswer, FakeVendor } from '../../scripts/fakes/http-vendor';
+import { startFakeLlmVendor, toolResultsOf, type ChatRequestBody, type FakeLlmVendor } from '../../scripts/fakes/openai-vendor';
 import { capturingLogger, eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
 
 // Whole runs through Temporal with the example agents of agents/examples, their models served by

@@ -3,7 +3,7 @@ import { freePort } from '../../temporal/dev-server';
 import { GovernanceStore, migrate, pgSql } from '../../governance/store';
 import { eventually, http, startPlatform, waitForRun, type TestPlatform } from '../support/platform';
 import { pgSchema } from '../support/processes';
-import { pgProxy, type PgProxy } from '../../scripts/drills/pg-proxy';
+import { pgProxy, type PgProxy } from '../../scripts/fakes/pg-proxy';
 
 // Issue #9, point 2: with the governance store unreachable, an action that took effect is answered as
 // such (202 for a started run, 200 for an applied decision), so a client does not retry it into a

@@ -7,7 +7,7 @@ import { ToolConfigError } from '../../activities/tools/config-file';
 import { MCP_TOOL_ERROR, mcpServer } from '../../activities/tools/mcp';
 import { memoryServerSpec } from '../../activities/tools/memory-note';
 import type { ToolRegistry } from '../../activities/tools/registry';
-import { startMcpHttpServer } from '../support/mcp-http-server';
+import { startMcpHttpServer } from '../support/fakes/mcp-http-server';
 import { call, failureOf, logSink, registryFor, scratchDir, writeToolsDir } from '../support/tools';
 
 // The mcp adapter against real MCP servers: @modelcontextprotocol/server-memory from npm over stdio,

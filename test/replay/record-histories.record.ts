@@ -12,7 +12,7 @@ import { loadSettings, PROJECT_ROOT } from '../../config/settings';
 import { AgentDefinitionSchema } from '../../contracts/agent';
 import type { Approval } from '../../contracts/run';
 import { compilePolicy } from '../../policies/load';
-import { startFakeLlmVendor } from '../support/fake-llm-vendor';
+import { startFakeLlmVendor } from '../../scripts/fakes/openai-vendor';
 import { eventually, http, startPlatform, testTemporal, waitForRun } from '../support/platform';
 
 // Records the histories replayed by replay.test.ts, from real runs on the dev server. Not part of

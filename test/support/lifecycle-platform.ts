@@ -14,7 +14,7 @@ import { AgentRegistry } from '../../agents/registry';
 import { loadSettings, PROJECT_ROOT } from '../../config/settings';
 import { AgentDefinitionSchema, type AgentDefinition } from '../../contracts/agent';
 import type { Approval } from '../../contracts/run';
-import { startFakeLlmVendor, type FakeLlmVendor } from './fake-llm-vendor';
+import { startFakeLlmVendor, type FakeLlmVendor } from '../../scripts/fakes/openai-vendor';
 import { eventually, http, startPlatform, type TestPlatform } from './platform';
 
 // The platform the run-lifecycle tests (test/integration/*-lifecycle.test.ts) run on: one worker and

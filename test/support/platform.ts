@@ -23,7 +23,7 @@ import type { Approval } from '../../contracts/run';
 import type { ReloadablePolicy } from '../../policies/reloadable';
 import { createApp, type QuotaSettings, type RateLimitSettings } from '../../gateway/app';
 import { Authenticator, hashApiKey, type JwtSettings } from '../../gateway/auth';
-import type { Principal } from '../../gateway/principal';
+import type { Principal } from '../../contracts/principal';
 import { createLogger, type Logger } from '../../observability/logger';
 import { GatewayMetrics, WorkerMetrics } from '../../observability/metrics';
 import { temporalClientInterceptors } from '../../observability/tracing';

@@ -8,7 +8,7 @@ import { createToolRegistry } from '../../activities/tools';
 import { AgentRegistry } from '../../agents/registry';
 import { PROJECT_ROOT } from '../../config/settings';
 import { RunRequestSchema, WorkRequestSchema } from '../../contracts/run';
-import { RunSearchAttributes } from '../../contracts/search-attributes';
+import { RunSearchAttributes } from '../../contracts/run-search-attributes';
 import { agentForIntent, runRequestFor } from '../../gateway/intents';
 import { problemHandler } from '../../gateway/middleware/errors';
 import { HttpProblem } from '../../gateway/problem';

@@ -1,9 +1,9 @@
 import { anthropicProvider } from '../../activities/model/vendors';
 import { ErrorCode } from '../../contracts/errors';
-import { startFakeAnthropicVendor } from '../support/fake-anthropic-vendor';
+import { startFakeAnthropicVendor } from '../support/fakes/anthropic-vendor';
 import { agentFor, failureOf, KEY, observation, request, SPEC } from '../support/model-provider-fixtures';
 
-// The Anthropic provider over real HTTP against the fake vendor (test/support/fake-anthropic-vendor.ts).
+// The Anthropic provider over real HTTP against the fake vendor (test/support/fakes/anthropic-vendor.ts).
 
 describe('anthropic (messages with tool use)', () => {
   test('tools and a final_answer tool carrying output_spec; tool_use comes back as the action; usage and cost', async () => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { CASSETTE_FORMAT, cassetteHash } from '../../activities/model/cassettes';
 import { openAIProvider } from '../../activities/model/vendors';
 import { ErrorCode } from '../../contracts/errors';
-import { startFakeLlmVendor } from '../support/fake-llm-vendor';
+import { startFakeLlmVendor } from '../../scripts/fakes/openai-vendor';
 import { agentFor, failureOf, KEY, request } from '../support/model-provider-fixtures';
 
 // Model cassettes: recording a provider's exchange with the fake vendor and replaying it without the vendor.

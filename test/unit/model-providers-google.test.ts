@@ -1,9 +1,9 @@
 import { googleProvider } from '../../activities/model/vendors';
 import { ErrorCode } from '../../contracts/errors';
-import { startFakeGoogleVendor } from '../support/fake-google-vendor';
+import { startFakeGoogleVendor } from '../support/fakes/google-vendor';
 import { agentFor, failureOf, KEY, observation, request } from '../support/model-provider-fixtures';
 
-// The Google provider over real HTTP against the fake vendor (test/support/fake-google-vendor.ts).
+// The Google provider over real HTTP against the fake vendor (test/support/fakes/google-vendor.ts).
 
 describe('google (generateContent with function calls)', () => {
   test('function declarations from the tool contracts; a function call comes back as the action; without tools the answer schema is the response schema', async () => {

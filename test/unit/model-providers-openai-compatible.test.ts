@@ -1,8 +1,8 @@
 import { openAICompatibleProvider } from '../../activities/model/vendors';
-import { startFakeLlmVendor, toolResultsOf, type FakeLlmVendor } from '../support/fake-llm-vendor';
+import { startFakeLlmVendor, toolResultsOf, type FakeLlmVendor } from '../../scripts/fakes/openai-vendor';
 import { agentFor, observation, request } from '../support/model-provider-fixtures';
 
-// The openai-compatible provider (named endpoints) over real HTTP against the fake vendor (test/support/fake-llm-vendor.ts).
+// The openai-compatible provider (named endpoints) over real HTTP against the fake vendor (scripts/fakes/openai-vendor.ts).
 
 describe('openai-compatible (named endpoints)', () => {
   let vendor: FakeLlmVendor;

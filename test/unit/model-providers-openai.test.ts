@@ -2,11 +2,11 @@ import { openAIProvider } from '../../activities/model/vendors';
 import type { ModelCall, ResolvedAgent } from '../../contracts/agent';
 import { ErrorCode } from '../../contracts/errors';
 import type { Usage } from '../../contracts/run';
-import { startFakeLlmVendor, type FakeLlmVendor } from '../support/fake-llm-vendor';
+import { startFakeLlmVendor, type FakeLlmVendor } from '../../scripts/fakes/openai-vendor';
 import { agentFor, failureOf, KEY, observation, openaiAgent, request, SPEC } from '../support/model-provider-fixtures';
 import { TRIAGE_TASK } from '../support/plan-fixtures';
 
-// The OpenAI provider (chat completions) over real HTTP against the fake vendor (test/support/fake-llm-vendor.ts):
+// The OpenAI provider (chat completions) over real HTTP against the fake vendor (scripts/fakes/openai-vendor.ts):
 // the request it sends, how answers become actions, repairs, and how each vendor error is classified.
 
 async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {

@@ -2,14 +2,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { PROJECT_ROOT } from '../../config/settings';
-import { LABELS, type PolicyAction, type PolicyContext, type PolicyPrincipal, type PolicyResource } from '../../contracts/policy';
+import { LABELS, type PolicyAction, type PolicyContext, type PolicyResource } from '../../contracts/policy';
+import type { Principal } from '../../contracts/principal';
 import { decide, runBudgetFor, tenantBudgetFor } from '../../policies/engine';
 import { compilePolicy, loadPolicyDir, PolicyError } from '../../policies/load';
 import { policyCheck } from '../../scripts/policy-check';
 
 const catalog = { agents: ['docs-researcher', 'ticket-filer'], tools: ['docs_search', 'ticket_create'] };
 const policy = loadPolicyDir(path.join(PROJECT_ROOT, 'policies'), catalog);
-const who = (roles: string[]): PolicyPrincipal => ({ subject: 's', tenant: 't', roles });
+const who = (roles: string[]): Principal => ({ subject: 's', tenant: 't', roles });
 const dev: PolicyContext = { environment: 'dev' };
 const prod: PolicyContext = { environment: 'prod' };
 
@@ -89,15 +90,12 @@ describe('the default policy, rule by rule', () => {
       'tools-allowed',
     ],
     ['a model call', who([]), 'model_call', { agent: 'docs-researcher' }, dev, 'allow', 'models-allowed'],
-  ] as [string, PolicyPrincipal, PolicyAction, PolicyResource, PolicyContext, string, string][])(
-    '%s',
-    (_n, p, action, r, c, effect, rule) => {
-      const d = decide(policy, p, action, r, c);
-      expect([d.effect, d.rule]).toEqual([effect, rule]);
-      expect(d.reason).toBeTruthy();
-      if (effect === 'require_approval') expect(d.approvers).toEqual({ roles: ['approver'], subjects: [] });
-    },
-  );
+  ] as [string, Principal, PolicyAction, PolicyResource, PolicyContext, string, string][])('%s', (_n, p, action, r, c, effect, rule) => {
+    const d = decide(policy, p, action, r, c);
+    expect([d.effect, d.rule]).toEqual([effect, rule]);
+    expect(d.reason).toBeTruthy();
+    if (effect === 'require_approval') expect(d.approvers).toEqual({ roles: ['approver'], subjects: [] });
+  });
 
   test('reasons name the rule and where it is written', () => {
     expect(decide(policy, who(['dispatcher']), 'dispatch', { agent: 'ticket-filer' }, dev).reason).toMatch(

@@ -6,7 +6,7 @@ import type { Reservation } from '../../contracts/governance';
 import type { AgentRunInput, PlanRequest, PlanResult, ToolCallRequest, ToolCallResult } from '../../contracts/run';
 import type { Interrupt } from '../../workflows/events';
 import type { RunInterrupts } from '../../workflows/interrupts';
-import type { RunAuditEntry } from '../../workflows/governance';
+import type { RunAuditEntry } from '../../workflows/run-governance';
 import { RunContext } from '../../workflows/run-context';
 import type { RunServices, StepActivities } from '../../workflows/services';
 

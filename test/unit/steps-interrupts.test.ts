@@ -3,7 +3,7 @@
 // step whose work is interrupted answers with the interrupt, releasing or counting its budget hold.
 import type { ActiveStep } from '../../workflows/state-machine';
 import { isTerminal, STEP_TYPES, transition } from '../../workflows/state-machine';
-import { STEP_HANDLERS } from '../../workflows/steps';
+import { STEP_HANDLERS } from '../../workflows/steps/handlers';
 import { compilePolicy } from '../../policies/load';
 import { answer, fakeRun } from './steps-harness';
 

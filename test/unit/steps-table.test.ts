@@ -11,7 +11,7 @@ import { argsHash } from '../../shared/canonical';
 import { compilePolicy } from '../../policies/load';
 import type { RunEvent } from '../../workflows/events';
 import { isTerminal, TRANSITIONS, transition, type RunEventType } from '../../workflows/state-machine';
-import { STEP_HANDLERS, type StepHandler } from '../../workflows/steps';
+import { STEP_HANDLERS, type StepHandler } from '../../workflows/steps/handlers';
 import { answer, fakeRun, type FakeRunOptions } from './steps-harness';
 
 const catalog = { agents: ['helper'], tools: ['lookup', 'ticket_create'] };

@@ -24,7 +24,7 @@ const CASES: Record<string, { code: string; file: string }> = {
     code: "import { readFileSync } from 'node:fs';\nimport { createActivities } from '../activities';\nexport const r = [readFileSync, createActivities];\n",
   },
   contracts: { file: 'contracts/run.ts', code: "import type { Settings } from '../config/settings';\nexport type S = Settings;\n" },
-  policies: { file: 'policies/load.ts', code: "import type { Principal } from '../gateway/principal';\nexport type P = Principal;\n" },
+  policies: { file: 'policies/load.ts', code: "import type { Action } from '../gateway/authz';\nexport type A = Action;\n" },
   nested: {
     file: 'workflows/steps/plan.ts',
     code: "import { GovernanceStore } from '../../governance/store';\nexport const G = GovernanceStore;\n",

@@ -2,7 +2,7 @@
 // escalating once on timeout where the rule says so. The decisions arrive through the approval update.
 import type { ApproverSet } from '../../contracts/agent';
 import type { Approval, Step } from '../../contracts/run';
-import { RunSearchAttributes } from '../../contracts/search-attributes';
+import { RunSearchAttributes } from '../../contracts/run-search-attributes';
 import { argsHash } from '../../shared/canonical';
 import { escalationHash } from '../approvals';
 import { summarize } from '../describe';

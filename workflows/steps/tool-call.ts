@@ -4,6 +4,7 @@ import type { ApprovalRule, ToolSpec } from '../../contracts/agent';
 import { ErrorCode } from '../../contracts/errors';
 import type { PolicyDecision } from '../../contracts/policy';
 import type { Step, ToolCallResult } from '../../contracts/run';
+import { DEFAULT_APPROVER_ROLES } from '../../contracts/vocabulary';
 import { argsHash } from '../../shared/canonical';
 import { toolOptions } from '../activity-options';
 import { summarize } from '../describe';
@@ -107,7 +108,7 @@ function policyRule(tool: string, decision: PolicyDecision | undefined): Approva
     ? {
         tool,
         reason: decision.reason,
-        approvers: decision.approvers ?? { roles: ['approver'], subjects: [] },
+        approvers: decision.approvers ?? { roles: [...DEFAULT_APPROVER_ROLES], subjects: [] },
         quorum: 1,
         timeout_seconds: 3600,
         on_timeout: 'reject',

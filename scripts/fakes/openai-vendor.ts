@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { contentText, startFakeVendor, type FakeAnswer, type FakeRequest, type FakeVendor, type Protocol } from './fake-http-vendor';
+import { contentText, startFakeVendor, type FakeAnswer, type FakeRequest, type FakeVendor, type Protocol } from './http-vendor';
 
 /*
  * TEST FAKE of a hosted LLM vendor. A hosted vendor cannot run in tests (no network, no keys), so

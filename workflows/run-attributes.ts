@@ -4,7 +4,7 @@
 // upsert at once, as the code that wrote their history did (docs/changing-workflows.md).
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { RunSearchAttributes } from '../contracts/search-attributes';
+import { RunSearchAttributes } from '../contracts/run-search-attributes';
 
 type Pair = SearchAttributeUpdatePair;
 
