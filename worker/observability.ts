@@ -27,7 +27,11 @@ import { exportWorkflowSpans, recordPastSpan, runAttributes, type WorkflowSpanDa
  * The workflow interceptor modules bundled with the workflows. Always bundled, tracing on or off, so
  * every worker runs the same workflow code and a run started with tracing replays without it.
  */
-export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+export const WORKFLOW_INTERCEPTOR_MODULES = [
+  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+  // Writes SDK flag 6 in the first workflow task, so a refused first update cannot lose it (see the module).
+  require.resolve('../workflows/sdk-flags'),
+];
 
 /** Puts the failure's type (the platform's error code where there is one) on the RunActivity span as error.type. */
 class ErrorTypeInterceptor implements ActivityInboundCallsInterceptor {

@@ -129,9 +129,8 @@ test('an approver approves with edited arguments through the update: the tool ru
         args: [{ ...vote, args_hash: pending.args_hash!, edited_args: { title: 'edited' } }],
       });
       expect(result).toMatchObject({ status: 'approved', approvals: 1, quorum: 1 });
-      // The validator refuses a vote on a closed approval: a definite answer, and the run is unchanged. It
-      // comes after the accepted vote on purpose: a refused update before the run's first accepted one
-      // makes its history unreplayable with SDK 1.24.0's OpenTelemetry interceptors (docs/testing.md).
+      // The validator refuses a vote on a closed approval: a definite answer, and the run is unchanged. (A
+      // refused vote before the first accepted one: test/workflow/refused-update-replay.test.ts.)
       await expect(handle.executeUpdate(approvalUpdate, { args: [{ ...vote, args_hash: pending.args_hash! }] })).rejects.toThrow(
         WorkflowUpdateFailedError,
       );
