@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { replaySinks, WORKFLOW_INTERCEPTOR_MODULES } from '../worker/observability';
 import type { CommandIO } from './cli';
 
 /** One history replayed against the current workflow code. */
@@ -38,7 +39,7 @@ async function firstDivergingEvent(bundle: WorkflowBundleOption, workflowId: str
   const cuts = events.flatMap((e, i) => (typeName(e.eventType) === 'WORKFLOW_TASK_COMPLETED' ? [i] : []));
   const prefixes = cuts.map((i) => ({ workflowId: `${workflowId}#${i}`, history: prefixAfter(history, i) }));
   let first: number | undefined;
-  for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, prefixes)) {
+  for await (const r of Worker.runReplayHistories({ workflowBundle: bundle, sinks: replaySinks() }, prefixes)) {
     const i = Number(r.workflowId.split('#').at(-1));
     if (r.error && (first === undefined || i < first)) first = i;
   }
@@ -62,11 +63,17 @@ export async function replayHistories(
     for await (const h of client.workflow.list({ query: select.query }).intoHistories())
       histories.push({ workflowId: h.workflowId, history: h.history as History });
   const byId = new Map(histories.map((h) => [h.workflowId, h.history]));
+  // Bundled as the worker bundles it: the workflow interceptors change how an update's handler is
+  // scheduled, so a run that had an approval diverges without them (at its update, "TimerCanceled").
   const bundle =
     code.workflowBundle ??
-    (await bundleWorkflowCode({ workflowsPath: code.workflowsPath ?? require.resolve('../workflows'), logger: QUIET }));
+    (await bundleWorkflowCode({
+      workflowsPath: code.workflowsPath ?? require.resolve('../workflows'),
+      workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+      logger: QUIET,
+    }));
   const out: ReplayOutcome[] = [];
-  for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+  for await (const r of Worker.runReplayHistories({ workflowBundle: bundle, sinks: replaySinks() }, histories)) {
     if (!r.error) {
       out.push({ workflowId: r.workflowId, runId: r.runId, ok: true });
       continue;

@@ -100,6 +100,15 @@ export function workerSinks(metrics: WorkerMetrics): InjectedSinks<OpenTelemetry
   };
 }
 
+/**
+ * The same sinks as the worker's, doing nothing: a replay calls no sink, but the workflow looks its sinks
+ * up, and a replay without them logs "unregistered external sink" for each call it skips.
+ */
+export function replaySinks(): InjectedSinks<OpenTelemetrySinks & RunObserverSinks> {
+  const none = { fn: () => undefined };
+  return { exporter: { export: none }, runObserver: { stepStarted: none, stepEnded: none } };
+}
+
 /** Pages of visibility read per scrape at most: a bound on the scrape's cost, not on the count's accuracy below it. */
 const MAX_PAGES = 10;
 

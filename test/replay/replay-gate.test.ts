@@ -1,16 +1,25 @@
 import { replayCommand } from '../../evals/replay-gate';
-import { eventually, http, startPlatform, testTemporal, waitForRun, type TestPlatform } from '../support/platform';
+import { approvePending, eventually, http, startPlatform, testTemporal, waitForRun, type TestPlatform } from '../support/platform';
 
 // `npm run replay` against histories fetched from a server: a real run of the test server replays
 // against the current workflow code, and the deliberately non-deterministic copy of the workflows
 // (nondeterministic-workflows.ts) is caught, naming the run and the event it diverged at.
 let platform: TestPlatform;
 let runId: string;
+let approvedRunId: string;
 beforeAll(async () => {
   platform = await startPlatform();
   const res = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'How are runs replayed?' });
   runId = res.body.run_id as string;
+  const filed = await http(platform, 'POST', '/v1/runs', {
+    agent: 'ticket-filer',
+    task: 'disk full',
+    context: { priority: 'low', details: 'disk full on db-1' },
+  });
+  approvedRunId = filed.body.run_id as string;
+  expect((await approvePending(platform, approvedRunId, 'alice')).decided.status).toBe(200);
   await waitForRun(platform, runId);
+  expect((await waitForRun(platform, approvedRunId)).status).toBe('completed');
 });
 afterAll(async () => {
   await platform.stop();
@@ -30,6 +39,15 @@ test('a run fetched from the server replays against the current workflow code', 
   const { code, out } = await replay('--run', runId);
   expect(out).toContain(`ok    ${runId}`);
   expect(out).toContain('1 replayed, 0 non-deterministic');
+  expect(code).toBe(0);
+});
+
+// The gate bundles the workflows as the worker does, with its workflow interceptors: without the
+// OpenTelemetry interceptors an approved run diverged at its update ("Update machine does not handle
+// this event … TimerCanceled").
+test('a run that waited for an approval replays with the code the gate bundles itself', async () => {
+  const { code, out } = await replay('--run', approvedRunId);
+  expect(out).toContain(`ok    ${approvedRunId}`);
   expect(code).toBe(0);
 });
 
