@@ -1,3 +1,4 @@
+import type { Approval } from '../../contracts/run';
 import { replayCommand } from '../../evals/replay-gate';
 import { approvePending, eventually, http, startPlatform, testTemporal, waitForRun, type TestPlatform } from '../support/platform';
 
@@ -6,20 +7,45 @@ import { approvePending, eventually, http, startPlatform, testTemporal, waitForR
 // (nondeterministic-workflows.ts) is caught, naming the run and the event it diverged at.
 let platform: TestPlatform;
 let runId: string;
-let approvedRunId: string;
-beforeAll(async () => {
-  platform = await startPlatform();
-  const res = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'How are runs replayed?' });
-  runId = res.body.run_id as string;
+/** ticket-filer runs that asked for an approval: approved, rejected, and one still waiting (parked). */
+const ticketRuns: Record<'approved' | 'rejected' | 'parked', string> = { approved: '', rejected: '', parked: '' };
+
+async function fileTicket(): Promise<string> {
   const filed = await http(platform, 'POST', '/v1/runs', {
     agent: 'ticket-filer',
     task: 'disk full',
     context: { priority: 'low', details: 'disk full on db-1' },
   });
-  approvedRunId = filed.body.run_id as string;
-  expect((await approvePending(platform, approvedRunId, 'alice')).decided.status).toBe(200);
+  return filed.body.run_id as string;
+}
+
+beforeAll(async () => {
+  platform = await startPlatform();
+  const res = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'How are runs replayed?' });
+  runId = res.body.run_id as string;
+  [ticketRuns.approved, ticketRuns.rejected, ticketRuns.parked] = await Promise.all([fileTicket(), fileTicket(), fileTicket()]);
+  expect((await approvePending(platform, ticketRuns.approved, 'alice')).decided.status).toBe(200);
+  const asked = await eventually(async () =>
+    ((await http(platform, 'GET', `/v1/runs/${ticketRuns.rejected}`)).body.approvals as Approval[] | undefined)?.find(
+      (a) => a.status === 'pending',
+    ),
+  );
+  const rejected = await http(
+    platform,
+    'POST',
+    `/v1/runs/${ticketRuns.rejected}/approvals/${asked.id}`,
+    { decision: 'reject', args_hash: asked.args_hash, comment: 'not now' },
+    platform.as({ subject: 'alice', roles: ['approver'] }),
+  );
+  expect(rejected.status).toBe(200);
+  await eventually(async () =>
+    ((await http(platform, 'GET', `/v1/runs/${ticketRuns.parked}`)).body.approvals as Approval[] | undefined)?.find(
+      (a) => a.status === 'pending',
+    ),
+  );
   await waitForRun(platform, runId);
-  expect((await waitForRun(platform, approvedRunId)).status).toBe('completed');
+  expect((await waitForRun(platform, ticketRuns.approved)).status).toBe('completed');
+  await waitForRun(platform, ticketRuns.rejected);
 });
 afterAll(async () => {
   await platform.stop();
@@ -45,11 +71,14 @@ test('a run fetched from the server replays against the current workflow code', 
 // The gate bundles the workflows as the worker does, with its workflow interceptors: without the
 // OpenTelemetry interceptors an approved run diverged at its update ("Update machine does not handle
 // this event … TimerCanceled").
-test('a run that waited for an approval replays with the code the gate bundles itself', async () => {
-  const { code, out } = await replay('--run', approvedRunId);
-  expect(out).toContain(`ok    ${approvedRunId}`);
-  expect(code).toBe(0);
-});
+test.each(['approved', 'rejected', 'parked'] as const)(
+  'a run whose approval was %s replays with the code the gate bundles itself',
+  async (which) => {
+    const { code, out } = await replay('--run', ticketRuns[which]);
+    expect(out).toContain(`ok    ${ticketRuns[which]}`);
+    expect(code).toBe(0);
+  },
+);
 
 test('a deliberately non-deterministic workflow change fails the gate with the run and the first diverging event', async () => {
   const { code, out } = await replay('--run', runId, '--workflows', require.resolve('./nondeterministic-workflows'));
