@@ -1,4 +1,5 @@
 // The run events watchers and webhooks receive (issue 22, docs/events.md): one shape, declared once.
+import type { Sink, Sinks } from '@temporalio/workflow';
 import { z } from 'zod';
 
 /** Every event type; the terminal ones end a run's stream. */
@@ -49,4 +50,12 @@ export interface RunEventFilter {
   run_id?: string;
   agent?: string;
   types?: string[];
+}
+
+/**
+ * The sink the agentRun workflow publishes its events through. A sink call is no workflow command and no
+ * history event, and is not made during replay, so publishing (and any number of watchers) costs the run nothing.
+ */
+export interface RunEventSinks extends Sinks {
+  runEvents: Sink & { publish(events: NewRunEvent[]): void };
 }

@@ -163,3 +163,19 @@ export class RunEventStore {
     this.stopListening = undefined;
   }
 }
+
+const shared = new WeakMap<object, RunEventStore>();
+
+/**
+ * The one run event log of a set of store connections: the worker and the gateway of one process
+ * (npm run dev, the tests) get the same instance, so an append wakes the gateway's watchers at once —
+ * the only wake-up there is with embedded PGlite.
+ */
+export function runEventsOf(store: { sql: Pick<Sql, 'query'> }): RunEventStore {
+  let events = shared.get(store.sql);
+  if (!events) {
+    events = new RunEventStore(store.sql);
+    shared.set(store.sql, events);
+  }
+  return events;
+}

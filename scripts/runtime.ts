@@ -20,6 +20,7 @@ import { gatewayConnectionOptions } from '../gateway/deps';
 import { PolicyAuthorizer } from '../gateway/policy-authorizer';
 import { ReloadablePolicy } from '../policies/reloadable';
 import { openGovernanceStore } from '../governance/open';
+import { runEventsOf } from '../governance/events';
 import type { GovernanceStore } from '../governance/store';
 import { Authenticator, type ApiKeyEntry } from '../gateway/auth';
 import { authSettings } from '../gateway/auth-config';
@@ -102,6 +103,7 @@ export async function startWorker(settings: Settings, target: TemporalTarget, go
       blobs: new FileBlobStore(settings.blobDir),
       governance: store,
       metrics,
+      runEvents: runEventsOf(store),
     }),
   );
   // The worker's own /metrics port: its runs, steps, model and tool calls, and the SDK's worker metrics.
@@ -159,6 +161,8 @@ export async function startGateway(
     authenticate: (req) => authenticator.authenticate(req),
     authorizer: new PolicyAuthorizer(policy, settings.environment),
     audit: store,
+    runEvents: runEventsOf(store),
+    events: settings.events,
     policy,
     environment: settings.environment,
     rateLimits: {

@@ -18,7 +18,10 @@ import {
   type WorkerInterceptors,
 } from '@temporalio/worker';
 import type { WorkflowInfo } from '@temporalio/workflow';
+import type { NewRunEvent, RunEventSinks } from '../contracts/events';
 import type { RunObserverSinks, StepObservation } from '../contracts/observability';
+import type { RunEventStore } from '../governance/events';
+import { redact } from '../observability/redact';
 import { RunSearchAttributes } from '../contracts/search-attributes';
 import type { WorkerMetrics } from '../observability/metrics';
 import { exportWorkflowSpans, recordPastSpan, runAttributes, type WorkflowSpanData } from '../observability/tracing';
@@ -82,8 +85,40 @@ function stepEnded(metrics: WorkerMetrics, info: WorkflowInfo, o: StepObservatio
   }
 }
 
-/** The sinks every worker registers: the interceptors' span exporter and the run observer. */
-export function workerSinks(metrics: WorkerMetrics): InjectedSinks<OpenTelemetrySinks & RunObserverSinks> {
+/** Tries a write this many times before giving the events up to the log (a store outage longer than ~7 s). */
+const PUBLISH_ATTEMPTS = 4;
+
+/**
+ * Writes a run's events to the store, redacted first (the same function as logs and spans, so a
+ * classified context value this worker has seen never leaves). Retried with backoff: the sink is called
+ * after the workflow task, off its path, so a slow store never delays the run; repeats are harmless, the
+ * store dedupes on (run_id, seq).
+ */
+async function publishEvents(store: Pick<RunEventStore, 'append'>, events: NewRunEvent[]): Promise<void> {
+  const clean = events.map((e) => ({ ...e, data: redact(e.data) }));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await store.append(clean);
+      return;
+    } catch (err) {
+      if (attempt >= PUBLISH_ATTEMPTS) {
+        Runtime.instance().logger.warn('run events lost: the governance store refused them', {
+          run_id: events[0]?.run_id,
+          seqs: events.map((e) => e.seq),
+          error: err instanceof Error ? err.message : String(err),
+        });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+    }
+  }
+}
+
+/** The sinks every worker registers: the interceptors' span exporter, the run observer and the run event publisher. */
+export function workerSinks(
+  metrics: WorkerMetrics,
+  events?: Pick<RunEventStore, 'append'>,
+): InjectedSinks<OpenTelemetrySinks & RunObserverSinks & RunEventSinks> {
   return {
     exporter: {
       export: { fn: (info, spans) => exportWorkflowSpans(runOf(info), spans as unknown as WorkflowSpanData[]) },
@@ -93,6 +128,8 @@ export function workerSinks(metrics: WorkerMetrics): InjectedSinks<OpenTelemetry
       stepStarted: { fn: () => undefined },
       stepEnded: { fn: (info, o) => stepEnded(metrics, info, o) },
     },
+    // Without a store (benchmarks, evals) events are not kept: watching needs the gateway's store anyway.
+    runEvents: { publish: { fn: (_info, list) => (events && list.length ? publishEvents(events, list) : undefined) } },
   };
 }
 

@@ -15,6 +15,7 @@ import { AgentRegistry } from '../../agents/registry';
 import { loadSettings } from '../../config/settings';
 import { gatewayConnectionOptions } from '../../gateway/deps';
 import { PolicyAuthorizer } from '../../gateway/policy-authorizer';
+import { runEventsOf } from '../../governance/events';
 import type { GovernanceStore } from '../../governance/store';
 import { openTestStore } from './governance';
 import { loadPolicyDir } from '../../policies/load';
@@ -190,6 +191,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
       blobs: new FileBlobStore(options.blobDir ?? path.join(scratch, 'blobs')),
       governance,
       metrics: metrics.worker,
+      runEvents: runEventsOf(governance),
       workflowBundle: await workflowBundle(),
     });
     running = worker.run();
