@@ -96,6 +96,8 @@ export interface PlatformOptions {
   gatewayTemporalAddress?: string;
   /** The gateway's bound of run starts in flight. */
   maxStartsInFlight?: number;
+  /** Event stream limits (heartbeat interval, most concurrent watchers). */
+  events?: { heartbeatSeconds: number; maxWatchers: number };
   /** Start without a worker (to show runs wait for one). */
   withWorker?: boolean;
   logger?: Logger;
@@ -166,6 +168,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
     policy,
     environment: options.environment ?? 'dev',
     audit: governance,
+    runEvents: runEventsOf(governance),
+    ...(options.events ? { events: options.events } : {}),
     metrics: metrics.gateway,
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.quotas ? { quotas: options.quotas } : {}),
