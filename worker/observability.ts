@@ -114,6 +114,24 @@ async function publishEvents(store: Pick<RunEventStore, 'append'>, events: NewRu
   }
 }
 
+/** Each run's publishing in flight: the tail of its chain. */
+const publishing = new Map<string, Promise<void>>();
+
+/**
+ * Publishes a run's batches one after another, in the order the workflow made them. Watchers resume
+ * after the last seq they saw, so a later seq must never land before an earlier one: concurrent
+ * appends (or a retry of one) would let a reader skip the earlier.
+ */
+function inRunOrder(store: Pick<RunEventStore, 'append'>, events: NewRunEvent[]): Promise<void> {
+  const run = events[0]!.run_id;
+  const next = (publishing.get(run) ?? Promise.resolve()).then(() => publishEvents(store, events));
+  publishing.set(run, next);
+  void next.finally(() => {
+    if (publishing.get(run) === next) publishing.delete(run);
+  });
+  return next;
+}
+
 /** The sinks every worker registers: the interceptors' span exporter, the run observer and the run event publisher. */
 export function workerSinks(
   metrics: WorkerMetrics,
@@ -129,7 +147,7 @@ export function workerSinks(
       stepEnded: { fn: (info, o) => stepEnded(metrics, info, o) },
     },
     // Without a store (benchmarks, evals) events are not kept: watching needs the gateway's store anyway.
-    runEvents: { publish: { fn: (_info, list) => (events && list.length ? publishEvents(events, list) : undefined) } },
+    runEvents: { publish: { fn: (_info, list) => (events && list.length ? inRunOrder(events, list) : undefined) } },
   };
 }
 
