@@ -21,6 +21,7 @@ import { PolicyAuthorizer } from '../gateway/policy-authorizer';
 import { ReloadablePolicy } from '../policies/reloadable';
 import { openGovernanceStore } from '../governance/open';
 import { runEventsOf } from '../governance/events';
+import { keepRunEvents } from './run-events-upkeep';
 import type { GovernanceStore } from '../governance/store';
 import { Authenticator, type ApiKeyEntry } from '../gateway/auth';
 import { authSettings } from '../gateway/auth-config';
@@ -173,6 +174,7 @@ export async function startGateway(
     quotas: { concurrentRuns: settings.limits.concurrentRuns, runsPerDay: settings.limits.runsPerDay },
     maxStartsInFlight: settings.limits.startsInFlight,
   });
+  const stopEvents = await keepRunEvents(runEventsOf(store), settings, logger);
   const requests = drainable(app);
   const server = createServer(requests.listener);
   await new Promise<void>((resolve, reject) => {
@@ -182,6 +184,7 @@ export async function startGateway(
   // Drains (see http-drain.ts) within GATEWAY_SHUTDOWN_SECONDS, then closes what the gateway opened.
   const close = async () => {
     const drained = await requests.drain(server, settings.gatewayShutdownSeconds * 1000);
+    await stopEvents();
     await connection.close();
     await tools.close();
     if (!governance) await store.close();
