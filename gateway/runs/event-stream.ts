@@ -3,7 +3,7 @@
 // poll, in case a wake-up was lost), with a heartbeat comment so proxies keep an idle stream open. The
 // stream ends after the run's terminal event. Watching reads the governance store only: no signal, query
 // or history event reaches the run.
-import { TERMINAL_EVENT_TYPES, type StoredRunEvent } from '../../contracts/events';
+import { TERMINAL_EVENT_TYPES, type RunEventFilter, type StoredRunEvent } from '../../contracts/events';
 import type { RunEventStore } from '../../governance/events';
 
 /** Where the stream goes: the response's write/end, and how it tells us the watcher left. */
@@ -23,16 +23,56 @@ export interface StreamOptions {
   pollMs?: number;
 }
 
-/** One event as an SSE frame: its per-run seq is the `id:` a reconnecting client sends back. */
-export function frame(e: StoredRunEvent): string {
-  const data = { id: e.seq, run_id: e.run_id, type: e.type, at: e.at, agent: e.agent, data: e.data };
-  return `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`;
+/** One event as an SSE frame; `id:` is what a reconnecting client sends back (the run's seq, or the global id). */
+export function frame(e: StoredRunEvent, id: number = e.seq): string {
+  const data = { id, seq: e.seq, run_id: e.run_id, type: e.type, at: e.at, agent: e.agent, data: e.data };
+  return `id: ${id}\nevent: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 /** Streams a run's events to `out` until the terminal event or the watcher leaves; resolves then. */
-export async function streamRunEvents(store: RunEventStore, out: EventSink, o: StreamOptions): Promise<void> {
+export function streamRunEvents(store: RunEventStore, out: EventSink, o: StreamOptions): Promise<void> {
+  return follow(store, out, {
+    tenant: o.tenant,
+    after: o.afterSeq,
+    heartbeatMs: o.heartbeatMs,
+    ...(o.pollMs ? { pollMs: o.pollMs } : {}),
+    read: (after) => store.readRun(o.runId, o.tenant, after),
+    idOf: (e) => e.seq,
+    endsWith: (e) => TERMINAL_EVENT_TYPES.includes(e.type),
+  });
+}
+
+/** Streams a tenant's events (filtered) after a global id until the watcher leaves. */
+export function streamTenantEvents(
+  store: RunEventStore,
+  out: EventSink,
+  o: { filter: RunEventFilter; afterId: number; heartbeatMs: number; pollMs?: number },
+): Promise<void> {
+  return follow(store, out, {
+    tenant: o.filter.tenant,
+    after: o.afterId,
+    heartbeatMs: o.heartbeatMs,
+    ...(o.pollMs ? { pollMs: o.pollMs } : {}),
+    read: (after) => store.readTenant(o.filter, after),
+    idOf: (e) => e.id,
+    endsWith: () => false,
+  });
+}
+
+interface Follow {
+  tenant: string;
+  after: number;
+  heartbeatMs: number;
+  pollMs?: number;
+  read(after: number): Promise<StoredRunEvent[]>;
+  idOf(e: StoredRunEvent): number;
+  endsWith(e: StoredRunEvent): boolean;
+}
+
+/** Replays after the cursor, then follows: re-reads on each wake-up of the tenant (or the slow poll). */
+async function follow(store: RunEventStore, out: EventSink, o: Follow): Promise<void> {
   let closed = false;
-  let cursor = o.afterSeq;
+  let cursor = o.after;
   let wake: (() => void) | undefined;
   const nudge = () => wake?.();
   const unsubscribe = store.onNew((tenant) => {
@@ -55,12 +95,13 @@ export async function streamRunEvents(store: RunEventStore, out: EventSink, o: S
           resolve();
         };
       });
-      const events = await store.readRun(o.runId, o.tenant, cursor);
+      const events = await o.read(cursor);
       for (const e of events) {
         if (closed) return;
-        out.write(frame(e));
-        cursor = e.seq;
-        if (TERMINAL_EVENT_TYPES.includes(e.type)) return;
+        const id = o.idOf(e);
+        out.write(frame(e, id));
+        cursor = id;
+        if (o.endsWith(e)) return;
       }
       if (events.length > 0 || pending) continue;
       let timer: NodeJS.Timeout | undefined;
