@@ -15,6 +15,7 @@ import { loadSettings } from '../config/settings';
 import { AgentDefinitionSchema, type AgentDefinition } from '../contracts/agent';
 import type { AgentRunInput } from '../contracts/run';
 import { hashApiKey } from '../gateway/auth';
+import { runEventsOf } from '../governance/events';
 import { openGovernanceStore } from '../governance/open';
 import { createLogger } from '../observability/logger';
 import { temporalClientInterceptors } from '../observability/tracing';
@@ -86,6 +87,7 @@ export async function startBench(steps: number[]) {
     tools,
     blobs: new FileBlobStore(path.join(dir, 'blobs')),
     governance,
+    runEvents: runEventsOf(governance),
     workflowsPath: require.resolve('./workflows'),
   });
   const running = worker.run();

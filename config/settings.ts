@@ -73,6 +73,8 @@ export interface Settings {
   limits: { principalPerMinute: number; tenantPerMinute: number; concurrentRuns: number; runsPerDay: number; startsInFlight: number };
   /** Shared Redis for rate limits across gateway replicas; unset means counters in each process. */
   redis: { url: string | undefined; keyPrefix: string };
+  /** Run event streams (docs/events.md): heartbeat comment interval, concurrent watchers per gateway, retention. */
+  events: { heartbeatSeconds: number; maxWatchers: number; retentionDays: number };
   /** The environment policies decide for (dev, staging, prod). */
   environment: 'dev' | 'staging' | 'prod';
   policiesDir: string;
@@ -170,6 +172,11 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
     redis: {
       url: pick<string | undefined>(env, 'REDIS_URL', z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'), undefined),
       keyPrefix: pick(env, 'REDIS_KEY_PREFIX', text, 'acp:'),
+    },
+    events: {
+      heartbeatSeconds: pick(env, 'EVENTS_HEARTBEAT_SECONDS', count, 15),
+      maxWatchers: pick(env, 'EVENTS_MAX_WATCHERS', count, 1000),
+      retentionDays: pick(env, 'EVENTS_RETENTION_DAYS', count, 7),
     },
     environment: pick(env, 'PLATFORM_ENV', z.enum(['dev', 'staging', 'prod']), 'dev'),
     policiesDir: fromRoot(pick(env, 'POLICIES_DIR', text, 'policies')),

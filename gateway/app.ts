@@ -10,6 +10,7 @@ import { approvalRoutes } from './routes/approvals';
 import { RouteTable } from './routes/declare';
 import { governanceRoutes } from './routes/governance';
 import { healthRoutes } from './routes/health';
+import { runEventRoutes } from './routes/run-events';
 import { runsReadRoutes } from './routes/runs-read';
 import { runsWriteRoutes } from './routes/runs-write';
 import { dependencyErrors, temporalDeadline } from './middleware/temporal';
@@ -26,6 +27,7 @@ export function declareRoutes(gw: Gateway): { table: RouteTable; open: Router; w
   const document = () => (doc ??= openApiDocument(table));
   healthRoutes(table, open, gw, document);
   runsReadRoutes(table, closed, gw);
+  runEventRoutes(table, closed, gw);
   runsWriteRoutes(table, closed, gw);
   approvalRoutes(table, closed, gw);
   governanceRoutes(table, closed, gw);

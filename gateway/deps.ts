@@ -3,6 +3,7 @@ import type { Client, ConnectionOptions } from '@temporalio/client';
 import type { ToolRegistry } from '../activities/tools/registry';
 import type { AgentRegistry } from '../agents/registry';
 import type { Policy } from '../contracts/policy';
+import type { RunEventStore } from '../governance/events';
 import type { GovernanceStore } from '../governance/store';
 import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
@@ -46,6 +47,10 @@ export interface GatewayDeps {
   rateLimits?: RateLimitSettings;
   /** Run quotas per tenant. */
   quotas?: QuotaSettings;
+  /** The run event log the event streams read (docs/events.md); without it GET /v1/runs/{id}/events is a 503. */
+  runEvents?: RunEventStore;
+  /** Event stream limits: heartbeat comment interval and the most concurrent watchers (past it, 503). */
+  events?: { heartbeatSeconds: number; maxWatchers: number };
   /** The gateway's metrics, served on GET /metrics (a fresh registry when absent). */
   metrics?: GatewayMetrics;
 }

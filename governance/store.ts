@@ -114,7 +114,8 @@ export interface BudgetDay {
 
 /** The governance store: the audit ledger and the tenant budget counters. */
 export class GovernanceStore {
-  constructor(private readonly sql: Sql) {}
+  /** The store's connections, shared with the run event log (governance/events.ts). */
+  constructor(readonly sql: Sql) {}
 
   /** Appends one row; the ledger refuses updates and deletes. A row whose dedupe_key is already there is ignored. */
   async append(e: AuditEntry): Promise<void> {

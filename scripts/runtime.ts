@@ -20,6 +20,8 @@ import { gatewayConnectionOptions } from '../gateway/deps';
 import { PolicyAuthorizer } from '../gateway/policy-authorizer';
 import { ReloadablePolicy } from '../policies/reloadable';
 import { openGovernanceStore } from '../governance/open';
+import { runEventsOf } from '../governance/events';
+import { keepRunEvents } from './run-events-upkeep';
 import type { GovernanceStore } from '../governance/store';
 import { Authenticator, type ApiKeyEntry } from '../gateway/auth';
 import { authSettings } from '../gateway/auth-config';
@@ -102,6 +104,7 @@ export async function startWorker(settings: Settings, target: TemporalTarget, go
       blobs: new FileBlobStore(settings.blobDir),
       governance: store,
       metrics,
+      runEvents: runEventsOf(store),
     }),
   );
   // The worker's own /metrics port: its runs, steps, model and tool calls, and the SDK's worker metrics.
@@ -159,6 +162,8 @@ export async function startGateway(
     authenticate: (req) => authenticator.authenticate(req),
     authorizer: new PolicyAuthorizer(policy, settings.environment),
     audit: store,
+    runEvents: runEventsOf(store),
+    events: settings.events,
     policy,
     environment: settings.environment,
     rateLimits: {
@@ -169,6 +174,7 @@ export async function startGateway(
     quotas: { concurrentRuns: settings.limits.concurrentRuns, runsPerDay: settings.limits.runsPerDay },
     maxStartsInFlight: settings.limits.startsInFlight,
   });
+  const stopEvents = await keepRunEvents(runEventsOf(store), settings, logger);
   const requests = drainable(app);
   const server = createServer(requests.listener);
   await new Promise<void>((resolve, reject) => {
@@ -178,6 +184,7 @@ export async function startGateway(
   // Drains (see http-drain.ts) within GATEWAY_SHUTDOWN_SECONDS, then closes what the gateway opened.
   const close = async () => {
     const drained = await requests.drain(server, settings.gatewayShutdownSeconds * 1000);
+    await stopEvents();
     await connection.close();
     await tools.close();
     if (!governance) await store.close();

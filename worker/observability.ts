@@ -18,7 +18,10 @@ import {
   type WorkerInterceptors,
 } from '@temporalio/worker';
 import type { WorkflowInfo } from '@temporalio/workflow';
+import type { NewRunEvent, RunEventSinks } from '../contracts/events';
 import type { RunObserverSinks, StepObservation } from '../contracts/observability';
+import type { RunEventStore } from '../governance/events';
+import { redact } from '../observability/redact';
 import { RunSearchAttributes } from '../contracts/run-search-attributes';
 import type { WorkerMetrics } from '../observability/metrics';
 import { exportWorkflowSpans, recordPastSpan, runAttributes, type WorkflowSpanData } from '../observability/tracing';
@@ -86,8 +89,58 @@ function stepEnded(metrics: WorkerMetrics, info: WorkflowInfo, o: StepObservatio
   }
 }
 
-/** The sinks every worker registers: the interceptors' span exporter and the run observer. */
-export function workerSinks(metrics: WorkerMetrics): InjectedSinks<OpenTelemetrySinks & RunObserverSinks> {
+/** Tries a write this many times before giving the events up to the log (a store outage longer than ~7 s). */
+const PUBLISH_ATTEMPTS = 4;
+
+/**
+ * Writes a run's events to the store, redacted first (the same function as logs and spans, so a
+ * classified context value this worker has seen never leaves). Retried with backoff: the sink is called
+ * after the workflow task, off its path, so a slow store never delays the run; repeats are harmless, the
+ * store dedupes on (run_id, seq).
+ */
+async function publishEvents(store: Pick<RunEventStore, 'append'>, events: NewRunEvent[]): Promise<void> {
+  const clean = events.map((e) => ({ ...e, data: redact(e.data) }));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await store.append(clean);
+      return;
+    } catch (err) {
+      if (attempt >= PUBLISH_ATTEMPTS) {
+        Runtime.instance().logger.warn('run events lost: the governance store refused them', {
+          run_id: events[0]?.run_id,
+          seqs: events.map((e) => e.seq),
+          error: err instanceof Error ? err.message : String(err),
+        });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+    }
+  }
+}
+
+/** Each run's publishing in flight: the tail of its chain. */
+const publishing = new Map<string, Promise<void>>();
+
+/**
+ * Publishes a run's batches one after another, in the order the workflow made them. Watchers resume
+ * after the last seq they saw, so a later seq must never land before an earlier one: concurrent
+ * appends (or a retry of one) would let a reader skip the earlier.
+ */
+function inRunOrder(store: Pick<RunEventStore, 'append'>, events: NewRunEvent[]): Promise<void> {
+  const run = events[0]!.run_id;
+  const next = (publishing.get(run) ?? Promise.resolve()).then(() => publishEvents(store, events));
+  publishing.set(run, next);
+  void next.finally(() => {
+    if (publishing.get(run) === next) publishing.delete(run);
+  });
+  return next;
+}
+
+/** The sinks every worker registers: the interceptors' span exporter, the run observer and the run event publisher. */
+export function workerSinks(
+  metrics: WorkerMetrics,
+  events?: Pick<RunEventStore, 'append'>,
+): InjectedSinks<OpenTelemetrySinks & RunObserverSinks & RunEventSinks> {
   return {
     exporter: {
       export: { fn: (info, spans) => exportWorkflowSpans(runOf(info), spans as unknown as WorkflowSpanData[]) },
@@ -97,6 +150,8 @@ export function workerSinks(metrics: WorkerMetrics): InjectedSinks<OpenTelemetry
       stepStarted: { fn: () => undefined },
       stepEnded: { fn: (info, o) => stepEnded(metrics, info, o) },
     },
+    // Without a store (benchmarks, evals) events are not kept: watching needs the gateway's store anyway.
+    runEvents: { publish: { fn: (_info, list) => (events && list.length ? inRunOrder(events, list) : undefined) } },
   };
 }
 
@@ -104,9 +159,9 @@ export function workerSinks(metrics: WorkerMetrics): InjectedSinks<OpenTelemetry
  * The same sinks as the worker's, doing nothing: a replay calls no sink, but the workflow looks its sinks
  * up, and a replay without them logs "unregistered external sink" for each call it skips.
  */
-export function replaySinks(): InjectedSinks<OpenTelemetrySinks & RunObserverSinks> {
+export function replaySinks(): InjectedSinks<OpenTelemetrySinks & RunObserverSinks & RunEventSinks> {
   const none = { fn: () => undefined };
-  return { exporter: { export: none }, runObserver: { stepStarted: none, stepEnded: none } };
+  return { exporter: { export: none }, runObserver: { stepStarted: none, stepEnded: none }, runEvents: { publish: none } };
 }
 
 /** Pages of visibility read per scrape at most: a bound on the scrape's cost, not on the count's accuracy below it. */

@@ -1,5 +1,6 @@
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import type { RunEventStore } from '../governance/events';
 import { TemporalLoggerAdapter, type Logger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
 import { activityInterceptors, WORKFLOW_INTERCEPTOR_MODULES, watchPendingApprovals, workerSinks } from './observability';
@@ -32,6 +33,8 @@ export interface WorkerDeps extends ActivityDeps {
   workflowsPath?: string;
   /** The worker's metrics, which its /metrics serves (a registry nobody scrapes when absent). */
   metrics?: WorkerMetrics;
+  /** Where runs' events go (docs/events.md); without it they are published to no one. */
+  runEvents?: Pick<RunEventStore, 'append'>;
 }
 
 /** Creates the worker that runs the agentRun workflow and the plan and tool activities. */
@@ -49,7 +52,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     activities: createActivities({ ...deps, metrics }),
     // Tracing interceptors are always in place: with tracing off they make no-op spans.
     interceptors: { activity: activityInterceptors, workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
-    sinks: workerSinks(metrics),
+    sinks: workerSinks(metrics, deps.runEvents),
     // Cancellation reaches an activity on its next heartbeat to the server; a short throttle makes a
     // cancel or takeover interrupt a running tool within about a second instead of up to 80% of its
     // heartbeat timeout.

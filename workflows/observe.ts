@@ -4,12 +4,14 @@
 // not called during replay (docs/observability.md).
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { log, proxySinks, setCurrentDetails } from '@temporalio/workflow';
+import type { RunEventSinks } from '../contracts/events';
 import type { RunObserverSinks, StepObservation } from '../contracts/observability';
 import type { PolicyDecision } from '../contracts/policy';
 import type { Approval, Step } from '../contracts/run';
+import { endedEvents, enteredEvents } from './run-events';
 import type { ObservedRun } from './views';
 
-const { runObserver } = proxySinks<RunObserverSinks>();
+const { runObserver, runEvents } = proxySinks<RunObserverSinks & RunEventSinks>();
 
 const usd = (n: number) => `$${n.toFixed(n < 0.01 && n > 0 ? 6 : 4)}`;
 
@@ -122,6 +124,7 @@ export function stepEntered(ctx: ObservedRun, step: Step): void {
   log.info('step started', { ...ctx.labels, step: step.index, step_type: step.type, reason: step.reason });
   setCurrentDetails(currentDetails(ctx));
   runObserver.stepStarted(observation(ctx, step));
+  runEvents.publish(enteredEvents(ctx, step));
 }
 
 /** A step ended: its duration, policy decision, approval outcome and, for Complete and Fail, the run's outcome. */
@@ -151,4 +154,5 @@ export function stepEnded(ctx: ObservedRun, step: Step): void {
   if (span) o.span = { trace_id: span.traceId, span_id: span.spanId };
   setCurrentDetails(currentDetails(ctx, o.run_outcome ?? ctx.state.status));
   runObserver.stepEnded(o);
+  runEvents.publish(endedEvents(ctx, step));
 }

@@ -16,7 +16,7 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
   beforeAll(async () => {
     opened = await openTestStore(kind);
     ({ store, sql } = opened);
-    expect(opened.applied).toEqual(['001_audit_ledger.sql', '002_tenant_budgets.sql']);
+    expect(opened.applied).toEqual(['001_audit_ledger.sql', '002_tenant_budgets.sql', '003_run_events.sql']);
     expect(await migrate(sql)).toEqual([]);
   });
   afterAll(async () => {

@@ -15,6 +15,7 @@ import { AgentRegistry } from '../../agents/registry';
 import { loadSettings } from '../../config/settings';
 import { gatewayConnectionOptions } from '../../gateway/deps';
 import { PolicyAuthorizer } from '../../gateway/policy-authorizer';
+import { runEventsOf } from '../../governance/events';
 import type { GovernanceStore } from '../../governance/store';
 import { openTestStore } from './governance';
 import { loadPolicyDir } from '../../policies/load';
@@ -95,6 +96,8 @@ export interface PlatformOptions {
   gatewayTemporalAddress?: string;
   /** The gateway's bound of run starts in flight. */
   maxStartsInFlight?: number;
+  /** Event stream limits (heartbeat interval, most concurrent watchers). */
+  events?: { heartbeatSeconds: number; maxWatchers: number };
   /** Start without a worker (to show runs wait for one). */
   withWorker?: boolean;
   logger?: Logger;
@@ -165,6 +168,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
     policy,
     environment: options.environment ?? 'dev',
     audit: governance,
+    runEvents: runEventsOf(governance),
+    ...(options.events ? { events: options.events } : {}),
     metrics: metrics.gateway,
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.quotas ? { quotas: options.quotas } : {}),
@@ -190,6 +195,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
       blobs: new FileBlobStore(options.blobDir ?? path.join(scratch, 'blobs')),
       governance,
       metrics: metrics.worker,
+      runEvents: runEventsOf(governance),
       workflowBundle: await workflowBundle(),
     });
     running = worker.run();
