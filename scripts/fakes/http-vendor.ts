@@ -59,11 +59,6 @@ export interface Protocol<B> {
   defaultAnswer(body: B): FakeAnswer;
 }
 
-/** The answer of a vendor whose answers are native tool calls when the test scripts none: the platform's final_answer tool. */
-export const finalAnswerToolCall = (): FakeAnswer => ({
-  toolCalls: [{ name: 'final_answer', args: { result: { echo: 'fake' }, reason: 'fake vendor default answer' } }],
-});
-
 /** Handle on a running fake vendor. */
 export interface FakeVendor<B> {
   /** Base URL as the vendor's SDK takes it (with its API version path). */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { contentText, finalAnswerToolCall, startFakeVendor, type FakeVendor, type Protocol } from '../../../scripts/fakes/http-vendor';
+import { contentText, startFakeVendor, type FakeVendor, type Protocol } from '../../../scripts/fakes/http-vendor';
 
 /*
  * TEST FAKE of Anthropic's Messages API: a real HTTP server on 127.0.0.1 speaking `POST /v1/messages`
@@ -43,7 +43,9 @@ const anthropicProtocol: Protocol<MessagesBody> = {
   },
   key: (headers) => (typeof headers['x-api-key'] === 'string' ? headers['x-api-key'] : undefined),
   promptText: (body) => text(body.system) + body.messages.map((m) => text(m.content)).join(''),
-  defaultAnswer: finalAnswerToolCall,
+  defaultAnswer: () => ({
+    toolCalls: [{ name: 'final_answer', args: { result: { echo: 'fake' }, reason: 'fake vendor default answer' } }],
+  }),
   success(body, answer, tokens) {
     const said = contentText(answer);
     const calls = answer.toolCalls ?? [];

@@ -1,4 +1,4 @@
-import { contentText, finalAnswerToolCall, startFakeVendor, type FakeVendor, type Protocol } from '../../../scripts/fakes/http-vendor';
+import { contentText, startFakeVendor, type FakeVendor, type Protocol } from '../../../scripts/fakes/http-vendor';
 
 /*
  * TEST FAKE of Google's Gemini API: a real HTTP server on 127.0.0.1 speaking
@@ -41,7 +41,9 @@ const googleProtocol: Protocol<GenerateContentBody> = {
   },
   key: (headers) => (typeof headers['x-goog-api-key'] === 'string' ? headers['x-goog-api-key'] : undefined),
   promptText: (body) => partsText(body.systemInstruction?.parts) + body.contents.map((c) => partsText(c.parts)).join(''),
-  defaultAnswer: finalAnswerToolCall,
+  defaultAnswer: () => ({
+    toolCalls: [{ name: 'final_answer', args: { result: { echo: 'fake' }, reason: 'fake vendor default answer' } }],
+  }),
   success(body, answer, tokens) {
     const said = contentText(answer);
     const calls = answer.toolCalls ?? [];
