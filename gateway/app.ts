@@ -13,6 +13,9 @@ import { healthRoutes } from './routes/health';
 import { runsReadRoutes } from './routes/runs-read';
 import { runsWriteRoutes } from './routes/runs-write';
 import { dependencyErrors, temporalDeadline } from './middleware/temporal';
+import { uiRoutes } from './ui/routes';
+import { withSessions } from './ui/session-auth';
+import { SessionStore } from './ui/sessions';
 
 export type { GatewayDeps, QuotaSettings } from './deps';
 export type { RateLimitSettings } from './middleware/rate-limit';
@@ -47,8 +50,11 @@ export function createApp(deps: GatewayDeps): Express {
   // The paths are public (the document lists them), so a wrong method is answered before credentials.
   app.use(methodNotAllowed((path) => routes.table.methodsOf(path)));
   app.use(routes.open);
+  // The approver's page: its sessions stand in for the credential on the same routes (gateway/ui/).
+  const sessions = new SessionStore();
+  app.use(uiRoutes(sessions, deps.authenticate));
   // Everything below needs a credential.
-  app.use(authenticated(deps.authenticate));
+  app.use(authenticated(withSessions(sessions, deps.authenticate)));
   if (deps.rateLimits) app.use(rateLimited(deps.rateLimits));
   app.use(routes.withCredential);
   app.use(notFoundHandler);
