@@ -39,6 +39,8 @@ export function declareRoutes(gw: Gateway): { table: RouteTable; open: Router; w
 export function createApp(deps: GatewayDeps): Express {
   const gw = new Gateway(deps);
   const routes = declareRoutes(gw);
+  const sessions = new SessionStore();
+  const ui = uiRoutes(routes.table, sessions, deps.authenticate);
   // Generated now, so a declaration the generator cannot describe fails at start, not at the first GET.
   routes.document();
 
@@ -51,8 +53,7 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(methodNotAllowed((path) => routes.table.methodsOf(path)));
   app.use(routes.open);
   // The approver's page: its sessions stand in for the credential on the same routes (gateway/ui/).
-  const sessions = new SessionStore();
-  app.use(uiRoutes(sessions, deps.authenticate));
+  app.use(ui);
   // Everything below needs a credential.
   app.use(authenticated(withSessions(sessions, deps.authenticate)));
   if (deps.rateLimits) app.use(rateLimited(deps.rateLimits));

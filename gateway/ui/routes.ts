@@ -1,11 +1,22 @@
 import path from 'node:path';
 import express, { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { PROJECT_ROOT } from '../../config/settings';
 import { HttpProblem } from '../problem';
+import { errors, ok, type RouteTable } from '../routes/declare';
 import type { Principal } from '../principal';
 import { cookieOf, CSRF_HEADER, SESSION_COOKIE } from './session-auth';
 import { csrfMatches, type SessionStore } from './sessions';
 
-const STATIC_DIR = path.join(__dirname, 'static');
+// From the project root, not __dirname: the build (dist/) compiles the .ts files but copies no assets.
+/** What the session routes answer. */
+const SessionSchema = z.object({
+  principal: z.object({ subject: z.string(), tenant: z.string(), roles: z.array(z.string()) }),
+  csrf_token: z.string(),
+  expires_at: z.string(),
+});
+
+const STATIC_DIR = path.join(PROJECT_ROOT, 'gateway', 'ui', 'static');
 
 /** No inline script or style, nothing from another origin, no framing. */
 const CSP =
@@ -26,8 +37,13 @@ function setCookie(req: Request, res: Response, value: string, maxAgeMs: number)
  * credential the request carries (checked by the gateway's own authenticate) for a session cookie;
  * GET /ui/session tells the page who it is and its CSRF token; POST /ui/session/end signs out.
  */
-export function uiRoutes(sessions: SessionStore, authenticate: (req: Request) => Promise<Principal>): Router {
+export function uiRoutes(table: RouteTable, sessions: SessionStore, authenticate: (req: Request) => Promise<Principal>): Router {
   const router = Router();
+  const declare = (method: 'get' | 'post', p: string, summary: string, status: string, codes: number[]) =>
+    table.registry.registerPath({ method, path: p, summary, responses: { [status]: ok(summary, SessionSchema), ...errors(...codes) } });
+  declare('post', '/ui/session', "Exchange the request's credential for a session cookie of the approver's page", '201', [401]);
+  declare('get', '/ui/session', "The page's session: principal and CSRF token", '200', [401]);
+  declare('post', '/ui/session/end', 'Sign out (X-CSRF-Token required); 204', '204', [401, 403]);
   router.use('/ui', (_req, res, next) => {
     securityHeaders(res);
     next();
@@ -62,7 +78,7 @@ export function uiRoutes(sessions: SessionStore, authenticate: (req: Request) =>
     res.status(204).end();
   });
   // Express matches /ui and /ui/ alike; only the bare one is sent to the folder.
-  router.get('/ui', (req, res, next) => (req.path === '/ui' ? res.redirect(301, '/ui/') : next()));
+  router.use((req, res, next) => (req.path === '/ui' ? res.redirect(301, '/ui/') : next()));
   // Assets change with the code: revalidate each time (ETag), so a deploy is seen at once, cheaply.
   router.use(
     '/ui',
