@@ -14,6 +14,9 @@ import { runEventRoutes } from './routes/run-events';
 import { runsReadRoutes } from './routes/runs-read';
 import { runsWriteRoutes } from './routes/runs-write';
 import { dependencyErrors, temporalDeadline } from './middleware/temporal';
+import { uiRoutes } from './ui/routes';
+import { withSessions } from './ui/session-auth';
+import { SessionStore } from './ui/sessions';
 
 export type { GatewayDeps, QuotaSettings } from './deps';
 export type { RateLimitSettings } from './middleware/rate-limit';
@@ -38,6 +41,8 @@ export function declareRoutes(gw: Gateway): { table: RouteTable; open: Router; w
 export function createApp(deps: GatewayDeps): Express {
   const gw = new Gateway(deps);
   const routes = declareRoutes(gw);
+  const sessions = new SessionStore();
+  const ui = uiRoutes(routes.table, sessions, deps.authenticate);
   // Generated now, so a declaration the generator cannot describe fails at start, not at the first GET.
   routes.document();
 
@@ -49,8 +54,10 @@ export function createApp(deps: GatewayDeps): Express {
   // The paths are public (the document lists them), so a wrong method is answered before credentials.
   app.use(methodNotAllowed((path) => routes.table.methodsOf(path)));
   app.use(routes.open);
+  // The approver's page: its sessions stand in for the credential on the same routes (gateway/ui/).
+  app.use(ui);
   // Everything below needs a credential.
-  app.use(authenticated(deps.authenticate));
+  app.use(authenticated(withSessions(sessions, deps.authenticate)));
   if (deps.rateLimits) app.use(rateLimited(deps.rateLimits));
   app.use(routes.withCredential);
   app.use(notFoundHandler);
