@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { PROJECT_ROOT } from '../../config/settings';
 import { HttpProblem } from '../problem';
 import { errors, ok, type RouteTable } from '../routes/declare';
-import type { Principal } from '../principal';
+import type { Principal } from '../../contracts/principal';
 import { cookieOf, CSRF_HEADER, SESSION_COOKIE } from './session-auth';
 import { csrfMatches, type SessionStore } from './sessions';
 

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { HttpProblem } from '../problem';
-import type { Principal } from '../principal';
+import type { Principal } from '../../contracts/principal';
 import { csrfMatches, type SessionStore } from './sessions';
 
 export const SESSION_COOKIE = 'acp_session';

@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Principal } from '../principal';
+import type { Principal } from '../../contracts/principal';
 
 /** One signed-in browser: the principal its credential proved, and the CSRF token bound to it. */
 export interface Session {
