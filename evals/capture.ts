@@ -8,6 +8,7 @@ import type { temporal } from '@temporalio/proto';
 import { stringify } from 'yaml';
 import type { AgentRunInput, AgentRunOutput, PlanRequest, PlanResult } from '../contracts/run';
 import type { CommandIO } from './cli';
+import { parsedOrUsage } from './command-args';
 import { writePlanCassette } from './plan-cassettes';
 import type { EvalCase } from './suite';
 
@@ -99,22 +100,22 @@ export const CAPTURE_USAGE =
 
 /** `npm run eval:capture`: turns a finished run into an eval case plus the cassettes that replay it. */
 export async function captureCommand(argv: string[], io: CommandIO): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({
-      args: argv,
-      options: {
-        run: { type: 'string' },
-        to: { type: 'string' },
-        name: { type: 'string' },
-        address: { type: 'string' },
-        namespace: { type: 'string' },
-      },
-    }).values;
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${CAPTURE_USAGE}\n`);
-    return 2;
-  }
+  const v = parsedOrUsage(
+    io,
+    CAPTURE_USAGE,
+    () =>
+      parseArgs({
+        args: argv,
+        options: {
+          run: { type: 'string' },
+          to: { type: 'string' },
+          name: { type: 'string' },
+          address: { type: 'string' },
+          namespace: { type: 'string' },
+        },
+      }).values,
+  );
+  if (!v) return 2;
   if (!v.run || !v.to) {
     io.err(`--run and --to are required\n${CAPTURE_USAGE}\n`);
     return 2;

@@ -12,6 +12,7 @@ import { progressLine, screenTable, textTable, writeReports } from './report';
 import type { EvalMode } from './runner';
 import { EvalSession, parseTarget, type SessionOptions } from './session';
 import { agentsWithSuites, suiteDir } from './suite';
+import { parsedOrUsage } from './command-args';
 
 /** Where the command writes and what it may override (tests pass their own). */
 export interface CommandIO {
@@ -110,13 +111,8 @@ function updateBaselines(io: CommandIO, outcomes: CaseOutcome[], agentsDir: stri
 
 /** `npm run eval`: runs suites, prints the table, writes reports, gates on the baseline. Returns the exit code. */
 export async function evalCommand(argv: string[], io: CommandIO): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseEvalArgs(argv);
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${EVAL_USAGE}\n`);
-    return 2;
-  }
+  const parsed = parsedOrUsage(io, EVAL_USAGE, () => parseEvalArgs(argv));
+  if (!parsed) return 2;
   const v = parsed.values;
   const trials = Number(v.trials);
   const mode: EvalMode = v.record ? 'record' : v.live ? 'live' : 'replay';

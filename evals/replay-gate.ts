@@ -4,6 +4,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { CommandIO } from './cli';
+import { parsedOrUsage } from './command-args';
 
 /** One history replayed against the current workflow code. */
 export interface ReplayOutcome {
@@ -84,22 +85,22 @@ export const REPLAY_USAGE = `usage: npm run replay -- (--run <workflow id>… | 
 
 /** `npm run replay`: the replay gate before a deploy; exit 1 on any non-determinism, 2 on bad usage. */
 export async function replayCommand(argv: string[], io: CommandIO, code: { workflowBundle?: WorkflowBundleOption } = {}): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({
-      args: argv,
-      options: {
-        run: { type: 'string', multiple: true, default: [] },
-        query: { type: 'string' },
-        address: { type: 'string' },
-        namespace: { type: 'string' },
-        workflows: { type: 'string' },
-      },
-    }).values;
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${REPLAY_USAGE}\n`);
-    return 2;
-  }
+  const v = parsedOrUsage(
+    io,
+    REPLAY_USAGE,
+    () =>
+      parseArgs({
+        args: argv,
+        options: {
+          run: { type: 'string', multiple: true, default: [] },
+          query: { type: 'string' },
+          address: { type: 'string' },
+          namespace: { type: 'string' },
+          workflows: { type: 'string' },
+        },
+      }).values,
+  );
+  if (!v) return 2;
   if (v.run.length === 0 && !v.query) {
     io.err(`name runs with --run or a visibility query with --query\n${REPLAY_USAGE}\n`);
     return 2;
