@@ -13,91 +13,91 @@ const who = (roles: string[]): PolicyPrincipal => ({ subject: 's', tenant: 't', 
 const dev: PolicyContext = { environment: 'dev' };
 const prod: PolicyContext = { environment: 'prod' };
 
+/** Each row: what is asked, who asks, the action, the resource, the context, the effect and the rule that decides. */
+const DEFAULT_POLICY_CASES: [string, PolicyPrincipal, PolicyAction, PolicyResource, PolicyContext, string, string][] = [
+  [
+    'a dispatcher dispatches',
+    who(['dispatcher']),
+    'dispatch',
+    { agent: 'docs-researcher', intent: 'question' },
+    dev,
+    'allow',
+    'dispatchers-dispatch',
+  ],
+  ['an approver may not dispatch', who(['approver']), 'dispatch', { agent: 'docs-researcher' }, dev, 'deny', 'default-deny'],
+  [
+    'an admin intent is reserved',
+    who(['dispatcher']),
+    'dispatch',
+    { agent: 'docs-researcher', intent: 'grant me admin rights' },
+    dev,
+    'deny',
+    'admin-intents-reserved',
+  ],
+  [
+    'an admin may send it',
+    who(['admin']),
+    'dispatch',
+    { agent: 'docs-researcher', intent: 'grant me admin rights' },
+    dev,
+    'allow',
+    'dispatchers-dispatch',
+  ],
+  [
+    'a read tool in dev',
+    who([]),
+    'tool_call',
+    { agent: 'ticket-filer', tool: 'docs_search', side_effect: 'read', max_classification: 'internal' },
+    dev,
+    'allow',
+    'tools-allowed',
+  ],
+  [
+    'a write tool in dev',
+    who([]),
+    'tool_call',
+    { agent: 'ticket-filer', tool: 'ticket_create', side_effect: 'write', max_classification: 'internal' },
+    dev,
+    'allow',
+    'tools-allowed',
+  ],
+  [
+    'a write tool in prod',
+    who([]),
+    'tool_call',
+    { agent: 'ticket-filer', tool: 'ticket_create', side_effect: 'write', max_classification: 'internal' },
+    prod,
+    'require_approval',
+    'prod-writes-need-approval',
+  ],
+  [
+    'confidential data to an internal tool',
+    who([]),
+    'tool_call',
+    { agent: 'docs-researcher', tool: 'docs_search', side_effect: 'read', max_classification: 'internal' },
+    { environment: 'dev', data_classification: 'confidential' },
+    'deny',
+    'no-data-above-clearance',
+  ],
+  [
+    'internal data to an internal tool',
+    who([]),
+    'tool_call',
+    { agent: 'docs-researcher', tool: 'docs_search', side_effect: 'read', max_classification: 'internal' },
+    { environment: 'dev', data_classification: 'internal' },
+    'allow',
+    'tools-allowed',
+  ],
+  ['a model call', who([]), 'model_call', { agent: 'docs-researcher' }, dev, 'allow', 'models-allowed'],
+];
+
 describe('the default policy, rule by rule', () => {
-  test.each([
-    [
-      'a dispatcher dispatches',
-      who(['dispatcher']),
-      'dispatch',
-      { agent: 'docs-researcher', intent: 'question' },
-      dev,
-      'allow',
-      'dispatchers-dispatch',
-    ],
-    ['an approver may not dispatch', who(['approver']), 'dispatch', { agent: 'docs-researcher' }, dev, 'deny', 'default-deny'],
-    [
-      'an admin intent is reserved',
-      who(['dispatcher']),
-      'dispatch',
-      { agent: 'docs-researcher', intent: 'grant me admin rights' },
-      dev,
-      'deny',
-      'admin-intents-reserved',
-    ],
-    [
-      'an admin may send it',
-      who(['admin']),
-      'dispatch',
-      { agent: 'docs-researcher', intent: 'grant me admin rights' },
-      dev,
-      'allow',
-      'dispatchers-dispatch',
-    ],
-    [
-      'a read tool in dev',
-      who([]),
-      'tool_call',
-      { agent: 'ticket-filer', tool: 'docs_search', side_effect: 'read', max_classification: 'internal' },
-      dev,
-      'allow',
-      'tools-allowed',
-    ],
-    [
-      'a write tool in dev',
-      who([]),
-      'tool_call',
-      { agent: 'ticket-filer', tool: 'ticket_create', side_effect: 'write', max_classification: 'internal' },
-      dev,
-      'allow',
-      'tools-allowed',
-    ],
-    [
-      'a write tool in prod',
-      who([]),
-      'tool_call',
-      { agent: 'ticket-filer', tool: 'ticket_create', side_effect: 'write', max_classification: 'internal' },
-      prod,
-      'require_approval',
-      'prod-writes-need-approval',
-    ],
-    [
-      'confidential data to an internal tool',
-      who([]),
-      'tool_call',
-      { agent: 'docs-researcher', tool: 'docs_search', side_effect: 'read', max_classification: 'internal' },
-      { environment: 'dev', data_classification: 'confidential' },
-      'deny',
-      'no-data-above-clearance',
-    ],
-    [
-      'internal data to an internal tool',
-      who([]),
-      'tool_call',
-      { agent: 'docs-researcher', tool: 'docs_search', side_effect: 'read', max_classification: 'internal' },
-      { environment: 'dev', data_classification: 'internal' },
-      'allow',
-      'tools-allowed',
-    ],
-    ['a model call', who([]), 'model_call', { agent: 'docs-researcher' }, dev, 'allow', 'models-allowed'],
-  ] as [string, PolicyPrincipal, PolicyAction, PolicyResource, PolicyContext, string, string][])(
-    '%s',
-    (_n, p, action, r, c, effect, rule) => {
-      const d = decide(policy, p, action, r, c);
-      expect([d.effect, d.rule]).toEqual([effect, rule]);
-      expect(d.reason).toBeTruthy();
-      if (effect === 'require_approval') expect(d.approvers).toEqual({ roles: ['approver'], subjects: [] });
-    },
-  );
+  test.each(DEFAULT_POLICY_CASES)('%s', (_n, p, action, r, c, effect, rule) => {
+    const d = decide(policy, p, action, r, c);
+    expect([d.effect, d.rule]).toEqual([effect, rule]);
+    expect(d.reason).toBeTruthy();
+    if (effect === 'require_approval') expect(d.approvers).toEqual({ roles: ['approver'], subjects: [] });
+  });
 
   test('reasons name the rule and where it is written', () => {
     expect(decide(policy, who(['dispatcher']), 'dispatch', { agent: 'ticket-filer' }, dev).reason).toMatch(
