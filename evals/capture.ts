@@ -8,7 +8,7 @@ import type { temporal } from '@temporalio/proto';
 import { stringify } from 'yaml';
 import type { AgentRunInput, AgentRunOutput, PlanRequest, PlanResult } from '../contracts/run';
 import type { CommandIO } from './cli';
-import { parsedOrUsage } from './command-args';
+import { parsedOrUsage, TEMPORAL_OPTIONS } from './command-args';
 import { writePlanCassette } from './plan-cassettes';
 import type { EvalCase } from './suite';
 
@@ -110,8 +110,7 @@ export async function captureCommand(argv: string[], io: CommandIO): Promise<num
           run: { type: 'string' },
           to: { type: 'string' },
           name: { type: 'string' },
-          address: { type: 'string' },
-          namespace: { type: 'string' },
+          ...TEMPORAL_OPTIONS,
         },
       }).values,
   );

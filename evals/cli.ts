@@ -12,7 +12,7 @@ import { progressLine, screenTable, textTable, writeReports } from './report';
 import type { EvalMode } from './runner';
 import { EvalSession, parseTarget, type SessionOptions } from './session';
 import { agentsWithSuites, suiteDir } from './suite';
-import { parsedOrUsage } from './command-args';
+import { parsedOrUsage, TEMPORAL_OPTIONS } from './command-args';
 
 /** Where the command writes and what it may override (tests pass their own). */
 export interface CommandIO {
@@ -79,8 +79,7 @@ function parseEvalArgs(argv: string[]) {
       trials: { type: 'string', default: '1' },
       'update-baseline': { type: 'boolean', default: false },
       compare: { type: 'boolean', default: false },
-      address: { type: 'string' },
-      namespace: { type: 'string' },
+      ...TEMPORAL_OPTIONS,
       'agents-dir': { type: 'string' },
       'report-dir': { type: 'string' },
     },

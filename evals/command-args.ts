@@ -10,3 +10,9 @@ export function parsedOrUsage<T>(io: CommandIO, usage: string, parse: () => T): 
     return undefined;
   }
 }
+
+/** The options naming the Temporal server a command talks to (else TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE). */
+export const TEMPORAL_OPTIONS = {
+  address: { type: 'string' },
+  namespace: { type: 'string' },
+} as const;

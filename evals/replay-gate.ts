@@ -4,7 +4,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { CommandIO } from './cli';
-import { parsedOrUsage } from './command-args';
+import { parsedOrUsage, TEMPORAL_OPTIONS } from './command-args';
 
 /** One history replayed against the current workflow code. */
 export interface ReplayOutcome {
@@ -94,8 +94,7 @@ export async function replayCommand(argv: string[], io: CommandIO, code: { workf
         options: {
           run: { type: 'string', multiple: true, default: [] },
           query: { type: 'string' },
-          address: { type: 'string' },
-          namespace: { type: 'string' },
+          ...TEMPORAL_OPTIONS,
           workflows: { type: 'string' },
         },
       }).values,
