@@ -1,14 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { temporal } from '@temporalio/proto';
 import { stringify } from 'yaml';
 import type { AgentRunInput, AgentRunOutput, PlanRequest, PlanResult } from '../contracts/run';
 import type { CommandIO } from './cli';
-import { parsedOrUsage, TEMPORAL_OPTIONS } from './command-args';
+import { connectTemporal, parsedOrUsage, TEMPORAL_OPTIONS } from './command-args';
 import { writePlanCassette } from './plan-cassettes';
 import type { EvalCase } from './suite';
 
@@ -119,11 +117,8 @@ export async function captureCommand(argv: string[], io: CommandIO): Promise<num
     io.err(`--run and --to are required\n${CAPTURE_USAGE}\n`);
     return 2;
   }
-  const env = loadClientConnectConfig();
-  const address = v.address ?? env.connectionOptions.address ?? 'localhost:7233';
-  const connection = await Connection.connect({ ...(v.address ? {} : env.connectionOptions), address });
+  const { connection, client } = await connectTemporal(v);
   try {
-    const client = new Client({ connection, namespace: v.namespace ?? env.namespace ?? 'default' });
     const handle = client.workflow.getHandle(v.run);
     const { status } = await handle.describe();
     if (status.name === 'RUNNING') {

@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { CommandIO } from './cli';
-import { parsedOrUsage, TEMPORAL_OPTIONS } from './command-args';
+import { connectTemporal, parsedOrUsage, TEMPORAL_OPTIONS } from './command-args';
 
 /** One history replayed against the current workflow code. */
 export interface ReplayOutcome {
@@ -104,11 +103,8 @@ export async function replayCommand(argv: string[], io: CommandIO, code: { workf
     io.err(`name runs with --run or a visibility query with --query\n${REPLAY_USAGE}\n`);
     return 2;
   }
-  const env = loadClientConnectConfig();
-  const address = v.address ?? env.connectionOptions.address ?? 'localhost:7233';
-  const connection = await Connection.connect({ ...(v.address ? {} : env.connectionOptions), address });
+  const { connection, client } = await connectTemporal(v);
   try {
-    const client = new Client({ connection, namespace: v.namespace ?? env.namespace ?? 'default' });
     const results = await replayHistories(
       client,
       { runIds: v.run, ...(v.query ? { query: v.query } : {}) },
