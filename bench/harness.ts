@@ -11,13 +11,14 @@ import { FileBlobStore } from '../activities/blob-store';
 import { ScriptedPlanner } from '../activities/model/scripted';
 import { createToolRegistry } from '../activities/tools';
 import { AgentRegistry } from '../agents/registry';
-import { loadSettings } from '../config/settings';
+import { loadSettings, type Settings } from '../config/settings';
 import { AgentDefinitionSchema, type AgentDefinition } from '../contracts/agent';
 import type { AgentRunInput } from '../contracts/run';
 import { hashApiKey } from '../gateway/auth';
 import { runEventsOf } from '../governance/events';
 import { openGovernanceStore } from '../governance/open';
-import { createLogger } from '../observability/logger';
+import type { GovernanceStore } from '../governance/store';
+import { createLogger, type Logger } from '../observability/logger';
 import { temporalClientInterceptors } from '../observability/tracing';
 import { loadPolicyDir } from '../policies/load';
 import { startGateway } from '../scripts/runtime';
@@ -44,14 +45,9 @@ function benchAgents(base: AgentDefinition, filer: AgentDefinition, steps: numbe
   return [base, filer, priced, ...stepped];
 }
 
-export type Bench = Awaited<ReturnType<typeof startBench>>;
-
-/** Starts everything the scenarios need; stop() takes it all down and removes the scratch folder. */
-export async function startBench(steps: number[]) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'acp-bench-'));
-  const taskQueue = `bench-${randomUUID()}`;
-  const port = await freePort();
-  const settings = loadSettings({
+/** The settings the benchmark runs with: its own port and task queue, limits it never reaches. */
+function benchSettings(port: number, taskQueue: string) {
+  return loadSettings({
     ...process.env,
     GATEWAY_PORT: String(port),
     TEMPORAL_TASK_QUEUE: taskQueue,
@@ -61,6 +57,68 @@ export async function startBench(steps: number[]) {
     QUOTA_CONCURRENT_RUNS: '10000000',
     QUOTA_RUNS_PER_DAY: '10000000',
   });
+}
+
+/** A worker on the scratch server whose model is the scripted planner (no vendor in the numbers). */
+function benchWorker(
+  connection: NativeConnection,
+  namespace: string,
+  taskQueue: string,
+  tools: ReturnType<typeof createToolRegistry>,
+  dir: string,
+  governance: GovernanceStore,
+) {
+  return createWorker({
+    connection,
+    namespace,
+    taskQueue,
+    providers: [new ScriptedPlanner()],
+    tools,
+    blobs: new FileBlobStore(path.join(dir, 'blobs')),
+    governance,
+    runEvents: runEventsOf(governance),
+    workflowsPath: require.resolve('./workflows'),
+  });
+}
+
+/** The gateway under test, with a dispatcher key and an approver key of one fresh tenant. */
+async function benchGateway(
+  settings: Settings,
+  server: { address: string; namespace: string },
+  logger: Logger,
+  governance: GovernanceStore,
+) {
+  const keys = { dispatcher: `bench-${randomUUID()}`, approver: `bench-${randomUUID()}` };
+  const tenant = `bench-${randomUUID().slice(0, 8)}`;
+  const gateway = await startGateway(
+    settings,
+    { address: server.address, namespace: server.namespace, connectionOptions: { address: server.address } },
+    logger,
+    undefined,
+    [
+      { sha256: hashApiKey(keys.dispatcher), subject: 'bench', tenant, roles: ['dispatcher'] },
+      { sha256: hashApiKey(keys.approver), subject: 'bench-approver', tenant, roles: ['approver'] },
+    ],
+    governance,
+  );
+  return { gateway, keys, tenant };
+}
+
+/** One line naming the machine the numbers were taken on. */
+function machine(temporalCli: string, settings: Settings): string {
+  const cpus = os.cpus();
+  const store = settings.governance.databaseUrl ? 'PostgreSQL' : 'PGlite';
+  return `Node ${process.version}, ${temporalCli}, ${cpus.length} CPUs (${cpus[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, governance store ${store}`;
+}
+
+export type Bench = Awaited<ReturnType<typeof startBench>>;
+
+/** Starts everything the scenarios need; stop() takes it all down and removes the scratch folder. */
+export async function startBench(steps: number[]) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'acp-bench-'));
+  const taskQueue = `bench-${randomUUID()}`;
+  const port = await freePort();
+  const settings = benchSettings(port, taskQueue);
   const logger = createLogger({ level: 'error', format: 'json' });
   installTemporalRuntime(logger);
   const cli = resolveTemporalCli({ onProgress: (m) => process.stderr.write(`${m}\n`) });
@@ -79,35 +137,13 @@ export async function startBench(steps: number[]) {
   const policy = loadPolicyDir(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });
 
   const nativeConnection = await NativeConnection.connect({ address: server.address });
-  const worker = await createWorker({
-    connection: nativeConnection,
-    namespace: server.namespace,
-    taskQueue,
-    providers: [new ScriptedPlanner()],
-    tools,
-    blobs: new FileBlobStore(path.join(dir, 'blobs')),
-    governance,
-    runEvents: runEventsOf(governance),
-    workflowsPath: require.resolve('./workflows'),
-  });
+  const worker = await benchWorker(nativeConnection, server.namespace, taskQueue, tools, dir, governance);
   const running = worker.run();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: server.namespace });
   const traced = new Client({ connection, namespace: server.namespace, interceptors: temporalClientInterceptors() });
 
-  const keys = { dispatcher: `bench-${randomUUID()}`, approver: `bench-${randomUUID()}` };
-  const tenant = `bench-${randomUUID().slice(0, 8)}`;
-  const gateway = await startGateway(
-    settings,
-    { address: server.address, namespace: server.namespace, connectionOptions: { address: server.address } },
-    logger,
-    undefined,
-    [
-      { sha256: hashApiKey(keys.dispatcher), subject: 'bench', tenant, roles: ['dispatcher'] },
-      { sha256: hashApiKey(keys.approver), subject: 'bench-approver', tenant, roles: ['approver'] },
-    ],
-    governance,
-  );
+  const { gateway, keys, tenant } = await benchGateway(settings, server, logger, governance);
 
   const input = (agent: string, context: Record<string, unknown> = {}): AgentRunInput => ({
     agent: agents.resolve(agent),
@@ -131,7 +167,7 @@ export async function startBench(steps: number[]) {
     gatewayUrl: `http://127.0.0.1:${port}`,
     keys,
     input,
-    machine: `Node ${process.version}, ${cliVersion(cli.path)}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, governance store ${settings.governance.databaseUrl ? 'PostgreSQL' : 'PGlite'}`,
+    machine: machine(cliVersion(cli.path), settings),
     /** A fresh workflow id. */
     id: (prefix: string) => `${prefix}-${randomUUID()}`,
     async stop() {

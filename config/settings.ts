@@ -121,6 +121,36 @@ function jwtSettings(env: Env): Settings['auth']['jwt'] {
   return { ...(secret ? { secret } : {}), ...(jwksUrl ? { jwksUrl } : {}), issuer, audience };
 }
 
+const text = z.string().min(1);
+const count = z
+  .string()
+  .regex(/^[1-9][0-9]{0,8}$/, 'must be a positive whole number')
+  .transform(Number);
+
+/** Rate limits, quotas and the gateway's cap on starts in flight. */
+function limitSettings(env: Env): Settings['limits'] {
+  return {
+    principalPerMinute: pick(env, 'RATE_LIMIT_PRINCIPAL_PER_MINUTE', count, 120),
+    tenantPerMinute: pick(env, 'RATE_LIMIT_TENANT_PER_MINUTE', count, 600),
+    concurrentRuns: pick(env, 'QUOTA_CONCURRENT_RUNS', count, 100),
+    runsPerDay: pick(env, 'QUOTA_RUNS_PER_DAY', count, 10_000),
+    startsInFlight: pick(env, 'GATEWAY_MAX_STARTS_IN_FLIGHT', count, DEFAULT_STARTS_IN_FLIGHT),
+  };
+}
+
+/** The governance store: PostgreSQL when GOVERNANCE_DATABASE_URL is set, else PGlite in a folder. */
+function governanceSettings(env: Env, fromRoot: (p: string) => string): Settings['governance'] {
+  return {
+    databaseUrl: pick<string | undefined>(
+      env,
+      'GOVERNANCE_DATABASE_URL',
+      z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+      undefined,
+    ),
+    pgliteDir: fromRoot(pick(env, 'GOVERNANCE_PGLITE_DIR', text, '.data/governance')),
+  };
+}
+
 /**
  * Reads temporal-dev.yaml and applies environment overrides. Fails fast with a message naming the
  * variable at fault, or the file, line and key.
@@ -128,11 +158,6 @@ function jwtSettings(env: Env): Settings['auth']['jwt'] {
 export function loadSettings(env: Env = process.env, file = path.join(PROJECT_ROOT, 'temporal-dev.yaml')): Settings {
   const f = readYamlFile(file, DevFileSchema, (message) => new ConfigError(message)).data;
   const fromRoot = (p: string) => path.resolve(PROJECT_ROOT, p);
-  const text = z.string().min(1);
-  const count = z
-    .string()
-    .regex(/^[1-9][0-9]{0,8}$/, 'must be a positive whole number')
-    .transform(Number);
 
   const gatewayHost = pick(env, 'GATEWAY_HOST', text, f.gateway.host);
   const gatewayPort = pick(env, 'GATEWAY_PORT', envPort, f.gateway.port);
@@ -162,13 +187,7 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
       apiKeysFile: pick<string | undefined>(env, 'AUTH_API_KEYS_FILE', text, undefined),
       jwt: jwtSettings(env),
     },
-    limits: {
-      principalPerMinute: pick(env, 'RATE_LIMIT_PRINCIPAL_PER_MINUTE', count, 120),
-      tenantPerMinute: pick(env, 'RATE_LIMIT_TENANT_PER_MINUTE', count, 600),
-      concurrentRuns: pick(env, 'QUOTA_CONCURRENT_RUNS', count, 100),
-      runsPerDay: pick(env, 'QUOTA_RUNS_PER_DAY', count, 10_000),
-      startsInFlight: pick(env, 'GATEWAY_MAX_STARTS_IN_FLIGHT', count, DEFAULT_STARTS_IN_FLIGHT),
-    },
+    limits: limitSettings(env),
     redis: {
       url: pick<string | undefined>(env, 'REDIS_URL', z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'), undefined),
       keyPrefix: pick(env, 'REDIS_KEY_PREFIX', text, 'acp:'),
@@ -180,15 +199,7 @@ export function loadSettings(env: Env = process.env, file = path.join(PROJECT_RO
     },
     environment: pick(env, 'PLATFORM_ENV', z.enum(['dev', 'staging', 'prod']), 'dev'),
     policiesDir: fromRoot(pick(env, 'POLICIES_DIR', text, 'policies')),
-    governance: {
-      databaseUrl: pick<string | undefined>(
-        env,
-        'GOVERNANCE_DATABASE_URL',
-        z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
-        undefined,
-      ),
-      pgliteDir: fromRoot(pick(env, 'GOVERNANCE_PGLITE_DIR', text, '.data/governance')),
-    },
+    governance: governanceSettings(env, fromRoot),
     blobDir: fromRoot(pick(env, 'BLOB_DIR', text, '.data/blobs')),
     workerMetrics: {
       host: pick(env, 'WORKER_METRICS_HOST', text, gatewayHost),

@@ -90,7 +90,6 @@ const check = (name: string, problems: string[], ok: string): CheckResult => ({
 export function checkRun(c: EvalCase, run: RunRecord, agentSchema: Record<string, unknown> | undefined): CheckResult[] {
   const e = c.expect;
   const out: CheckResult[] = [];
-  const tools = run.actions_taken.map((a) => a.tool);
   const statusProblems =
     run.status === e.status
       ? []
@@ -118,7 +117,16 @@ export function checkRun(c: EvalCase, run: RunRecord, agentSchema: Record<string
         `${e.result.length} expectation(s) hold`,
       ),
     );
+  out.push(...trajectoryChecks(e, run));
+  const limits = limitsCheck(c.limits, run);
+  if (limits) out.push(limits);
+  return out;
+}
 
+/** What the run did on its way: tools called, evidence, steps, approvals asked and warnings. */
+function trajectoryChecks(e: EvalCase['expect'], run: RunRecord): CheckResult[] {
+  const out: CheckResult[] = [];
+  const tools = run.actions_taken.map((a) => a.tool);
   if (e.tools) {
     const same = isDeepStrictEqual(tools, e.tools);
     out.push(check('tools in order', same ? [] : [`expected ${show(e.tools)}, called ${show(tools)}`], show(tools)));
@@ -168,13 +176,16 @@ export function checkRun(c: EvalCase, run: RunRecord, agentSchema: Record<string
         : e.warnings.filter((s) => !run.warnings.some((w) => w.includes(s))).map((s) => `no warning contains ${show(s)}`);
     out.push(check('warnings', problems, `${run.warnings.length} warning(s)`));
   }
-  const l = c.limits;
+  return out;
+}
+
+/** The case's cost, token, step and wall-time limits; none set, no check. */
+function limitsCheck(l: EvalCase['limits'], run: RunRecord): CheckResult | undefined {
   const tokens = run.usage.input_tokens + run.usage.output_tokens;
   const over: string[] = [];
   if (l.max_cost_usd !== undefined && run.usage.cost_usd > l.max_cost_usd) over.push(`cost $${run.usage.cost_usd} > $${l.max_cost_usd}`);
   if (l.max_tokens !== undefined && tokens > l.max_tokens) over.push(`${tokens} tokens > ${l.max_tokens}`);
   if (l.max_steps !== undefined && run.steps.length > l.max_steps) over.push(`${run.steps.length} steps > ${l.max_steps}`);
   if (l.max_wall_seconds !== undefined && run.wall_ms > l.max_wall_seconds * 1000) over.push(`${run.wall_ms} ms > ${l.max_wall_seconds} s`);
-  if (Object.keys(l).length) out.push(check('limits', over, 'within limits'));
-  return out;
+  return Object.keys(l).length ? check('limits', over, 'within limits') : undefined;
 }

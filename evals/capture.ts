@@ -1,13 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { temporal } from '@temporalio/proto';
 import { stringify } from 'yaml';
 import type { AgentRunInput, AgentRunOutput, PlanRequest, PlanResult } from '../contracts/run';
 import type { CommandIO } from './cli';
+import { connectTemporal, parsedOrUsage, TEMPORAL_OPTIONS } from './command-args';
 import { writePlanCassette } from './plan-cassettes';
 import type { EvalCase } from './suite';
 
@@ -99,31 +98,27 @@ export const CAPTURE_USAGE =
 
 /** `npm run eval:capture`: turns a finished run into an eval case plus the cassettes that replay it. */
 export async function captureCommand(argv: string[], io: CommandIO): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({
-      args: argv,
-      options: {
-        run: { type: 'string' },
-        to: { type: 'string' },
-        name: { type: 'string' },
-        address: { type: 'string' },
-        namespace: { type: 'string' },
-      },
-    }).values;
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${CAPTURE_USAGE}\n`);
-    return 2;
-  }
+  const v = parsedOrUsage(
+    io,
+    CAPTURE_USAGE,
+    () =>
+      parseArgs({
+        args: argv,
+        options: {
+          run: { type: 'string' },
+          to: { type: 'string' },
+          name: { type: 'string' },
+          ...TEMPORAL_OPTIONS,
+        },
+      }).values,
+  );
+  if (!v) return 2;
   if (!v.run || !v.to) {
     io.err(`--run and --to are required\n${CAPTURE_USAGE}\n`);
     return 2;
   }
-  const env = loadClientConnectConfig();
-  const address = v.address ?? env.connectionOptions.address ?? 'localhost:7233';
-  const connection = await Connection.connect({ ...(v.address ? {} : env.connectionOptions), address });
+  const { connection, client } = await connectTemporal(v);
   try {
-    const client = new Client({ connection, namespace: v.namespace ?? env.namespace ?? 'default' });
     const handle = client.workflow.getHandle(v.run);
     const { status } = await handle.describe();
     if (status.name === 'RUNNING') {

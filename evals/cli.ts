@@ -12,6 +12,7 @@ import { progressLine, screenTable, textTable, writeReports } from './report';
 import type { EvalMode } from './runner';
 import { EvalSession, parseTarget, type SessionOptions } from './session';
 import { agentsWithSuites, suiteDir } from './suite';
+import { parsedOrUsage, TEMPORAL_OPTIONS } from './command-args';
 
 /** Where the command writes and what it may override (tests pass their own). */
 export interface CommandIO {
@@ -67,29 +68,50 @@ function gates(o: CaseOutcome): boolean {
   return o.verdict === 'fail' && (o.baseline?.change === 'new' || o.baseline === undefined);
 }
 
+/** The command line of `npm run eval`; throws on an unknown or malformed option. */
+function parseEvalArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      live: { type: 'boolean', default: false },
+      record: { type: 'boolean', default: false },
+      trials: { type: 'string', default: '1' },
+      'update-baseline': { type: 'boolean', default: false },
+      compare: { type: 'boolean', default: false },
+      ...TEMPORAL_OPTIONS,
+      'agents-dir': { type: 'string' },
+      'report-dir': { type: 'string' },
+    },
+  });
+}
+
+/** Notes baseline cases a suite no longer has, writes the HTML, JSON and JUnit reports and names them. */
+function printReports(io: CommandIO, report: EvalReport, agentsDir: string, names: string[], reportDir: string | undefined): void {
+  for (const name of names) {
+    const gone = missingFromRun(readBaseline(suiteDir(agentsDir, name)), report.cases);
+    if (gone.length) io.out(`note: ${name}'s baseline has cases this suite no longer has: ${gone.join(', ')}\n`);
+  }
+  const dir = path.resolve(reportDir ?? path.join(PROJECT_ROOT, 'eval-reports', report.started_at.replace(/[:.]/g, '-')));
+  const files = writeReports(dir, report);
+  io.out(`reports: ${rel(files.html)}\n         ${rel(files.json)}\n         ${rel(files.junit)}\n`);
+}
+
+/** `--update-baseline`: each suite's baseline.json becomes what this run saw. */
+function updateBaselines(io: CommandIO, outcomes: CaseOutcome[], agentsDir: string, names: string[]): void {
+  for (const name of names) {
+    const dirOf = suiteDir(agentsDir, name);
+    const mine = outcomes.filter((o) => o.agent.startsWith(`${name}@`));
+    const version = mine[0]?.agent.split('@')[1] ?? 'unknown';
+    writeBaseline(dirOf, baselineOf(name, version, mine, readBaseline(dirOf)));
+    io.out(`baseline updated: ${path.relative(process.cwd(), path.join(dirOf, 'baseline.json'))}\n`);
+  }
+}
+
 /** `npm run eval`: runs suites, prints the table, writes reports, gates on the baseline. Returns the exit code. */
 export async function evalCommand(argv: string[], io: CommandIO): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        live: { type: 'boolean', default: false },
-        record: { type: 'boolean', default: false },
-        trials: { type: 'string', default: '1' },
-        'update-baseline': { type: 'boolean', default: false },
-        compare: { type: 'boolean', default: false },
-        address: { type: 'string' },
-        namespace: { type: 'string' },
-        'agents-dir': { type: 'string' },
-        'report-dir': { type: 'string' },
-      },
-    });
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${EVAL_USAGE}\n`);
-    return 2;
-  }
+  const parsed = parsedOrUsage(io, EVAL_USAGE, () => parseEvalArgs(argv));
+  if (!parsed) return 2;
   const v = parsed.values;
   const trials = Number(v.trials);
   const mode: EvalMode = v.record ? 'record' : v.live ? 'live' : 'replay';
@@ -128,21 +150,14 @@ export async function evalCommand(argv: string[], io: CommandIO): Promise<number
       summary: summarize(outcomes, Date.now() - started),
     };
     io.out(`${v.compare ? compareTable(outcomes, refs[0]!, refs[1]!) : screenTable(report)}\n`);
-    for (const name of [...new Set(targets.map((t) => t.name))]) {
-      const gone = missingFromRun(readBaseline(suiteDir(agentsDir, name)), outcomes);
-      if (gone.length) io.out(`note: ${name}'s baseline has cases this suite no longer has: ${gone.join(', ')}\n`);
-    }
-    const dir = path.resolve(v['report-dir'] ?? path.join(PROJECT_ROOT, 'eval-reports', report.started_at.replace(/[:.]/g, '-')));
-    const files = writeReports(dir, report);
-    io.out(`reports: ${rel(files.html)}\n         ${rel(files.json)}\n         ${rel(files.junit)}\n`);
+    printReports(io, report, agentsDir, [...new Set(targets.map((t) => t.name))], v['report-dir']);
     if (v['update-baseline']) {
-      for (const t of targets) {
-        const dirOf = suiteDir(agentsDir, t.name);
-        const mine = outcomes.filter((o) => o.agent.startsWith(`${t.name}@`));
-        const version = mine[0]?.agent.split('@')[1] ?? 'unknown';
-        writeBaseline(dirOf, baselineOf(t.name, version, mine, readBaseline(dirOf)));
-        io.out(`baseline updated: ${path.relative(process.cwd(), path.join(dirOf, 'baseline.json'))}\n`);
-      }
+      updateBaselines(
+        io,
+        outcomes,
+        agentsDir,
+        targets.map((t) => t.name),
+      );
       return outcomes.some((o) => o.verdict === 'error') ? 1 : 0;
     }
     if (v.compare) return compareGates(outcomes, refs[0]!, refs[1]!) ? 1 : 0;

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { replaySinks, WORKFLOW_INTERCEPTOR_MODULES } from '../worker/observability';
 import type { CommandIO } from './cli';
+import { connectTemporal, parsedOrUsage, TEMPORAL_OPTIONS } from './command-args';
 
 /** One history replayed against the current workflow code. */
 export interface ReplayOutcome {
@@ -91,31 +91,27 @@ export const REPLAY_USAGE = `usage: npm run replay -- (--run <workflow id>… | 
 
 /** `npm run replay`: the replay gate before a deploy; exit 1 on any non-determinism, 2 on bad usage. */
 export async function replayCommand(argv: string[], io: CommandIO, code: { workflowBundle?: WorkflowBundleOption } = {}): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({
-      args: argv,
-      options: {
-        run: { type: 'string', multiple: true, default: [] },
-        query: { type: 'string' },
-        address: { type: 'string' },
-        namespace: { type: 'string' },
-        workflows: { type: 'string' },
-      },
-    }).values;
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${REPLAY_USAGE}\n`);
-    return 2;
-  }
+  const v = parsedOrUsage(
+    io,
+    REPLAY_USAGE,
+    () =>
+      parseArgs({
+        args: argv,
+        options: {
+          run: { type: 'string', multiple: true, default: [] },
+          query: { type: 'string' },
+          ...TEMPORAL_OPTIONS,
+          workflows: { type: 'string' },
+        },
+      }).values,
+  );
+  if (!v) return 2;
   if (v.run.length === 0 && !v.query) {
     io.err(`name runs with --run or a visibility query with --query\n${REPLAY_USAGE}\n`);
     return 2;
   }
-  const env = loadClientConnectConfig();
-  const address = v.address ?? env.connectionOptions.address ?? 'localhost:7233';
-  const connection = await Connection.connect({ ...(v.address ? {} : env.connectionOptions), address });
+  const { connection, client } = await connectTemporal(v);
   try {
-    const client = new Client({ connection, namespace: v.namespace ?? env.namespace ?? 'default' });
     const results = await replayHistories(
       client,
       { runIds: v.run, ...(v.query ? { query: v.query } : {}) },

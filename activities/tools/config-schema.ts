@@ -7,6 +7,14 @@ export const ADAPTER_KINDS = ['http', 'sql', 'mcp'] as const;
 
 const Name = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, - or _, starting with a letter');
 const JsonSchema = z.record(z.string(), z.unknown());
+/** A cap in bytes on what a call returns: at least `min`, at most 64 MiB, 1 MiB unless set. */
+const byteLimit = (min: number) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024);
 /** A header whose value is a secret: read from an environment variable at start, never written in YAML. */
 const SecretHeader = z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), prefix: z.string().default('') }).strict();
 
@@ -53,12 +61,7 @@ export const HttpInstanceSchema = z
     /** Hosts allowed to resolve to loopback, private, link-local or other non-public addresses. */
     allow_private_hosts: z.array(z.string().min(1)).default([]),
     max_redirects: z.number().int().min(0).max(10).default(3),
-    max_response_bytes: z
-      .number()
-      .int()
-      .min(1)
-      .max(64 * 1024 * 1024)
-      .default(1024 * 1024),
+    max_response_bytes: byteLimit(1),
   })
   .strict();
 
@@ -77,12 +80,7 @@ export const SqlInstanceSchema = z
     input_schema: JsonSchema.optional(),
     max_rows: z.number().int().min(1).max(10_000).default(100),
     /** The most bytes of rows (as JSON) a call returns: rows past it are dropped (`truncated`), by the database itself. */
-    max_bytes: z
-      .number()
-      .int()
-      .min(1024)
-      .max(64 * 1024 * 1024)
-      .default(1024 * 1024),
+    max_bytes: byteLimit(1024),
   })
   .strict()
   .refine((i) => (i.query === undefined) === i.allow_select, {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
-import { loadSettings } from '../../config/settings';
+import { loadSettings, type Settings } from '../../config/settings';
 import { resolveTemporalCli } from '../../temporal/cli';
 import { freePort, startDevServer, type DevServer } from '../../temporal/dev-server';
 import { eventually, platformEnv, spawnScript, type Proc } from './processes';
@@ -47,34 +47,25 @@ export function drillResult(
   };
 }
 
-export type Stack = Awaited<ReturnType<typeof startStack>>;
-
-/** Starts the dev server, the store's schema, one worker and one gateway. */
-export async function startStack(o: { databaseUrl?: string; log?: (m: string) => void } = {}) {
-  const log = o.log ?? (() => undefined);
-  const dir = mkdtempSync(path.join(process.env.TEST_TMP_DIR ?? os.tmpdir(), 'acp-drill-'));
-  const settings = loadSettings({});
-  const cli = resolveTemporalCli({ install: false }).path;
-  const port = await freePort();
-  const serverOptions = {
-    cliPath: cli,
+/** A headless dev server on a free port, persisted to a file in `dir` so it can restart on it. */
+async function drillServerOptions(dir: string, searchAttributes: Settings['searchAttributes']) {
+  return {
+    cliPath: resolveTemporalCli({ install: false }).path,
     ip: '127.0.0.1',
-    port,
+    port: await freePort(),
     uiPort: 0,
     namespace: 'default',
     headless: true,
     dbFile: path.join(dir, 'temporal.db'),
     logFile: path.join(dir, 'temporal-dev-server.log'),
-    searchAttributes: settings.searchAttributes,
+    searchAttributes,
   };
-  let server: DevServer = await startDevServer(serverOptions);
-  const pgUrl = o.databaseUrl ?? process.env.DRILL_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const schema = `acp_drill_${randomBytes(6).toString('hex')}`;
-  const admin = new Pool({ connectionString: pgUrl, max: 1 });
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  const storeUrl = `${pgUrl}?application_name=${schema}&options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  const platform = await platformEnv(
-    { address: server.address, namespace: 'default', taskQueue: `drill-${randomBytes(4).toString('hex')}`, dir },
+}
+
+/** The worker's and gateway's environment: the drill's store, a task queue of its own, limits it never reaches. */
+function drillPlatformEnv(address: string, dir: string, storeUrl: string) {
+  return platformEnv(
+    { address, namespace: 'default', taskQueue: `drill-${randomBytes(4).toString('hex')}`, dir },
     {
       GOVERNANCE_DATABASE_URL: storeUrl,
       RATE_LIMIT_PRINCIPAL_PER_MINUTE: '100000',
@@ -82,21 +73,19 @@ export async function startStack(o: { databaseUrl?: string; log?: (m: string) =>
       QUOTA_CONCURRENT_RUNS: '100000',
     },
   );
-  let env = platform.env;
-  const { port: gatewayPort, key } = platform;
-  const procs: Proc[] = [];
-  const start = async (name: 'start-worker' | 'start-gateway') => {
-    const p = spawnScript(name, env);
-    procs.push(p);
-    await p.waitFor(name === 'start-worker' ? 'worker polling' : 'gateway listening', 60_000);
-    log(`${name} up (pid ${p.child.pid})`);
-    return p;
-  };
-  let worker = await start('start-worker');
-  let gateway = await start('start-gateway');
-  const base = `http://127.0.0.1:${gatewayPort}`;
+}
 
-  /** A JSON request to the gateway with the drill's key. */
+/** A schema of its own on the drill's PostgreSQL, and the store URL whose search_path is that schema. */
+async function drillSchema(pgUrl: string) {
+  const schema = `acp_drill_${randomBytes(6).toString('hex')}`;
+  const admin = new Pool({ connectionString: pgUrl, max: 1 });
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const storeUrl = `${pgUrl}?application_name=${schema}&options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  return { schema, admin, storeUrl };
+}
+
+/** JSON requests to the gateway with the drill's key, and a run's status as it reports it. */
+function gatewayClient(base: string, key: string) {
   const api = async (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${base}${route}`, {
       method,
@@ -109,6 +98,64 @@ export async function startStack(o: { databaseUrl?: string; log?: (m: string) =>
     const res = await api('GET', `/v1/runs/${runId}`);
     return res.status === 404 ? 'missing' : (res.body.status as RunStatus);
   };
+  return { api, status };
+}
+
+/** Waits until every run has ended (or the timeout passes) and counts how each ended. */
+async function settle(status: (runId: string) => Promise<RunStatus>, runIds: string[], timeoutMs: number) {
+  const ended = new Map<string, RunStatus>();
+  await eventually(
+    async () => {
+      for (const id of runIds) {
+        if (ended.has(id)) continue;
+        const s = await status(id).catch(() => 'running' as const);
+        if (s !== 'running') ended.set(id, s);
+      }
+      return ended.size === runIds.length ? true : undefined;
+    },
+    timeoutMs,
+    `${runIds.length} runs to end`,
+  ).catch(() => undefined);
+  const counts: Record<RunStatus, number> = { running: 0, completed: 0, failed: 0, cancelled: 0, missing: 0 };
+  for (const id of runIds) counts[ended.get(id) ?? 'running'] += 1;
+  return counts;
+}
+
+/** The tickets a tickets.jsonl holds, counted by run id. */
+function ticketsByRun(file: string): Map<string, number> {
+  const byRun = new Map<string, number>();
+  if (!existsSync(file)) return byRun;
+  for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+    const t = JSON.parse(line) as { run_id: string };
+    byRun.set(t.run_id, (byRun.get(t.run_id) ?? 0) + 1);
+  }
+  return byRun;
+}
+
+export type Stack = Awaited<ReturnType<typeof startStack>>;
+
+/** Starts the dev server, the store's schema, one worker and one gateway. */
+export async function startStack(o: { databaseUrl?: string; log?: (m: string) => void } = {}) {
+  const log = o.log ?? (() => undefined);
+  const dir = mkdtempSync(path.join(process.env.TEST_TMP_DIR ?? os.tmpdir(), 'acp-drill-'));
+  const serverOptions = await drillServerOptions(dir, loadSettings({}).searchAttributes);
+  let server: DevServer = await startDevServer(serverOptions);
+  const pgUrl = o.databaseUrl ?? process.env.DRILL_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const { schema, admin, storeUrl } = await drillSchema(pgUrl);
+  const platform = await drillPlatformEnv(server.address, dir, storeUrl);
+  let env = platform.env;
+  const { port: gatewayPort, key } = platform;
+  const procs: Proc[] = [];
+  const start = async (name: 'start-worker' | 'start-gateway') => {
+    const p = spawnScript(name, env);
+    procs.push(p);
+    await p.waitFor(name === 'start-worker' ? 'worker polling' : 'gateway listening', 60_000);
+    log(`${name} up (pid ${p.child.pid})`);
+    return p;
+  };
+  let worker = await start('start-worker');
+  let gateway = await start('start-gateway');
+  const { api, status } = gatewayClient(`http://127.0.0.1:${gatewayPort}`, key);
 
   return {
     dir,
@@ -162,35 +209,9 @@ export async function startStack(o: { databaseUrl?: string; log?: (m: string) =>
       return res.status === 202 || res.status === 200 ? (res.body.run_id as string) : undefined;
     },
     /** Waits until every run has ended (or the timeout passes) and counts how each ended. */
-    async settle(runIds: string[], timeoutMs = 120_000): Promise<Record<RunStatus, number>> {
-      const ended = new Map<string, RunStatus>();
-      await eventually(
-        async () => {
-          for (const id of runIds) {
-            if (ended.has(id)) continue;
-            const s = await status(id).catch(() => 'running' as const);
-            if (s !== 'running') ended.set(id, s);
-          }
-          return ended.size === runIds.length ? true : undefined;
-        },
-        timeoutMs,
-        `${runIds.length} runs to end`,
-      ).catch(() => undefined);
-      const counts: Record<RunStatus, number> = { running: 0, completed: 0, failed: 0, cancelled: 0, missing: 0 };
-      for (const id of runIds) counts[ended.get(id) ?? 'running'] += 1;
-      return counts;
-    },
+    settle: (runIds: string[], timeoutMs = 120_000) => settle(status, runIds, timeoutMs),
     /** The tickets filed, by run id. */
-    tickets(): Map<string, number> {
-      const file = path.join(dir, 'tickets.jsonl');
-      const byRun = new Map<string, number>();
-      if (!existsSync(file)) return byRun;
-      for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
-        const t = JSON.parse(line) as { run_id: string };
-        byRun.set(t.run_id, (byRun.get(t.run_id) ?? 0) + 1);
-      }
-      return byRun;
-    },
+    tickets: () => ticketsByRun(path.join(dir, 'tickets.jsonl')),
     async stop() {
       procs.forEach((p) => p.kill());
       await Promise.all(procs.map((p) => p.exited));

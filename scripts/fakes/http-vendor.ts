@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /*
@@ -98,6 +98,43 @@ export function contentText(answer: FakeAnswer): string | undefined {
   return typeof answer.content === 'string' ? answer.content : JSON.stringify(answer.content);
 }
 
+/** Waits `ms` before an answer, or less when the client gives up, like a vendor dropping a cancelled stream. */
+function delayAnswer(ms: number, res: ServerResponse, timers: Set<NodeJS.Timeout>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      resolve();
+    }, ms);
+    timers.add(timer);
+    res.on('close', () => {
+      clearTimeout(timer);
+      timers.delete(timer);
+      resolve();
+    });
+  });
+}
+
+/** Sends the scripted answer: the vendor's error body for a 4xx/5xx, else its success body with token counts. */
+function sendAnswer<B>(protocol: Protocol<B>, res: ServerResponse, body: B, answer: FakeAnswer): void {
+  const status = answer.status ?? 200;
+  if (status >= 400) return sendJson(res, status, protocol.error(status, answer.error, answer.errorCode), answer.headers);
+  const completionText = (contentText(answer) ?? '') + JSON.stringify(answer.toolCalls ?? []);
+  const tokens = {
+    prompt: answer.usage?.prompt_tokens ?? countTokens(protocol.promptText(body)),
+    completion: answer.usage?.completion_tokens ?? countTokens(completionText),
+  };
+  sendJson(res, 200, protocol.success(body, answer, tokens), answer.headers);
+}
+
+/** Listens on 127.0.0.1:`port` (0: a free one) and resolves with the port it got. */
+async function listen(server: Server, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
 /**
  * Starts a fake vendor speaking `protocol` on 127.0.0.1 (a free port, or `port`: a vendor back after an
  * outage); `basePath` is appended to the URL.
@@ -145,29 +182,10 @@ export async function startFakeVendor<B>(protocol: Protocol<B>, basePath: string
 
     const answer = responder(body);
     if (answer.delayMs) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          resolve();
-        }, answer.delayMs);
-        timers.add(timer);
-        // Stop waiting as soon as the client gives up, like a vendor dropping a cancelled stream.
-        res.on('close', () => {
-          clearTimeout(timer);
-          timers.delete(timer);
-          resolve();
-        });
-      });
+      await delayAnswer(answer.delayMs, res, timers);
       if (record.disconnected || res.destroyed) return;
     }
-    const status = answer.status ?? 200;
-    if (status >= 400) return sendJson(res, status, protocol.error(status, answer.error, answer.errorCode), answer.headers);
-    const completionText = (contentText(answer) ?? '') + JSON.stringify(answer.toolCalls ?? []);
-    const tokens = {
-      prompt: answer.usage?.prompt_tokens ?? countTokens(protocol.promptText(body)),
-      completion: answer.usage?.completion_tokens ?? countTokens(completionText),
-    };
-    sendJson(res, 200, protocol.success(body, answer, tokens), answer.headers);
+    sendAnswer(protocol, res, body, answer);
   };
 
   const open = new Set<Promise<void>>();
@@ -180,11 +198,7 @@ export async function startFakeVendor<B>(protocol: Protocol<B>, basePath: string
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const listening = (server.address() as AddressInfo).port;
+  const listening = await listen(server, port);
 
   return {
     url: `http://127.0.0.1:${listening}${basePath}`,

@@ -28,7 +28,7 @@ afterAll(async () => {
   await lifecycle.stop();
 });
 
-describe('human approval', () => {
+describe('human approval: approve', () => {
   test('approve: the exact call waits, the approver sees it, approves, and the ticket is created once', async () => {
     const runId = await dispatch('ticket-filer', 'Disk full on db-1');
     const approval = await pendingApproval(runId);
@@ -89,7 +89,9 @@ describe('human approval', () => {
       'Complete',
     ]);
   });
+});
 
+describe('human approval: reject, edit and quorum', () => {
   test('reject: the call is not made, the run goes on and says why', async () => {
     const runId = await dispatch('ticket-filer', 'Reject me');
     const approval = await pendingApproval(runId);
@@ -147,7 +149,9 @@ describe('human approval', () => {
     await waitForRun(platform, runId);
     expect(await ticketsOf(runId)).toHaveLength(1);
   });
+});
 
+describe('human approval: refused decisions and deadlines', () => {
   test('refused decisions get a definite 4xx and leave the run unchanged', async () => {
     const runId = await dispatch('ticket-filer', 'Refusals');
     const approval = await pendingApproval(runId);

@@ -20,19 +20,8 @@ interface Entry {
   request_id?: string;
 }
 
-test('dispatches accepted and denied (no run started), decisions, cancels and takeovers land in the ledger', async () => {
-  const tenant = `audit-${randomUUID().slice(0, 8)}`;
-  const dispatcher = platform.as({ subject: 'dee', tenant, roles: ['dispatcher'] });
-  const approver = platform.as({ subject: 'ann', tenant, roles: ['approver'] });
-  const admin = platform.as({ subject: 'ada', tenant, roles: ['admin'] });
-  const auditor = platform.as({ subject: 'aud', tenant, roles: ['auditor'] });
-
-  const ok = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'audited' }, dispatcher);
-  const denied = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'audited' }, approver);
-  const adminIntent = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'make me admin' }, dispatcher);
-  expect([ok.status, denied.status, adminIntent.status]).toEqual([202, 403, 403]);
-  await waitForRun(platform, ok.body.run_id as string, 30_000, dispatcher);
-
+/** A ticket run waits for approval; the approver sends a decision on stale arguments (refused), then rejects. */
+async function refuseThenReject(dispatcher: Record<string, string>, approver: Record<string, string>): Promise<string> {
   const waiting = (
     await http(platform, 'POST', '/v1/runs', { agent: 'ticket-filer', task: 't', context: { priority: 'low', details: 'd' } }, dispatcher)
   ).body.run_id as string;
@@ -57,6 +46,11 @@ test('dispatches accepted and denied (no run started), decisions, cancels and ta
     { decision: 'reject', args_hash: approval.args_hash, comment: 'no' },
     approver,
   );
+  return waiting;
+}
+
+/** A second ticket run, taken over by an admin while it waits for approval. */
+async function takeOver(dispatcher: Record<string, string>, admin: Record<string, string>): Promise<string> {
   const other = (
     await http(platform, 'POST', '/v1/runs', { agent: 'ticket-filer', task: 't2', context: { priority: 'low', details: 'd' } }, dispatcher)
   ).body.run_id as string;
@@ -64,6 +58,24 @@ test('dispatches accepted and denied (no run started), decisions, cancels and ta
     (await http(platform, 'GET', `/v1/runs/${other}`, undefined, dispatcher)).body.state === 'HumanApproval' ? true : undefined,
   );
   await http(platform, 'POST', `/v1/runs/${other}/takeover`, { result: 'by hand', reason: 'urgent' }, admin);
+  return other;
+}
+
+test('dispatches accepted and denied (no run started), decisions, cancels and takeovers land in the ledger', async () => {
+  const tenant = `audit-${randomUUID().slice(0, 8)}`;
+  const dispatcher = platform.as({ subject: 'dee', tenant, roles: ['dispatcher'] });
+  const approver = platform.as({ subject: 'ann', tenant, roles: ['approver'] });
+  const admin = platform.as({ subject: 'ada', tenant, roles: ['admin'] });
+  const auditor = platform.as({ subject: 'aud', tenant, roles: ['auditor'] });
+
+  const ok = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'audited' }, dispatcher);
+  const denied = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'audited' }, approver);
+  const adminIntent = await http(platform, 'POST', '/v1/runs', { agent: 'docs-researcher', task: 'make me admin' }, dispatcher);
+  expect([ok.status, denied.status, adminIntent.status]).toEqual([202, 403, 403]);
+  await waitForRun(platform, ok.body.run_id as string, 30_000, dispatcher);
+
+  const waiting = await refuseThenReject(dispatcher, approver);
+  const other = await takeOver(dispatcher, admin);
 
   // The runs write their own rows (test/integration/run-audit.test.ts) concurrently with the gateway's:
   // the order asserted here is the gateway's, the rows that carry a request id.

@@ -210,57 +210,57 @@ describe('authentication and authorization', () => {
     expect((await http(platform, 'POST', `/v1/runs/${id}/cancel`, undefined, otherDispatcher)).status).toBe(403);
     expect((await http(platform, 'POST', `/v1/runs/${id}/cancel`, undefined, platform.auth)).status).toBe(202);
   });
+});
 
-  describe('JWT bearer tokens', () => {
-    const secret = 'a-test-secret-that-is-long-enough-for-hs256';
-    let jwtPlatform: TestPlatform;
-    beforeAll(async () => {
-      jwtPlatform = await startPlatform({ withWorker: false, jwt: { secret, issuer: 'https://idp.test', audience: 'acp' } });
-    });
-    afterAll(async () => {
-      await jwtPlatform.stop();
-    });
-    const token = (claims: Record<string, unknown>, opts: { aud?: string; iss?: string; exp?: string } = {}) =>
-      new SignJWT(claims)
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject('jwt-user')
-        .setIssuer(opts.iss ?? 'https://idp.test')
-        .setAudience(opts.aud ?? 'acp')
-        .setIssuedAt()
-        .setExpirationTime(opts.exp ?? '5m')
-        .sign(new TextEncoder().encode(secret));
+describe('authentication and authorization: JWT bearer tokens', () => {
+  const secret = 'a-test-secret-that-is-long-enough-for-hs256';
+  let jwtPlatform: TestPlatform;
+  beforeAll(async () => {
+    jwtPlatform = await startPlatform({ withWorker: false, jwt: { secret, issuer: 'https://idp.test', audience: 'acp' } });
+  });
+  afterAll(async () => {
+    await jwtPlatform.stop();
+  });
+  const token = (claims: Record<string, unknown>, opts: { aud?: string; iss?: string; exp?: string } = {}) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('jwt-user')
+      .setIssuer(opts.iss ?? 'https://idp.test')
+      .setAudience(opts.aud ?? 'acp')
+      .setIssuedAt()
+      .setExpirationTime(opts.exp ?? '5m')
+      .sign(new TextEncoder().encode(secret));
 
-    test('a valid token is the principal: subject, tenant and roles from its claims', async () => {
-      const t = await token({ tenant: 'jwt-tenant', roles: ['dispatcher'] });
-      const res = await http(jwtPlatform, 'POST', '/v1/runs', body('jwt'), { authorization: `Bearer ${t}` });
-      expect(res.status).toBe(202);
-      const run = await http(jwtPlatform, 'GET', `/v1/runs/${res.body.run_id as string}`, undefined, { authorization: `Bearer ${t}` });
-      expect(run.body.initiator).toBe('jwt-user');
-      const other = await token({ tenant: 'another', roles: ['dispatcher'] });
-      expect(
-        (await http(jwtPlatform, 'GET', `/v1/runs/${res.body.run_id as string}`, undefined, { authorization: `Bearer ${other}` })).status,
-      ).toBe(404);
-    });
+  test('a valid token is the principal: subject, tenant and roles from its claims', async () => {
+    const t = await token({ tenant: 'jwt-tenant', roles: ['dispatcher'] });
+    const res = await http(jwtPlatform, 'POST', '/v1/runs', body('jwt'), { authorization: `Bearer ${t}` });
+    expect(res.status).toBe(202);
+    const run = await http(jwtPlatform, 'GET', `/v1/runs/${res.body.run_id as string}`, undefined, { authorization: `Bearer ${t}` });
+    expect(run.body.initiator).toBe('jwt-user');
+    const other = await token({ tenant: 'another', roles: ['dispatcher'] });
+    expect(
+      (await http(jwtPlatform, 'GET', `/v1/runs/${res.body.run_id as string}`, undefined, { authorization: `Bearer ${other}` })).status,
+    ).toBe(404);
+  });
 
-    test.each([
-      ['wrong audience', () => token({ tenant: 't', roles: [] }, { aud: 'someone-else' })],
-      ['wrong issuer', () => token({ tenant: 't', roles: [] }, { iss: 'https://evil.test' })],
-      ['expired', () => token({ tenant: 't', roles: [] }, { exp: '-1m' })],
-      ['no tenant claim', () => token({ roles: [] })],
-      ['roles not a list', () => token({ tenant: 't', roles: 'admin' })],
-      [
-        'signed with another secret',
-        () =>
-          new SignJWT({ tenant: 't' })
-            .setProtectedHeader({ alg: 'HS256' })
-            .setSubject('x')
-            .setIssuer('https://idp.test')
-            .setAudience('acp')
-            .sign(new TextEncoder().encode('x'.repeat(40))),
-      ],
-    ])('%s → 401', async (_name, make) => {
-      const res = await http(jwtPlatform, 'GET', '/v1/agents', undefined, { authorization: `Bearer ${await make()}` });
-      expect(res.status).toBe(401);
-    });
+  test.each([
+    ['wrong audience', () => token({ tenant: 't', roles: [] }, { aud: 'someone-else' })],
+    ['wrong issuer', () => token({ tenant: 't', roles: [] }, { iss: 'https://evil.test' })],
+    ['expired', () => token({ tenant: 't', roles: [] }, { exp: '-1m' })],
+    ['no tenant claim', () => token({ roles: [] })],
+    ['roles not a list', () => token({ tenant: 't', roles: 'admin' })],
+    [
+      'signed with another secret',
+      () =>
+        new SignJWT({ tenant: 't' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('x')
+          .setIssuer('https://idp.test')
+          .setAudience('acp')
+          .sign(new TextEncoder().encode('x'.repeat(40))),
+    ],
+  ])('%s → 401', async (_name, make) => {
+    const res = await http(jwtPlatform, 'GET', '/v1/agents', undefined, { authorization: `Bearer ${await make()}` });
+    expect(res.status).toBe(401);
   });
 });

@@ -7,25 +7,17 @@ import { PROJECT_ROOT } from '../../config/settings';
 import { GovernanceStore, migrate, pgSql, type Sql } from '../../governance/store';
 import { openTestStore, PG_URL, type TestStore } from '../support/governance';
 
-// The same SQL against the machine's PostgreSQL (in a schema of this test's own, dropped at the end)
-// and against the embedded PGlite.
-describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) => {
-  let store: GovernanceStore;
-  let sql: Sql;
-  let opened: TestStore;
-  beforeAll(async () => {
-    opened = await openTestStore(kind);
-    ({ store, sql } = opened);
-    expect(opened.applied).toEqual(['001_audit_ledger.sql', '002_tenant_budgets.sql', '003_run_events.sql']);
-    expect(await migrate(sql)).toEqual([]);
-  });
-  afterAll(async () => {
-    await opened.close();
-  });
+/** The store a describe.each pass opened, read by the tests once its beforeAll has run. */
+interface Opened {
+  store: GovernanceStore;
+  sql: Sql;
+}
 
+/** Rows appended, listed, kept append-only and deduplicated. */
+function ledgerTests(s: Opened): void {
   test('appends rows and lists them per tenant, newest first, filtered by run, principal and time', async () => {
     const start = new Date(Date.now() - 1000).toISOString();
-    await store.append({
+    await s.store.append({
       tenant: 'acme',
       principal: 'ann',
       action: 'dispatch',
@@ -35,7 +27,7 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
       run_id: 'run-1',
       details: { agent: 'a' },
     });
-    await store.append({
+    await s.store.append({
       tenant: 'acme',
       principal: 'bob',
       action: 'dispatch',
@@ -43,25 +35,25 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
       reason: 'no rule allows dispatch',
       rule: 'default-deny',
     });
-    await store.append({ tenant: 'globex', principal: 'gus', action: 'dispatch', outcome: 'accepted', reason: 'ok', run_id: 'run-2' });
-    const acme = await store.list({ tenant: 'acme' });
+    await s.store.append({ tenant: 'globex', principal: 'gus', action: 'dispatch', outcome: 'accepted', reason: 'ok', run_id: 'run-2' });
+    const acme = await s.store.list({ tenant: 'acme' });
     expect(acme.map((r) => [r.principal, r.outcome])).toEqual([
       ['bob', 'denied'],
       ['ann', 'accepted'],
     ]);
     expect(acme[1]).toMatchObject({ rule: 'x', run_id: 'run-1', details: { agent: 'a' } });
-    expect((await store.list({ tenant: 'acme', run_id: 'run-1' })).map((r) => r.principal)).toEqual(['ann']);
-    expect((await store.list({ tenant: 'acme', principal: 'bob' })).map((r) => r.outcome)).toEqual(['denied']);
-    expect(await store.list({ tenant: 'acme', until: start })).toEqual([]);
-    expect((await store.list({ tenant: 'globex' })).map((r) => r.principal)).toEqual(['gus']);
+    expect((await s.store.list({ tenant: 'acme', run_id: 'run-1' })).map((r) => r.principal)).toEqual(['ann']);
+    expect((await s.store.list({ tenant: 'acme', principal: 'bob' })).map((r) => r.outcome)).toEqual(['denied']);
+    expect(await s.store.list({ tenant: 'acme', until: start })).toEqual([]);
+    expect((await s.store.list({ tenant: 'globex' })).map((r) => r.principal)).toEqual(['gus']);
   });
 
   test('the ledger is append-only: updates and deletes are refused', async () => {
     // A row of this test's own, so the refusals below have something to rewrite or delete.
-    await store.append({ tenant: 'append-only', principal: 'ann', action: 'dispatch', outcome: 'accepted', reason: 'original' });
-    await expect(sql.query("UPDATE audit_ledger SET reason = 'rewritten'")).rejects.toThrow(/append-only/);
-    await expect(sql.query('DELETE FROM audit_ledger')).rejects.toThrow(/append-only/);
-    expect((await store.list({ tenant: 'append-only' })).map((r) => r.reason)).toEqual(['original']);
+    await s.store.append({ tenant: 'append-only', principal: 'ann', action: 'dispatch', outcome: 'accepted', reason: 'original' });
+    await expect(s.sql.query("UPDATE audit_ledger SET reason = 'rewritten'")).rejects.toThrow(/append-only/);
+    await expect(s.sql.query('DELETE FROM audit_ledger')).rejects.toThrow(/append-only/);
+    expect((await s.store.list({ tenant: 'append-only' })).map((r) => r.reason)).toEqual(['original']);
   });
 
   test('a row with a dedupe key is appended once, however often an activity retries it', async () => {
@@ -74,15 +66,19 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
       run_id: 'run-9',
       dedupe_key: 'run-9/3/tool.write',
     };
-    await store.append(row);
-    await store.append(row);
-    await Promise.all([store.append(row), store.append(row)]);
-    expect(await store.list({ tenant: 'dedupe' })).toHaveLength(1);
+    await s.store.append(row);
+    await s.store.append(row);
+    await Promise.all([s.store.append(row), s.store.append(row)]);
+    expect(await s.store.list({ tenant: 'dedupe' })).toHaveLength(1);
   });
+}
 
-  const DAY = '2026-01-02';
-  const reserve = (tenant: string, run_id: string, step: number, estimate_usd: number, limit = 1) =>
-    store.reserve({
+const DAY = '2026-01-02';
+/** A reservation on DAY for execution e1 of a run's step, against a daily cost limit ($1 unless given). */
+const reserver =
+  (s: Opened) =>
+  (tenant: string, run_id: string, step: number, estimate_usd: number, limit = 1) =>
+    s.store.reserve({
       tenant,
       run_id,
       execution: 'e1',
@@ -93,6 +89,9 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
       limit: { daily_cost_usd: limit },
     });
 
+/** Reservations against the daily limits: concurrent, idempotent, per day and per execution. */
+function reservationTests(s: Opened): void {
+  const reserve = reserver(s);
   test('concurrent reservations never pass the limit: 20 calls of $0.10 against $1.00 get exactly 10', async () => {
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => reserve('burst', `run-${i}`, 1, 0.1)));
     expect(answers.filter((a) => a.granted)).toHaveLength(10);
@@ -101,7 +100,10 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
       exceeded: 'tenant_daily_cost',
       reason: expect.stringMatching(/^tenant_daily_cost: burst has committed \$1 of \$1/),
     });
-    expect(await store.budgetDay('burst', DAY)).toMatchObject({ committed_usd: 1, reservations: { reserved: 10, denied: 10, settled: 0 } });
+    expect(await s.store.budgetDay('burst', DAY)).toMatchObject({
+      committed_usd: 1,
+      reservations: { reserved: 10, denied: 10, settled: 0 },
+    });
   });
 
   test('reserve is idempotent per run and step: a retry gets the first answer and counts nothing twice', async () => {
@@ -111,21 +113,25 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
     expect(again).toMatchObject({ granted: true, replayed: true });
     const denied = await reserve('idem', 'run-b', 1, 0.6);
     // Budget freed later does not turn a retried denial into a grant: the run already went on without the call.
-    await store.settle({ execution: 'e1', run_id: 'run-a', step: 1, actual_usd: 0, actual_tokens: 0 });
+    await s.store.settle({ execution: 'e1', run_id: 'run-a', step: 1, actual_usd: 0, actual_tokens: 0 });
     expect(await reserve('idem', 'run-b', 1, 0.6)).toMatchObject({ granted: false, replayed: true, exceeded: denied.exceeded });
-    expect(await store.budgetDay('idem', DAY)).toMatchObject({ committed_usd: 0 });
+    expect(await s.store.budgetDay('idem', DAY)).toMatchObject({ committed_usd: 0 });
   });
+}
 
+/** Settling a reservation with the actual usage, and the token limit. */
+function settlementTests(s: Opened): void {
+  const reserve = reserver(s);
   test('settle moves the counter of the reservation’s own day, whatever the process’s time zone', async () => {
     // pg reads a DATE as local midnight: east of UTC that is the day before, if anything converted it.
     const tz = process.env.TZ;
     process.env.TZ = 'Pacific/Kiritimati'; // UTC+14
     try {
       await reserve('tz', 'run-tz', 1, 0.4);
-      expect(await store.settle({ execution: 'e1', run_id: 'run-tz', step: 1, actual_usd: 0.1, actual_tokens: 10 })).toEqual({
+      expect(await s.store.settle({ execution: 'e1', run_id: 'run-tz', step: 1, actual_usd: 0.1, actual_tokens: 10 })).toEqual({
         settled: true,
       });
-      expect(await store.budgetDay('tz', DAY)).toMatchObject({ committed_usd: 0.1, reservations: { settled: 1 } });
+      expect(await s.store.budgetDay('tz', DAY)).toMatchObject({ committed_usd: 0.1, reservations: { settled: 1 } });
       expect((await reserve('tz', 'run-tz', 1, 0.4)).day).toBe(DAY);
     } finally {
       if (tz === undefined) delete process.env.TZ;
@@ -135,7 +141,7 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
 
   test('a run reset in Temporal (a new execution of the same run id) reserves afresh', async () => {
     const ask = (execution: string) =>
-      store.reserve({
+      s.store.reserve({
         tenant: 'reset',
         run_id: 'run-r',
         execution,
@@ -147,21 +153,21 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
       });
     expect(await ask('e1')).toMatchObject({ granted: true, replayed: false });
     expect(await ask('e2')).toMatchObject({ granted: true, replayed: false });
-    expect(await store.budgetDay('reset', DAY)).toMatchObject({ committed_usd: 0.4 });
+    expect(await s.store.budgetDay('reset', DAY)).toMatchObject({ committed_usd: 0.4 });
   });
 
   test('settle replaces the estimate with the actual usage, once', async () => {
     await reserve('settle', 'run-s', 4, 0.5);
-    expect(await store.settle({ execution: 'e1', run_id: 'run-s', step: 4, actual_usd: 0.125, actual_tokens: 40 })).toEqual({
+    expect(await s.store.settle({ execution: 'e1', run_id: 'run-s', step: 4, actual_usd: 0.125, actual_tokens: 40 })).toEqual({
       settled: true,
     });
-    expect(await store.settle({ execution: 'e1', run_id: 'run-s', step: 4, actual_usd: 0.125, actual_tokens: 40 })).toEqual({
+    expect(await s.store.settle({ execution: 'e1', run_id: 'run-s', step: 4, actual_usd: 0.125, actual_tokens: 40 })).toEqual({
       settled: false,
     });
-    expect(await store.settle({ execution: 'e1', run_id: 'run-unknown', step: 1, actual_usd: 1, actual_tokens: 1 })).toEqual({
+    expect(await s.store.settle({ execution: 'e1', run_id: 'run-unknown', step: 1, actual_usd: 1, actual_tokens: 1 })).toEqual({
       settled: false,
     });
-    expect(await store.budgetDay('settle', DAY)).toEqual({
+    expect(await s.store.budgetDay('settle', DAY)).toEqual({
       tenant: 'settle',
       day: DAY,
       committed_usd: 0.125,
@@ -169,18 +175,38 @@ describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) 
       reservations: { reserved: 0, settled: 1, denied: 0 },
     });
     // Tenants and days are separate counters.
-    expect(await store.budgetDay('settle', '2026-01-03')).toMatchObject({ committed_usd: 0 });
-    expect(await store.budgetDay('someone-else', DAY)).toMatchObject({ committed_usd: 0 });
+    expect(await s.store.budgetDay('settle', '2026-01-03')).toMatchObject({ committed_usd: 0 });
+    expect(await s.store.budgetDay('someone-else', DAY)).toMatchObject({ committed_usd: 0 });
   });
 
   test('a daily token limit is enforced like the cost limit', async () => {
     const limit = { daily_tokens: 250 };
     const ask = (run_id: string) =>
-      store.reserve({ tenant: 'tokens', run_id, execution: 'e1', step: 1, day: DAY, estimate_usd: 0, estimate_tokens: 100, limit });
+      s.store.reserve({ tenant: 'tokens', run_id, execution: 'e1', step: 1, day: DAY, estimate_usd: 0, estimate_tokens: 100, limit });
     expect((await ask('t1')).granted).toBe(true);
     expect((await ask('t2')).granted).toBe(true);
     expect(await ask('t3')).toMatchObject({ granted: false, exceeded: 'tenant_daily_tokens' });
   });
+}
+
+// The same SQL against the machine's PostgreSQL (in a schema of this test's own, dropped at the end)
+// and against the embedded PGlite.
+describe.each(['postgres', 'pglite'] as const)('governance store on %s', (kind) => {
+  const s = {} as Opened;
+  let opened: TestStore;
+  beforeAll(async () => {
+    opened = await openTestStore(kind);
+    ({ store: s.store, sql: s.sql } = opened);
+    expect(opened.applied).toEqual(['001_audit_ledger.sql', '002_tenant_budgets.sql', '003_run_events.sql']);
+    expect(await migrate(s.sql)).toEqual([]);
+  });
+  afterAll(async () => {
+    await opened.close();
+  });
+
+  describe('the audit ledger', () => ledgerTests(s));
+  describe('budget reservations', () => reservationTests(s));
+  describe('budget settlement', () => settlementTests(s));
 });
 
 // Processes starting together against one fresh database: each has its own pool (its own

@@ -126,7 +126,8 @@ const scrape = async (url: string) => {
 };
 const nonZero = (all: ReturnType<typeof series>, family: string) => all.filter((s) => s.family === family && s.value > 0);
 
-test('both /metrics endpoints have non-zero series for every family after approved, failed and denied runs', async () => {
+/** Approved: ticket-filer waits for an approver (the worker counts it pending meanwhile), who approves. */
+async function approvedRun(): Promise<void> {
   const approver = platform.as({ subject: 'alice', roles: ['approver'] });
   // Approved: ticket-filer waits for an approver, who approves.
   const filed = await http(platform, 'POST', '/v1/runs', {
@@ -155,7 +156,10 @@ test('both /metrics endpoints have non-zero series for every family after approv
   );
   expect(decided.status).toBe(200);
   expect((await waitForRun(platform, fileRun)).status).toBe('completed');
+}
 
+/** A failed run, a priced run under a tenant budget, a dispatch the policy denies, and a caller over the rate limit. */
+async function failedPricedDeniedAndLimited(): Promise<void> {
   // Failed: the only tool's backend is down (two attempts), so the run fails.
   const broken = await http(platform, 'POST', '/v1/runs', { agent: 'broken-tool-user', task: 'try it' });
   expect((await waitForRun(platform, broken.body.run_id as string, 60_000)).status).toBe('failed');
@@ -182,6 +186,11 @@ test('both /metrics endpoints have non-zero series for every family after approv
     statuses.push(...batch.map((r) => r.status));
   }
   expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+}
+
+test('both /metrics endpoints have non-zero series for every family after approved, failed and denied runs', async () => {
+  await approvedRun();
+  await failedPricedDeniedAndLimited();
 
   const gateway = await scrape(`${platform.baseUrl}/metrics`);
   for (const family of [

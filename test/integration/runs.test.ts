@@ -101,24 +101,17 @@ describe('a run of the example agent, end to end', () => {
   });
 });
 
-describe('bad input to POST /v1/runs gets problem+json and starts nothing', () => {
-  let quiet: TestPlatform;
-  beforeAll(async () => {
-    quiet = await startPlatform({ taskQueue: uniqueQueue('bad-input') });
-  });
-  afterAll(async () => {
-    await quiet.stop();
-  });
-
-  interface BadCase {
-    name: string;
-    send: () => Promise<Awaited<ReturnType<typeof http>>>;
-    status: number;
-    type: string;
-    path?: string;
-  }
-  const post = (body: unknown, headers?: Record<string, string>) => http(quiet, 'POST', '/v1/runs', body, headers);
-  const cases: BadCase[] = [
+interface BadCase {
+  name: string;
+  send: () => Promise<Awaited<ReturnType<typeof http>>>;
+  status: number;
+  type: string;
+  path?: string;
+}
+/** Requests POST /v1/runs must refuse with problem+json, each with the answer it should get. */
+function badInputCases(target: () => TestPlatform): BadCase[] {
+  const post = (body: unknown, headers?: Record<string, string>) => http(target(), 'POST', '/v1/runs', body, headers);
+  return [
     { name: 'malformed JSON', send: () => post('{"agent": "docs-researcher", "task": '), status: 400, type: 'malformed-json' },
     { name: 'a missing task', send: () => post({ agent: 'docs-researcher' }), status: 400, type: 'validation-error', path: 'task' },
     {
@@ -153,9 +146,9 @@ describe('bad input to POST /v1/runs gets problem+json and starts nothing', () =
     {
       name: 'no content type',
       send: async () => {
-        const r = await fetch(`${quiet.baseUrl}/v1/runs`, {
+        const r = await fetch(`${target().baseUrl}/v1/runs`, {
           method: 'POST',
-          headers: quiet.auth,
+          headers: target().auth,
           body: new Blob(['{"agent":"docs-researcher","task":"x"}']),
         });
         return { status: r.status, headers: r.headers, body: (await r.json()) as Record<string, unknown> };
@@ -170,6 +163,18 @@ describe('bad input to POST /v1/runs gets problem+json and starts nothing', () =
       type: 'payload-too-large',
     },
   ];
+}
+
+describe('bad input to POST /v1/runs gets problem+json and starts nothing', () => {
+  let quiet: TestPlatform;
+  beforeAll(async () => {
+    quiet = await startPlatform({ taskQueue: uniqueQueue('bad-input') });
+  });
+  afterAll(async () => {
+    await quiet.stop();
+  });
+
+  const cases = badInputCases(() => quiet);
 
   test.each(cases)('$name', async ({ send, status, type, path }) => {
     const res = await send();

@@ -40,31 +40,9 @@ const serviceArg = {
   properties: { service: { type: 'string', minLength: 1 } },
 };
 
-beforeAll(async () => {
-  otherPort = await localServer((_req, res) =>
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"service":"x","status":"ok"}'),
-  );
-  server = await localServer((req, res, body) => {
-    const url = new URL(req.url!, 'http://x');
-    const json = (code: number, value: unknown) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(value));
-    const [, kind, arg] = url.pathname.split('/');
-    if (kind === 'status') return json(200, { service: arg, status: 'ok', auth: req.headers.authorization ?? null });
-    if (kind === 'slow') return void setTimeout(() => json(200, { service: arg, status: 'ok' }), 1500);
-    if (kind === 'flaky') return flaky++ === 0 ? json(503, { error: 'warming up' }) : json(200, { service: arg, status: 'ok' });
-    if (kind === 'down') return down ? json(503, { error: 'down' }) : json(200, { service: arg, status: 'ok' });
-    if (kind === 'missing') return json(404, { error: 'no such service' });
-    if (kind === 'bad') return json(200, { service: arg, status: 'sideways' });
-    if (kind === 'big') return json(200, { service: arg, status: 'ok', pad: 'x'.repeat(5000) });
-    if (kind === 'to-loopback') return res.writeHead(302, { location: `http://127.0.0.1:${server.port}/status/${arg}` }).end();
-    if (kind === 'to-metadata') return res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
-    if (kind === 'to-other-port') return res.writeHead(302, { location: `http://status.test:${otherPort.port}/status/${arg}` }).end();
-    if (kind === 'to-same') return res.writeHead(302, { location: `/status/${arg}` }).end();
-    if (kind === 'to-elsewhere') return res.writeHead(302, { location: `http://elsewhere.test:${server.port}/status/${arg}` }).end();
-    if (kind === 'moved') return res.writeHead(307, { location: `/incidents` }).end();
-    if (kind === 'incidents') return json(201, { id: 'INC-1', key: req.headers['idempotency-key'], received: JSON.parse(body) as unknown });
-    return json(500, { error: 'unexpected path' });
-  });
-  const base = `http://status.test:${server.port}`;
+/** The tools file: one read tool per path of the status server, the redirect and resolution cases, two writes. */
+function httpToolsYaml(port: number): string {
+  const base = `http://status.test:${port}`;
   const tool = (name: string, path: string, extra = '') => `
   - name: ${name}
     kind: http
@@ -77,8 +55,7 @@ beforeAll(async () => {
     allow_hosts: [status.test, 127.0.0.1, 169.254.169.254, internal.test, localhost]
     allow_private_hosts: [status.test]
 ${extra.includes('timeout_ms') ? '' : '    timeout_ms: 500\n'}${extra}`;
-  const dir = writeToolsDir({
-    'http.yaml': `tools:
+  return `tools:
 ${tool('status_read', 'status', "    secret_headers: { Authorization: { env: STATUS_TOKEN, prefix: 'Bearer ' } }")}
 ${tool('slow_read', 'slow')}
 ${tool('flaky_read', 'flaky')}
@@ -95,7 +72,7 @@ ${tool('port_redirect', 'to-other-port')}
     description: the host is an argument, so an argument can make the URL invalid
     side_effect: read
     method: GET
-    url: 'http://{service}:${server.port}/status/a'
+    url: 'http://{service}:${port}/status/a'
     input_schema: ${JSON.stringify(serviceArg)}
 ${tool('single_file', 'slow', '    concurrency: 1\n    queue: 0\n    timeout_ms: 3000')}
   - name: internal_read
@@ -103,14 +80,14 @@ ${tool('single_file', 'slow', '    concurrency: 1\n    queue: 0\n    timeout_ms:
     description: a name that resolves to a private address
     side_effect: read
     method: GET
-    url: 'http://internal.test:${server.port}/status/{service}'
+    url: 'http://internal.test:${port}/status/{service}'
     input_schema: ${JSON.stringify(serviceArg)}
   - name: localhost_read
     kind: http
     description: localhost, resolved by the system resolver
     side_effect: read
     method: GET
-    url: 'http://localhost:${server.port}/status/{service}'
+    url: 'http://localhost:${port}/status/{service}'
     input_schema: ${JSON.stringify(serviceArg)}
   - name: listed_only
     kind: http
@@ -137,8 +114,34 @@ ${tool('single_file', 'slow', '    concurrency: 1\n    queue: 0\n    timeout_ms:
     url: '${base}/incidents'
     input_schema: { type: object, required: [title], properties: { title: { type: string } } }
     allow_private_hosts: [status.test]
-`,
+`;
+}
+
+beforeAll(async () => {
+  otherPort = await localServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"service":"x","status":"ok"}'),
+  );
+  server = await localServer((req, res, body) => {
+    const url = new URL(req.url!, 'http://x');
+    const json = (code: number, value: unknown) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+    const [, kind, arg] = url.pathname.split('/');
+    if (kind === 'status') return json(200, { service: arg, status: 'ok', auth: req.headers.authorization ?? null });
+    if (kind === 'slow') return void setTimeout(() => json(200, { service: arg, status: 'ok' }), 1500);
+    if (kind === 'flaky') return flaky++ === 0 ? json(503, { error: 'warming up' }) : json(200, { service: arg, status: 'ok' });
+    if (kind === 'down') return down ? json(503, { error: 'down' }) : json(200, { service: arg, status: 'ok' });
+    if (kind === 'missing') return json(404, { error: 'no such service' });
+    if (kind === 'bad') return json(200, { service: arg, status: 'sideways' });
+    if (kind === 'big') return json(200, { service: arg, status: 'ok', pad: 'x'.repeat(5000) });
+    if (kind === 'to-loopback') return res.writeHead(302, { location: `http://127.0.0.1:${server.port}/status/${arg}` }).end();
+    if (kind === 'to-metadata') return res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+    if (kind === 'to-other-port') return res.writeHead(302, { location: `http://status.test:${otherPort.port}/status/${arg}` }).end();
+    if (kind === 'to-same') return res.writeHead(302, { location: `/status/${arg}` }).end();
+    if (kind === 'to-elsewhere') return res.writeHead(302, { location: `http://elsewhere.test:${server.port}/status/${arg}` }).end();
+    if (kind === 'moved') return res.writeHead(307, { location: `/incidents` }).end();
+    if (kind === 'incidents') return json(201, { id: 'INC-1', key: req.headers['idempotency-key'], received: JSON.parse(body) as unknown });
+    return json(500, { error: 'unexpected path' });
   });
+  const dir = writeToolsDir({ 'http.yaml': httpToolsYaml(server.port) });
   registry = registryFor(dir, { env: { STATUS_TOKEN: 's3cret' }, resolver, logger: sink.logger });
 });
 afterAll(async () => {

@@ -22,44 +22,10 @@ beforeAll(() => {
   if (built.status !== 0) throw new Error(`npm run build failed: ${built.stdout}${built.stderr}`);
 }, 300_000);
 
-describe('kill after effect', () => {
-  let target: Awaited<ReturnType<typeof localServer>>;
-  let platform: TestPlatform;
-  let registry: ToolRegistry;
-  let admin: Pool;
-  const schema = `acp_kill_${randomBytes(6).toString('hex')}`;
-  const workers: ChildProcess[] = [];
-  /** Effects the target made, one per distinct Idempotency-Key, with the answer it gave. */
-  const effects = new Map<string, { id: string }>();
-  let onFirstEffect: () => void = () => undefined;
-
-  let env: NodeJS.ProcessEnv;
-  const startWorker = () => {
-    const child = spawn(node, [path.join(PROJECT_ROOT, 'dist', 'scripts', 'start-worker.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const polling = new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', () => out.includes('worker polling') && resolve());
-      child.once('exit', (code) => reject(new Error(`worker exited (${code}) before polling: ${out}`)));
-    });
-    workers.push(child);
-    return { child, polling };
-  };
-
-  beforeAll(async () => {
-    target = await localServer((req, res) => {
-      const key = String(req.headers['idempotency-key'] ?? '');
-      const done = effects.get(key);
-      // A real idempotent API: a key it has seen gets the first answer again, and no new effect.
-      if (done) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...done, replayed: true }));
-      effects.set(key, { id: `EFF-${effects.size + 1}` });
-      // The effect is made; the worker dies before it can hear back, let alone complete the activity.
-      onFirstEffect();
-    });
-    const dir = scratchDir('kill');
-    const toolsDir = writeToolsDir({
-      'write.yaml': `
+/** A write tool that makes one effect per step at TARGET_URL, and an agent that calls it once. */
+function effectWriterFixtures(dir: string): { toolsDir: string; agentsDir: string } {
+  const toolsDir = writeToolsDir({
+    'write.yaml': `
 tools:
   - name: effect_write
     kind: http
@@ -73,12 +39,12 @@ tools:
     timeout_ms: 5000
     max_attempts: 3
 `,
-    });
-    const agentsDir = path.join(dir, 'agents');
-    mkdirSync(path.join(agentsDir, 'effect-writer'), { recursive: true });
-    writeFileSync(
-      path.join(agentsDir, 'effect-writer', 'agent.yaml'),
-      `name: effect-writer
+  });
+  const agentsDir = path.join(dir, 'agents');
+  mkdirSync(path.join(agentsDir, 'effect-writer'), { recursive: true });
+  writeFileSync(
+    path.join(agentsDir, 'effect-writer', 'agent.yaml'),
+    `name: effect-writer
 version: 1.0.0
 owner: test
 description: makes one effect
@@ -91,28 +57,82 @@ script:
       args: { note: '{{task}}' }
   finish: { summary: 'done: {{task}}' }
 `,
-    );
+  );
+  return { toolsDir, agentsDir };
+}
+
+/** The environment of a worker process (node dist/scripts/start-worker.js) on the test's queue and store schema. */
+function workerEnv(
+  taskQueue: string,
+  o: { agentsDir: string; toolsDir: string; dir: string; targetUrl: string; schema: string },
+): NodeJS.ProcessEnv {
+  const { address, namespace } = testTemporal();
+  return {
+    ...process.env,
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_NAMESPACE: namespace,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    AGENTS_DIR: o.agentsDir,
+    TOOLS_DIR: o.toolsDir,
+    TARGET_URL: o.targetUrl,
+    GOVERNANCE_DATABASE_URL: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${o.schema}`)}`,
+    TICKETS_FILE: path.join(o.dir, 'tickets.jsonl'),
+    MCP_MEMORY_FILE: path.join(o.dir, 'memory.jsonl'),
+    BLOB_DIR: path.join(o.dir, 'blobs'),
+    LOG_FORMAT: 'json',
+    // No metrics ports: workers of parallel test files would share the defaults.
+    WORKER_METRICS_PORT: '0',
+  };
+}
+
+/** Starts a worker process; `polling` resolves once it polls, and rejects if it exits first. */
+function spawnWorker(env: NodeJS.ProcessEnv) {
+  const child = spawn(node, [path.join(PROJECT_ROOT, 'dist', 'scripts', 'start-worker.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const polling = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', () => out.includes('worker polling') && resolve());
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before polling: ${out}`)));
+  });
+  return { child, polling };
+}
+
+describe('kill after effect', () => {
+  let target: Awaited<ReturnType<typeof localServer>>;
+  let platform: TestPlatform;
+  let registry: ToolRegistry;
+  let admin: Pool;
+  const schema = `acp_kill_${randomBytes(6).toString('hex')}`;
+  const workers: ChildProcess[] = [];
+  /** Effects the target made, one per distinct Idempotency-Key, with the answer it gave. */
+  const effects = new Map<string, { id: string }>();
+  let onFirstEffect: () => void = () => undefined;
+
+  let env: NodeJS.ProcessEnv;
+  const startWorker = () => {
+    const started = spawnWorker(env);
+    workers.push(started.child);
+    return started;
+  };
+
+  beforeAll(async () => {
+    target = await localServer((req, res) => {
+      const key = String(req.headers['idempotency-key'] ?? '');
+      const done = effects.get(key);
+      // A real idempotent API: a key it has seen gets the first answer again, and no new effect.
+      if (done) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...done, replayed: true }));
+      effects.set(key, { id: `EFF-${effects.size + 1}` });
+      // The effect is made; the worker dies before it can hear back, let alone complete the activity.
+      onFirstEffect();
+    });
+    const dir = scratchDir('kill');
+    const { toolsDir, agentsDir } = effectWriterFixtures(dir);
     registry = registryFor(toolsDir, { env: { TARGET_URL: target.url } });
     platform = await startPlatform({ withWorker: false, tools: registry, agents: AgentRegistry.load(agentsDir, registry) });
     admin = new Pool({ connectionString: PG_URL, max: 1 });
     await admin.query(`CREATE SCHEMA ${schema}`);
-    const { address, namespace } = testTemporal();
-    env = {
-      ...process.env,
-      TEMPORAL_ADDRESS: address,
-      TEMPORAL_NAMESPACE: namespace,
-      TEMPORAL_TASK_QUEUE: platform.taskQueue,
-      AGENTS_DIR: agentsDir,
-      TOOLS_DIR: toolsDir,
-      TARGET_URL: target.url,
-      GOVERNANCE_DATABASE_URL: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
-      TICKETS_FILE: path.join(dir, 'tickets.jsonl'),
-      MCP_MEMORY_FILE: path.join(dir, 'memory.jsonl'),
-      BLOB_DIR: path.join(dir, 'blobs'),
-      LOG_FORMAT: 'json',
-      // No metrics ports: workers of parallel test files would share the defaults.
-      WORKER_METRICS_PORT: '0',
-    };
+    env = workerEnv(platform.taskQueue, { agentsDir, toolsDir, dir, targetUrl: target.url, schema });
   }, 120_000);
   afterAll(async () => {
     for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');

@@ -19,18 +19,8 @@ import { eventually, http, startPlatform, testTemporal, waitForRun } from '../su
 // `npm test` (its name does not match *.test.ts): `npm run histories:record` runs it; commit the
 // files it writes to test/histories/.
 
-test('record histories of the example agents', async () => {
-  const cli = resolveTemporalCli({ install: false }).path;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'acp-record-'));
-  const vendor = await startFakeLlmVendor();
-  // gpt-unusable answers prose (billed, not a plan action); every other model is down.
-  vendor.respondWith((body) =>
-    body.model === 'gpt-unusable'
-      ? { content: 'I would rather chat.', usage: { prompt_tokens: 200, completion_tokens: 6 } }
-      : { status: 500, error: 'overloaded' },
-  );
-  const settings = loadSettings({});
-  const tools = createToolRegistry({ docsDir: settings.docsDir, ticketsFile: path.join(tmp, 'tickets.jsonl') });
+/** The example agents, plus copies of docs-researcher for the budget, fallback and unusable-answer paths. */
+function recordingAgents(tools: ReturnType<typeof createToolRegistry>): AgentRegistry {
   const load = (name: string) =>
     AgentDefinitionSchema.parse(parseYaml(readFileSync(path.join(PROJECT_ROOT, 'agents', name, 'agent.yaml'), 'utf8')));
   const docs = load('docs-researcher');
@@ -54,16 +44,37 @@ test('record histories of the example agents', async () => {
     model_max_attempts: 1,
     fallback: { model: docs.model },
   });
-  const agents = new AgentRegistry([docs, load('ticket-filer'), fallback, budgeted, unusable], tools);
+  return new AgentRegistry([docs, load('ticket-filer'), fallback, budgeted, unusable], tools);
+}
+
+/** The policy files the recording runs under. */
+function recordingPolicySources(policiesDir: string): { file: string; text: string }[] {
   // The project's policy plus a tenant whose daily budget ($0.05) cannot cover one priced call ($0.10).
-  const sources = readdirSync(settings.policiesDir)
+  const sources = readdirSync(policiesDir)
     .filter((f) => f.endsWith('.yaml'))
-    .map((f) => ({ file: f, text: readFileSync(path.join(settings.policiesDir, f), 'utf8') }));
+    .map((f) => ({ file: f, text: readFileSync(path.join(policiesDir, f), 'utf8') }));
   // And a tenant with a daily token budget every call reserves against (settle one call, reserve the next).
   sources.push({
     file: 'record-budgets.yaml',
     text: 'budgets:\n  tenants:\n    frugal: { daily_cost_usd: 0.05 }\n    metered: { daily_tokens: 1000000 }\n',
   });
+  return sources;
+}
+
+test('record histories of the example agents', async () => {
+  const cli = resolveTemporalCli({ install: false }).path;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'acp-record-'));
+  const vendor = await startFakeLlmVendor();
+  // gpt-unusable answers prose (billed, not a plan action); every other model is down.
+  vendor.respondWith((body) =>
+    body.model === 'gpt-unusable'
+      ? { content: 'I would rather chat.', usage: { prompt_tokens: 200, completion_tokens: 6 } }
+      : { status: 500, error: 'overloaded' },
+  );
+  const settings = loadSettings({});
+  const tools = createToolRegistry({ docsDir: settings.docsDir, ticketsFile: path.join(tmp, 'tickets.jsonl') });
+  const agents = recordingAgents(tools);
+  const sources = recordingPolicySources(settings.policiesDir);
   const platform = await startPlatform({
     policy: compilePolicy(sources, { agents: agents.list().map((a) => a.name), tools: tools.names() }),
     agents,

@@ -127,6 +127,44 @@ export interface TestPlatform {
   stop(): Promise<void>;
 }
 
+/** An authenticator with no keys yet, and `as`, which registers a key for a principal and returns its header. */
+function testAuthenticator(jwt: JwtSettings | undefined) {
+  const authenticator = new Authenticator({ apiKeys: [], ...(jwt ? { jwt } : {}) });
+  const as = (p: Partial<Principal> = {}, key = `test-key-${randomUUID()}`): Record<string, string> => {
+    authenticator.addKey({
+      sha256: hashApiKey(key),
+      subject: p.subject ?? 'tester',
+      tenant: p.tenant ?? 'default',
+      roles: p.roles ?? ['dispatcher'],
+    });
+    return { authorization: `Bearer ${key}` };
+  };
+  return { authenticator, as };
+}
+
+/**
+ * A worker a test can start and stop while the gateway stays up; `create` connects and builds one.
+ * The worker's NativeConnection is closed only after the worker has shut down.
+ */
+function workerSwitch(options: PlatformOptions, logger: Logger, create: () => Promise<{ connection: NativeConnection; worker: Worker }>) {
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let nativeConnection: NativeConnection | undefined;
+  const startWorker = async () => {
+    // Installed with the first worker, not before: a runtime no worker ever used keeps the process alive.
+    installTemporalRuntime(logger, options.sdkMetricsAddress);
+    ({ connection: nativeConnection, worker } = await create());
+    running = worker.run();
+  };
+  const stopWorker = async () => {
+    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await nativeConnection?.close();
+    worker = running = nativeConnection = undefined;
+  };
+  return { startWorker, stopWorker };
+}
+
 /** Starts a platform for one test file or test: its own task queue, worker and gateway. */
 export async function startPlatform(options: PlatformOptions = {}): Promise<TestPlatform> {
   const { address: shared, namespace } = testTemporal();
@@ -146,16 +184,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
   const client = new Client({ connection, namespace, interceptors: temporalClientInterceptors() });
   const metrics = { gateway: new GatewayMetrics(), worker: new WorkerMetrics() };
   const policy = options.policy ?? loadPolicyDir(settings.policiesDir, { agents: agents.list().map((a) => a.name), tools: tools.names() });
-  const authenticator = new Authenticator({ apiKeys: [], ...(options.jwt ? { jwt: options.jwt } : {}) });
-  const as = (p: Partial<Principal> = {}, key = `test-key-${randomUUID()}`): Record<string, string> => {
-    authenticator.addKey({
-      sha256: hashApiKey(key),
-      subject: p.subject ?? 'tester',
-      tenant: p.tenant ?? 'default',
-      roles: p.roles ?? ['dispatcher'],
-    });
-    return { authorization: `Bearer ${key}` };
-  };
+  const { authenticator, as } = testAuthenticator(options.jwt);
   const app = createApp({
     client,
     agents,
@@ -179,33 +208,23 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Test
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  let worker: Worker | undefined;
-  let running: Promise<void> | undefined;
-  let nativeConnection: NativeConnection | undefined;
-  const startWorker = async () => {
-    // Installed with the first worker, not before: a runtime no worker ever used keeps the process alive.
-    installTemporalRuntime(logger, options.sdkMetricsAddress);
-    nativeConnection = await NativeConnection.connect({ address });
-    worker = await createWorker({
-      connection: nativeConnection,
-      namespace,
-      taskQueue,
-      providers: options.providers ?? [new ScriptedPlanner()],
-      tools,
-      blobs: new FileBlobStore(options.blobDir ?? path.join(scratch, 'blobs')),
-      governance,
-      metrics: metrics.worker,
-      runEvents: runEventsOf(governance),
-      workflowBundle: await workflowBundle(),
-    });
-    running = worker.run();
-  };
-  const stopWorker = async () => {
-    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-    await running;
-    await nativeConnection?.close();
-    worker = running = nativeConnection = undefined;
-  };
+  const { startWorker, stopWorker } = workerSwitch(options, logger, () =>
+    NativeConnection.connect({ address }).then(async (connection) => ({
+      connection,
+      worker: await createWorker({
+        connection,
+        namespace,
+        taskQueue,
+        providers: options.providers ?? [new ScriptedPlanner()],
+        tools,
+        blobs: new FileBlobStore(options.blobDir ?? path.join(scratch, 'blobs')),
+        governance,
+        metrics: metrics.worker,
+        runEvents: runEventsOf(governance),
+        workflowBundle: await workflowBundle(),
+      }),
+    })),
+  );
   if (options.withWorker !== false) await startWorker();
 
   return {

@@ -4,21 +4,21 @@ import { agentFor, observation, request } from '../support/model-provider-fixtur
 
 // The openai-compatible provider (named endpoints) over real HTTP against the fake vendor (scripts/fakes/openai-vendor.ts).
 
-describe('openai-compatible (named endpoints)', () => {
-  let vendor: FakeLlmVendor;
-  beforeEach(async () => {
-    vendor = await startFakeLlmVendor();
+let vendor: FakeLlmVendor;
+beforeEach(async () => {
+  vendor = await startFakeLlmVendor();
+});
+afterEach(async () => {
+  await vendor.close();
+});
+/** An endpoint without structured outputs (Ollama, LM Studio, LiteLLM as shipped): the answer schema is a required final_answer tool. */
+const local = () =>
+  openAICompatibleProvider({
+    local: { baseUrl: vendor.url, apiKey: 'local-key-1234', keyVariable: 'LOCAL_KEY', structuredOutputs: false },
   });
-  afterEach(async () => {
-    await vendor.close();
-  });
-  /** An endpoint without structured outputs (Ollama, LM Studio, LiteLLM as shipped): the answer schema is a required final_answer tool. */
-  const local = () =>
-    openAICompatibleProvider({
-      local: { baseUrl: vendor.url, apiKey: 'local-key-1234', keyVariable: 'LOCAL_KEY', structuredOutputs: false },
-    });
-  const agent = agentFor({ provider: 'openai-compatible', endpoint: 'local', name: 'llama3.1' });
+const agent = agentFor({ provider: 'openai-compatible', endpoint: 'local', name: 'llama3.1' });
 
+describe('openai-compatible (named endpoints): requests', () => {
   test('the endpoint named by the agent is called, with its own key; without structured outputs the answer goes as final_answer', async () => {
     vendor.respondWith(() => ({ toolCalls: [{ name: 'final_answer', args: { result: { answer: 'local' }, reason: 'done' } }] }));
     const result = await local().plan(request(agent));
@@ -44,7 +44,9 @@ describe('openai-compatible (named endpoints)', () => {
     ]);
     expect(toolResultsOf(body)).toEqual([{ tool: 'ticket_lookup', callId: 'step_2', content: JSON.stringify(observation.output) }]);
   });
+});
 
+describe('openai-compatible (named endpoints): a plan answered outside the required tool call', () => {
   test('a plan answered in text instead of the required tool call is the plan, and its billed tokens and cost count', async () => {
     const plans = [
       { type: 'final', result: { answer: 'as text' }, reason: 'done' },

@@ -17,17 +17,17 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
   }
 }
 
-describe('openai (chat completions)', () => {
-  let vendor: FakeLlmVendor;
-  beforeEach(async () => {
-    vendor = await startFakeLlmVendor();
-  });
-  afterEach(async () => {
-    await vendor.close();
-  });
-  const provider = (o: { timeoutMs?: number; apiKey?: string } = {}) =>
-    openAIProvider({ baseUrl: vendor.url, apiKey: KEY, keyVariable: 'OPENAI_API_KEY', ...o });
+let vendor: FakeLlmVendor;
+beforeEach(async () => {
+  vendor = await startFakeLlmVendor();
+});
+afterEach(async () => {
+  await vendor.close();
+});
+const provider = (o: { timeoutMs?: number; apiKey?: string } = {}) =>
+  openAIProvider({ baseUrl: vendor.url, apiKey: KEY, keyVariable: 'OPENAI_API_KEY', ...o });
 
+describe('openai (chat completions): the request it sends', () => {
   test('the model gets the tool contracts as native tools and output_spec as the answer schema; a tool call comes back as the action', async () => {
     vendor.respondWith(() => ({
       toolCalls: [{ name: 'docs_search', args: { query: 'timeouts' } }],
@@ -108,7 +108,9 @@ describe('openai (chat completions)', () => {
     expect(sent).toEqual(['memory__search_nodes']);
     expect(result.action).toEqual({ type: 'tool_call', tool: name, args: { query: 'db-1' }, reason: '' });
   });
+});
 
+describe('openai (chat completions): answers and repairs', () => {
   test('a final answer in the structured-output JSON comes back as a final action', async () => {
     vendor.respondWith(() => ({ content: { type: 'final', result: { answer: 'raise timeout_seconds' }, reason: 'docs say so' } }));
     const result = await provider().plan(request(openaiAgent));
@@ -151,7 +153,9 @@ describe('openai (chat completions)', () => {
     expect(vendor.requests).toHaveLength(1);
     expect(failure.message).toContain('the answer is not a valid action');
   });
+});
 
+describe('openai (chat completions): vendor errors', () => {
   test('429 with Retry-After is retryable and asks Temporal for that delay, capped by the step timeout', async () => {
     vendor.respondWith(() => ({ status: 429, headers: { 'retry-after': '3' } }));
     const failure = await failureOf(provider().plan(request(openaiAgent)));
@@ -209,7 +213,9 @@ describe('openai (chat completions)', () => {
       nonRetryable: true,
     });
   });
+});
 
+describe('openai (chat completions): timeouts, unreachable vendors and aborts', () => {
   test('a vendor slower than the timeout is ModelUnavailable, retryable, and the request is dropped', async () => {
     vendor.respondWith(() => ({ delayMs: 5_000 }));
     const started = Date.now();

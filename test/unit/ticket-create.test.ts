@@ -31,7 +31,7 @@ const create = async (args: Record<string, unknown>, c: ToolContext, t = tool): 
 const lines = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 const ticket = (title: string): NewTicket => ({ title, body: '', priority: 'normal', labels: [], run_id: 'run-x' });
 
-describe('ticket_create', () => {
+describe('ticket_create: creates once per run and step', () => {
   test('creates a ticket in the store, with evidence citing it', async () => {
     const { output, evidence } = await create(
       { title: 'Disk full on db-1', body: 'df says 100%', priority: 'high', labels: ['ops'] },
@@ -108,7 +108,9 @@ describe('ticket_create', () => {
     expect(new Set(results.map((r) => r.ticket.id)).size).toBe(10);
     expect(lines()).toHaveLength(10);
   });
+});
 
+describe('ticket_create: schemas, signals, torn lines and registration', () => {
   test('its input schema rejects an empty title, an unknown field and priority "urgent", and applies defaults', () => {
     expect(tool.input.safeParse({ title: '', body: '' }).success).toBe(false);
     expect(tool.input.safeParse({ title: '   ', body: '' }).success).toBe(false);
