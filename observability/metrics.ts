@@ -6,133 +6,125 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const WAIT_SECONDS = [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
 
+/** A metric family: its name, help text and label names (bounded values only); registered in one registry. */
+interface Family<L extends string> {
+  name: string;
+  help: string;
+  labelNames: readonly L[];
+}
+
+const counter = <L extends string>(registry: Registry, family: Family<L>) => new Counter<L>({ ...family, registers: [registry] });
+const gauge = <L extends string>(registry: Registry, family: Family<L>) => new Gauge<L>({ ...family, registers: [registry] });
+const histogram = <L extends string>(registry: Registry, family: Family<L> & { buckets: number[] }) =>
+  new Histogram<L>({ ...family, registers: [registry] });
+
 /** Policy decisions: the gateway counts run.dispatch, the worker model_call and tool_call; one family, declared once. */
-function policyDecisionsCounter(registers: Registry[]) {
-  return new Counter({
+function policyDecisionsCounter(registry: Registry) {
+  return counter(registry, {
     name: 'acp_policy_decisions_total',
     help: 'Policy decisions, by action (run.dispatch at the gateway, model_call and tool_call in runs), effect and rule.',
-    labelNames: ['action', 'effect', 'rule'] as const,
-    registers,
+    labelNames: ['action', 'effect', 'rule'],
   });
 }
 
 /** The gateway's metrics. */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  private readonly r = [this.registry];
-  readonly requests = new Counter({
+  readonly requests = counter(this.registry, {
     name: 'acp_gateway_requests_total',
     help: 'HTTP requests answered by the gateway, by route template, method and status.',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers: this.r,
+    labelNames: ['route', 'method', 'status'],
   });
-  readonly requestDuration = new Histogram({
+  readonly requestDuration = histogram(this.registry, {
     name: 'acp_gateway_request_duration_seconds',
     help: 'Time to answer an HTTP request, by route template and method.',
-    labelNames: ['route', 'method'] as const,
+    labelNames: ['route', 'method'],
     buckets: SECONDS,
-    registers: this.r,
   });
-  readonly rateLimited = new Counter({
+  readonly rateLimited = counter(this.registry, {
     name: 'acp_gateway_rate_limited_total',
     help: 'Requests refused with 429 by the rate limit or a tenant quota, by route template.',
-    labelNames: ['route'] as const,
-    registers: this.r,
+    labelNames: ['route'],
   });
-  readonly runsStarted = new Counter({
+  readonly runsStarted = counter(this.registry, {
     name: 'acp_runs_started_total',
     help: 'Runs the gateway started, by agent and version.',
-    labelNames: ['agent', 'version'] as const,
-    registers: this.r,
+    labelNames: ['agent', 'version'],
   });
-  readonly policyDecisions = policyDecisionsCounter(this.r);
+  readonly policyDecisions = policyDecisionsCounter(this.registry);
 }
 
 /** The worker's metrics (its runs, steps, model and tool calls). */
 export class WorkerMetrics {
   readonly registry = new Registry();
-  private readonly r = [this.registry];
-  readonly runsFinished = new Counter({
+  readonly runsFinished = counter(this.registry, {
     name: 'acp_runs_finished_total',
     help: 'Runs that ended, by agent, version and outcome (completed, failed, cancelled, taken_over).',
-    labelNames: ['agent', 'version', 'outcome'] as const,
-    registers: this.r,
+    labelNames: ['agent', 'version', 'outcome'],
   });
-  readonly stepDuration = new Histogram({
+  readonly stepDuration = histogram(this.registry, {
     name: 'acp_step_duration_seconds',
     help: 'Duration of a run step, by step type (Plan, ToolCall, HumanApproval...).',
-    labelNames: ['type'] as const,
+    labelNames: ['type'],
     buckets: SECONDS,
-    registers: this.r,
   });
-  readonly modelCalls = new Counter({
+  readonly modelCalls = counter(this.registry, {
     name: 'acp_model_calls_total',
     help: 'Model calls (plan activity attempts), by agent, provider, model and outcome (ok, error).',
-    labelNames: ['agent', 'provider', 'model', 'outcome'] as const,
-    registers: this.r,
+    labelNames: ['agent', 'provider', 'model', 'outcome'],
   });
-  readonly modelTokens = new Counter({
+  readonly modelTokens = counter(this.registry, {
     name: 'acp_model_tokens_total',
     help: 'Tokens of model calls, by agent, provider, model and direction (input, output).',
-    labelNames: ['agent', 'provider', 'model', 'direction'] as const,
-    registers: this.r,
+    labelNames: ['agent', 'provider', 'model', 'direction'],
   });
-  readonly modelCost = new Counter({
+  readonly modelCost = counter(this.registry, {
     name: 'acp_model_cost_usd_total',
     help: 'Cost of model calls in US dollars (priced by config/models.ts), by agent, provider and model.',
-    labelNames: ['agent', 'provider', 'model'] as const,
-    registers: this.r,
+    labelNames: ['agent', 'provider', 'model'],
   });
-  readonly toolCalls = new Counter({
+  readonly toolCalls = counter(this.registry, {
     name: 'acp_tool_calls_total',
     help: 'Tool call attempts, by tool and outcome (ok, error).',
-    labelNames: ['tool', 'outcome'] as const,
-    registers: this.r,
+    labelNames: ['tool', 'outcome'],
   });
-  readonly toolErrors = new Counter({
+  readonly toolErrors = counter(this.registry, {
     name: 'acp_tool_errors_total',
     help: 'Failed tool call attempts, by tool and error type (a platform error code, or Error).',
-    labelNames: ['tool', 'error_type'] as const,
-    registers: this.r,
+    labelNames: ['tool', 'error_type'],
   });
-  readonly toolRetries = new Counter({
+  readonly toolRetries = counter(this.registry, {
     name: 'acp_tool_retries_total',
     help: 'Tool call attempts after the first (Temporal retries), by tool.',
-    labelNames: ['tool'] as const,
-    registers: this.r,
+    labelNames: ['tool'],
   });
-  readonly toolDuration = new Histogram({
+  readonly toolDuration = histogram(this.registry, {
     name: 'acp_tool_call_duration_seconds',
     help: 'Duration of a tool call attempt, by tool.',
-    labelNames: ['tool'] as const,
+    labelNames: ['tool'],
     buckets: SECONDS,
-    registers: this.r,
   });
-  readonly circuitState = new Gauge({
+  readonly circuitState = gauge(this.registry, {
     name: 'acp_tool_circuit_state',
     help: '1 for the current circuit-breaker state of each tool (closed, open, half_open), 0 for the others.',
-    labelNames: ['tool', 'state'] as const,
-    registers: this.r,
+    labelNames: ['tool', 'state'],
   });
-  readonly approvalsPending = new Gauge({
+  readonly approvalsPending = gauge(this.registry, {
     name: 'acp_approvals_pending',
     help: "Runs of this worker's task queue waiting for an approval, by agent (read from Temporal visibility at scrape time).",
-    labelNames: ['agent'] as const,
-    registers: this.r,
+    labelNames: ['agent'],
   });
-  readonly approvalWait = new Histogram({
+  readonly approvalWait = histogram(this.registry, {
     name: 'acp_approval_wait_seconds',
     help: 'How long an approval waited for its decision, by agent and outcome (approved, rejected, expired, withdrawn).',
-    labelNames: ['agent', 'outcome'] as const,
+    labelNames: ['agent', 'outcome'],
     buckets: WAIT_SECONDS,
-    registers: this.r,
   });
-  readonly policyDecisions = policyDecisionsCounter(this.r);
-  readonly budgetReservations = new Counter({
+  readonly policyDecisions = policyDecisionsCounter(this.registry);
+  readonly budgetReservations = counter(this.registry, {
     name: 'acp_budget_reservations_total',
     help: 'Tenant budget reservations before model calls, by outcome (granted, denied).',
-    labelNames: ['outcome'] as const,
-    registers: this.r,
+    labelNames: ['outcome'],
   });
 
   /**

@@ -9,10 +9,11 @@ import {
   PolicyReloadedSchema,
   PolicyStatusSchema,
 } from '../api-schemas';
-import { callerOf, visibleRun, type Gateway } from '../context';
+import { callerOf, type Gateway } from '../context';
 import { noPolicy, reloadPolicy } from '../policy-reload';
 import { HttpProblem } from '../problem';
-import { errors, ok, problem, RunIdParams, type RouteTable } from './declare';
+import { errors, ok, problem, type RouteTable } from './declare';
+import { oneRunRoute, type OneRunRead } from './runs-read';
 
 const noLedger = () => new HttpProblem(404, 'not-found', 'Not found', 'This gateway has no audit ledger configured.');
 
@@ -41,23 +42,17 @@ function ledgerRoutes(table: RouteTable, router: Router, gw: Gateway): void {
     },
   );
 
-  table.route(
-    router,
-    {
-      method: 'get',
-      path: '/v1/runs/{id}/audit',
-      summary: 'A run’s audit entries (roles auditor, admin)',
-      request: { params: RunIdParams },
-      responses: { '200': ok('Audit entries', AuditListSchema), ...errors(401, 403, 404, 405, 429) },
-    },
-    async ({ params: { id: runId } }, res) => {
-      const caller = callerOf(res);
-      gw.authorize(caller, 'audit.read');
-      await visibleRun(gw, res, runId);
-      if (!gw.deps.audit) throw noLedger();
-      res.json({ entries: await gw.deps.audit.list({ tenant: caller.principal.tenant, run_id: runId }) });
-    },
-  );
+  const runAudit: OneRunRead = {
+    path: '/v1/runs/{id}/audit',
+    summary: 'A run’s audit entries (roles auditor, admin)',
+    ok: ok('Audit entries', AuditListSchema),
+    errors: errors(401, 403, 404, 405, 429),
+    action: 'audit.read',
+  };
+  oneRunRoute(table, router, gw, runAudit, async (_run, runId, res) => {
+    if (!gw.deps.audit) throw noLedger();
+    res.json({ entries: await gw.deps.audit.list({ tenant: callerOf(res).principal.tenant, run_id: runId }) });
+  });
 
   // The caller's tenant's model spend for a UTC day (today by default) against the policy's limit.
   table.route(

@@ -1,9 +1,48 @@
-import type { Router } from 'express';
+import type { ResponseConfig } from '@asteasolutions/zod-to-openapi';
+import type { Response, Router } from 'express';
 import { ListRunsQuerySchema } from '../../contracts/run';
 import { AgentListSchema, RunListSchema, RunViewSchema, StepsSchema } from '../api-schemas';
+import type { Action } from '../authz';
 import { callerOf, visibleRun, type Gateway } from '../context';
+import type { VisibleRun } from '../runs/store';
 import { runSteps, runView } from '../runs/view';
 import { errors, ok, RunIdParams, type RouteTable } from './declare';
+
+/** A read of one run: its path under `/v1/runs/{id}`, what the document says of it, and the role action it needs, if any. */
+export interface OneRunRead {
+  path: `/v1/runs/{id}${string}`;
+  summary: string;
+  ok: ResponseConfig;
+  errors: Record<string, ResponseConfig>;
+  action?: Action;
+}
+
+/**
+ * Serves a GET of one run of the caller's tenant: the caller authorized for `read.action` first, then
+ * the run looked up by its `{id}` (another tenant's is a 404, as a missing one), then `answer` responds.
+ */
+export function oneRunRoute(
+  table: RouteTable,
+  router: Router,
+  gw: Gateway,
+  read: OneRunRead,
+  answer: (run: VisibleRun, runId: string, res: Response) => Promise<void>,
+): void {
+  table.route(
+    router,
+    {
+      method: 'get',
+      path: read.path,
+      summary: read.summary,
+      request: { params: RunIdParams },
+      responses: { '200': read.ok, ...read.errors },
+    },
+    async ({ params: { id: runId } }, res) => {
+      if (read.action) gw.authorize(callerOf(res), read.action);
+      await answer(await visibleRun(gw, res, runId), runId, res);
+    },
+  );
+}
 
 /** Reading runs: the list, one run, its steps; and the agents a caller can dispatch. */
 export function runsReadRoutes(table: RouteTable, router: Router, gw: Gateway): void {
@@ -35,33 +74,18 @@ export function runsReadRoutes(table: RouteTable, router: Router, gw: Gateway): 
     },
   );
 
-  table.route(
-    router,
-    {
-      method: 'get',
-      path: '/v1/runs/{id}',
-      summary: 'A run: state, steps, output',
-      request: { params: RunIdParams },
-      responses: { '200': ok('The run', RunViewSchema), ...errors(401, 404, 405, 429, 503) },
-    },
-    async ({ params: { id: runId } }, res) => {
-      const run = await visibleRun(gw, res, runId);
-      res.json(await runView(gw.runs, run, gw.links(runId)));
-    },
-  );
-
-  table.route(
-    router,
-    {
-      method: 'get',
-      path: '/v1/runs/{id}/steps',
-      summary: 'A run’s steps',
-      request: { params: RunIdParams },
-      responses: { '200': ok('The steps', StepsSchema), ...errors(401, 404, 405, 429, 503) },
-    },
-    async ({ params: { id: runId } }, res) => {
-      const run = await visibleRun(gw, res, runId);
-      res.json({ run_id: runId, ...(await runSteps(gw.runs, run)) });
-    },
-  );
+  const runErrors = errors(401, 404, 405, 429, 503);
+  const oneRun: OneRunRead = {
+    path: '/v1/runs/{id}',
+    summary: 'A run: state, steps, output',
+    ok: ok('The run', RunViewSchema),
+    errors: runErrors,
+  };
+  oneRunRoute(table, router, gw, oneRun, async (run, runId, res) => {
+    res.json(await runView(gw.runs, run, gw.links(runId)));
+  });
+  const steps: OneRunRead = { path: '/v1/runs/{id}/steps', summary: 'A run’s steps', ok: ok('The steps', StepsSchema), errors: runErrors };
+  oneRunRoute(table, router, gw, steps, async (run, runId, res) => {
+    res.json({ run_id: runId, ...(await runSteps(gw.runs, run)) });
+  });
 }
