@@ -2,11 +2,11 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 
 /*
- * TEST FAKE core shared by the fake LLM vendors (fake-llm-vendor.ts: OpenAI chat completions, and in
- * test/support/ fake-anthropic-vendor.ts: Anthropic messages, fake-google-vendor.ts: Gemini
+ * TEST FAKE core shared by the fake LLM vendors (openai-vendor.ts here: OpenAI chat completions, and in
+ * test/support/fakes/ anthropic-vendor.ts: Anthropic messages, google-vendor.ts: Gemini
  * generateContent). Each is a real HTTP server on 127.0.0.1 speaking its vendor's protocol; this file
  * holds the part they share: scripted answers, failures, delays, a required key, and a log of what
- * arrived and when. It lives with the drills because the vendor-outage drill starts it outside jest;
+ * arrived and when. It lives in scripts/fakes/ (not test/) because the vendor-outage drill starts it outside jest;
  * never use it outside tests and drills. It does not reason: answers are scripted by the caller.
  */
 

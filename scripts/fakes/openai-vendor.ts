@@ -5,8 +5,9 @@ import { contentText, startFakeVendor, type FakeAnswer, type FakeRequest, type F
  * TEST FAKE of a hosted LLM vendor. A hosted vendor cannot run in tests (no network, no keys), so
  * this is a real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions protocol: same
  * path, request body, response (text or native tool calls) and error shapes. It does not reason:
- * answers are scripted by the caller (or echo the last user message by default). It lives with the
- * drills (the vendor-outage drill stops it and starts it again on its port); never use it outside tests
+ * answers are scripted by the caller (or echo the last user message by default). It lives in
+ * scripts/fakes/, not test/, because the drills run it too (the vendor-outage drill stops it and starts
+ * it again on its port); never use it outside tests
  * and drills.
  */
 
