@@ -94,9 +94,9 @@ const PUBLISH_ATTEMPTS = 4;
 
 /**
  * Writes a run's events to the store, redacted first (the same function as logs and spans, so a
- * classified context value this worker has seen never leaves). Retried with backoff: the sink is called
- * after the workflow task, off its path, so a slow store never delays the run; repeats are harmless, the
- * store dedupes on (run_id, seq).
+ * classified context value this worker has seen never leaves). Retried with backoff, and not awaited by
+ * the sink (the SDK would hold the workflow task until it settled), so a slow store never delays the run;
+ * repeats are harmless, the store dedupes on (run_id, seq).
  */
 async function publishEvents(store: Pick<RunEventStore, 'append'>, events: NewRunEvent[]): Promise<void> {
   const clean = events.map((e) => ({ ...e, data: redact(e.data) }));
@@ -151,7 +151,16 @@ export function workerSinks(
       stepEnded: { fn: (info, o) => stepEnded(metrics, info, o) },
     },
     // Without a store (benchmarks, evals) events are not kept: watching needs the gateway's store anyway.
-    runEvents: { publish: { fn: (_info, list) => (events && list.length ? inRunOrder(events, list) : undefined) } },
+    // Never hand the SDK the write: it awaits every sink before completing the workflow task, so a slow
+    // or absent store would stall the run (test/workflow/run-events-sink.test.ts). publishEvents logs
+    // what it could not write; nothing is thrown.
+    runEvents: {
+      publish: {
+        fn: (_info, list) => {
+          if (events && list.length) void inRunOrder(events, list);
+        },
+      },
+    },
   };
 }
 

@@ -30,14 +30,17 @@ const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() 
 // v3-*: approval paths recorded before `approval-rows-after-accept` (workflows/workflow-run.ts), when
 // the gateway wrote each decision's row and the run wrote approval rows through local activities; the
 // unprefixed approval-approved, approval-rejected and cancelled are recorded under it.
+// approval-refused-then-approved: a vote refused by the update's validator before the accepted one,
+// recorded by test/workflow/refused-update-replay.test.ts (RECORD_HISTORY=1) with workflows/sdk-flags.ts.
 const V3 = ['approval-approved', 'approval-rejected', 'cancelled'];
 const PATHS = ['approval-approved', 'approval-rejected', 'cancelled', 'docs-researcher', 'model-fallback'];
 const V2 = [...PATHS, 'budget-fallback', 'model-unusable-answer'];
-test('the committed histories cover the approval, rejection, fallback, cancellation, budget, unusable-answer and plain paths', () => {
+test('the committed histories cover the approval, refused vote, rejection, fallback, cancellation, budget, unusable-answer and plain paths', () => {
   expect(files).toEqual(
     [
       ...V2,
       'budgeted-run',
+      'approval-refused-then-approved',
       ...PATHS.map((p) => `v1-${p}`),
       'v1-priced-cost-budget',
       ...V2.map((p) => `v2-${p}`),

@@ -11,6 +11,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import type { RunEventStore } from '../../governance/events';
 import type { AuditEntry, Reservation, ReserveBudgetRequest, SettleRequest } from '../../contracts/governance';
 import type {
   AgentRunInput,
@@ -64,6 +65,8 @@ export function fakeActivities(script: Script): { asked: Asked; activities: Acti
 export interface RunOptions extends Script {
   def?: Record<string, unknown>;
   input?: Partial<AgentRunInput>;
+  /** Where the worker's event sink writes (none by default). */
+  events?: Pick<RunEventStore, 'append'>;
   /** What the test does while the run is going (approve, cancel, take over…). */
   during?: (handle: WorkflowHandle<typeof agentRun>, asked: Asked) => Promise<void>;
 }
@@ -116,7 +119,7 @@ export async function runAgent(o: RunOptions): Promise<Ended> {
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities,
-    sinks: workerSinks(new WorkerMetrics()),
+    sinks: workerSinks(new WorkerMetrics(), o.events),
   });
   const handle = await e.client.workflow.start<typeof agentRun>('agentRun', {
     taskQueue,

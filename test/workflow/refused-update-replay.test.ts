@@ -4,8 +4,12 @@
 // the refused update's speculative workflow task was the first to use SDK flag 6, the server dropped
 // that task, and the flag never reached the history. workflows/sdk-flags.ts uses the flag in the run's
 // first workflow task instead.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
+import { PROJECT_ROOT } from '../../config/settings';
 import { argsHash } from '../../shared/canonical';
 import type { agentRun } from '../../workflows';
 import { approvalUpdate } from '../../workflows/messages';
@@ -40,5 +44,8 @@ test('a vote refused before the first accepted one leaves a history that replays
   });
   expect(ended.output?.actions_taken).toEqual([expect.objectContaining({ tool: 'ticket_create' })]);
   const history = await run!.fetchHistory();
+  // `RECORD_HISTORY=1` keeps it as test/histories/approval-refused-then-approved.json (replayed by replay.test.ts).
+  if (process.env.RECORD_HISTORY === '1')
+    writeFileSync(path.join(PROJECT_ROOT, 'test', 'histories', 'approval-refused-then-approved.json'), historyToJSON(history));
   await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, run!.workflowId)).resolves.toBeUndefined();
 });

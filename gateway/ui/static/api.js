@@ -30,9 +30,13 @@ export async function api(method, path, body, headers = {}) {
 /** How often the inbox asks again when there is no event stream. */
 export const POLL_MS = 3000;
 
+/** The stream's events that change what the inbox shows (SSE events are named, so each is listened to). */
+const APPROVAL_EVENTS = ['approval.requested', 'approval.decided'];
+
 /**
- * Calls onChange whenever something may have changed. Tries the event stream (GET /v1/events, issue 22)
- * and falls back to polling every POLL_MS when the gateway has none. Returns a function that stops.
+ * Calls onChange whenever something may have changed. Follows the tenant's approval events
+ * (GET /v1/events?types=approval.*, docs/events.md) and falls back to polling every POLL_MS when the
+ * stream fails. Returns a function that stops.
  */
 export function subscribeToChanges(onChange) {
   let timer;
@@ -41,8 +45,8 @@ export function subscribeToChanges(onChange) {
     timer = setInterval(onChange, POLL_MS);
   };
   if (typeof EventSource === 'function') {
-    source = new EventSource('/v1/events', { withCredentials: true });
-    source.onmessage = () => onChange();
+    source = new EventSource('/v1/events?types=approval.*', { withCredentials: true });
+    for (const type of APPROVAL_EVENTS) source.addEventListener(type, () => onChange());
     source.onerror = () => {
       source.close();
       source = undefined;
