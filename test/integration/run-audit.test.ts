@@ -85,7 +85,13 @@ test('a prod write: the policy decision, the approval requested, decided and clo
       'tool.write:done',
     ].sort(),
   );
-  expect(actions(rows.filter((r) => !['dispatch', 'approval.decide'].includes(r.action)))).toEqual([
+  // The run's rows in step order: rows of one workflow task (ToolCall's policy decision and the
+  // HumanApproval it leads to) are written by concurrent local activities, so their ids may swap; the
+  // step each row carries is the run's order (batching a task's rows in one write is issue 26's).
+  const stepOf = (r: AuditRow) => Number((r.details as { step?: number } | undefined)?.step ?? 0);
+  const runRows = rows.filter((r) => !['dispatch', 'approval.decide'].includes(r.action));
+  const inStepOrder = [...runRows].reverse().sort((a, b) => stepOf(a) - stepOf(b));
+  expect(inStepOrder.map((r) => `${r.action}:${r.outcome}`)).toEqual([
     'policy.tool_call:require_approval',
     'approval.request:pending',
     'approval.close:approved',
