@@ -60,6 +60,19 @@ export const TOOLS: ResolvedAgent['tools'] = {
 };
 
 /** What a step asked of its services, in order. */
+/** The run's input: agent "helper" with the given definition fields, then the given input fields. */
+export function runInput(o: Pick<FakeRunOptions, 'def' | 'input'>): AgentRunInput {
+  return {
+    agent: { definition: definition(o.def), tools: TOOLS },
+    task: 'find the answer',
+    context: { ticket: 'T-1' },
+    constraints: {},
+    initiator: { subject: 'alice', tenant: 'acme', roles: ['dispatcher'] },
+    requested_at: new Date().toISOString(),
+    ...o.input,
+  };
+}
+
 export interface Recorded {
   audits: RunAuditEntry[];
   accepted: RunAuditEntry[];
@@ -138,15 +151,7 @@ export function fakeRun(o: FakeRunOptions = {}): { ctx: RunContext; calls: Recor
     log: { info: () => undefined, warn: () => undefined },
     observer: { stepEntered: () => undefined, stepEnded: () => undefined, toolDenied: (_s, tool) => void calls.denied.push(tool) },
   };
-  const input: AgentRunInput = {
-    agent: { definition: definition(o.def), tools: TOOLS },
-    task: 'find the answer',
-    context: { ticket: 'T-1' },
-    constraints: {},
-    initiator: { subject: 'alice', tenant: 'acme', roles: ['dispatcher'] },
-    requested_at: new Date().toISOString(),
-    ...o.input,
-  };
+  const input = runInput(o);
   const ctx = (box.ctx = new RunContext(
     input,
     { runId: 'run-1', execution: 'exec-1', budgetsBeforeCall: o.budgetsBeforeCall ?? true },

@@ -28,7 +28,7 @@ import { installTemporalRuntime } from '../../worker/worker';
 import type { agentRun } from '../../workflows';
 import { stateQuery } from '../../workflows/messages';
 import { capturingLogger, testTemporal, uniqueQueue, workflowBundle } from '../support/platform';
-import { definition, TOOLS } from '../unit/steps-harness';
+import { runInput } from '../unit/steps-harness';
 
 /** What the run asked of its activities, in order. */
 export interface Asked {
@@ -77,19 +77,6 @@ export interface Ended {
   error?: WorkflowFailedError;
   state: RunState;
   asked: Asked;
-}
-
-/** The run's input: agent "helper" (test/unit/steps-harness) with the given definition fields. */
-export function runInput(o: Pick<RunOptions, 'def' | 'input'>): AgentRunInput {
-  return {
-    agent: { definition: definition(o.def), tools: TOOLS },
-    task: 'find the answer',
-    context: { ticket: 'T-1' },
-    constraints: {},
-    initiator: { subject: 'alice', tenant: 'acme', roles: ['dispatcher'] },
-    requested_at: new Date().toISOString(),
-    ...o.input,
-  };
 }
 
 let env: TestWorkflowEnvironment | undefined;
