@@ -9,6 +9,7 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { DecisionError } from '../../contracts/errors';
+import { findCause } from '../../shared/errors';
 import { HttpProblem } from '../problem';
 
 // Temporal's and gRPC's errors, turned into answers a caller can act on. No Express here.
@@ -54,9 +55,16 @@ export type QueryFailure = { kind: 'no-worker' } | { kind: 'failed'; message: st
  * Sorts a failed state query. A deadline means no worker answered in time (none polling, or all busy);
  * anything else (a run that does not know the query, a workflow task that keeps failing, a server
  * error) is a different fault, and blaming a missing worker would send the operator the wrong way.
+ *
+ * `deadlinePassed` says the query's own deadline had passed when it failed. The server holds the same
+ * deadline (gRPC sends it along) and, when it expires first, resets the stream: grpc-js reports that
+ * as CANCELLED "Call cancelled", not DEADLINE_EXCEEDED (seen on a loaded machine, where the client's
+ * timer fires late). Nothing else cancels a state query, so CANCELLED past the deadline is the same
+ * "no worker answered in time"; CANCELLED before it is a cut call and stays a failure.
  */
-export function queryFailure(err: unknown): QueryFailure {
+export function queryFailure(err: unknown, deadlinePassed = false): QueryFailure {
   if (isGrpcDeadlineError(err)) return { kind: 'no-worker' };
+  if (deadlinePassed && findCause(err, isGrpcServiceError)?.code === status.CANCELLED) return { kind: 'no-worker' };
   if (err instanceof QueryNotRegisteredError) return { kind: 'failed', message: `the run does not answer the state query: ${err.message}` };
   const cause = err instanceof ServiceError && err.cause instanceof Error ? `: ${err.cause.message}` : '';
   return { kind: 'failed', message: `${err instanceof Error ? err.message : String(err)}${cause}` };

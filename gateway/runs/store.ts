@@ -68,17 +68,18 @@ export class RunStore {
     }
   }
 
-  /** Asks a running run for its state, within the query timeout. */
-  queryState(handle: WorkflowHandle): Promise<RunState> {
-    return this.client.withDeadline(Date.now() + this.queryTimeoutMs, () => handle.query(stateQuery));
+  /** Asks a running run for its state, by the deadline (the query timeout from now by default). */
+  queryState(handle: WorkflowHandle, deadline = Date.now() + this.queryTimeoutMs): Promise<RunState> {
+    return this.client.withDeadline(deadline, () => handle.query(stateQuery));
   }
 
   /** The state, or why the run did not answer (sorted: no worker, or another failure). */
   async tryQueryState(handle: WorkflowHandle): Promise<StateAnswer> {
+    const deadline = Date.now() + this.queryTimeoutMs;
     try {
-      return { state: await this.queryState(handle) };
+      return { state: await this.queryState(handle, deadline) };
     } catch (err) {
-      return { failure: queryFailure(err) };
+      return { failure: queryFailure(err, Date.now() >= deadline) };
     }
   }
 
