@@ -6,8 +6,7 @@ import { queryFailure, queryWarning } from '../../gateway/runs/errors';
 // deadline too and, when it expires there first, resets the stream: grpc-js then reports CANCELLED
 // ("Call cancelled"), which past the deadline means exactly what DEADLINE_EXCEEDED means.
 const grpcError = (code: status, details: string) => Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} });
-const wrapped = (code: status, details: string) =>
-  new ServiceError('Failed to query Workflow', { cause: grpcError(code, details) });
+const wrapped = (code: status, details: string) => new ServiceError('Failed to query Workflow', { cause: grpcError(code, details) });
 
 test('a deadline is "no worker answered", before or after the deadline as the gateway measured it', () => {
   for (const passed of [false, true]) {
